@@ -1,0 +1,153 @@
+"""Businesses, callers and their phone numbers."""
+
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.urls import reverse
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from callers import phones
+
+
+class BusinessQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The businesses a user may work for (every one, until users are limited to some)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.all()
+
+    def default(self):
+        """The business of a single office: the first one, created by a migration."""
+        return self.order_by("pk").first()
+
+
+class Business(models.Model):
+    """A business whose phone is answered: a single office has one, an answering service many."""
+
+    name = models.CharField(max_length=200, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "businesses"
+
+    def __str__(self):
+        return self.name
+
+
+class CallerQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Callers of the businesses this user may work for."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(business__in=Business.objects.for_user(user))
+
+    def with_phones(self):
+        return self.prefetch_related(
+            Prefetch("phones", queryset=CallerPhone.objects.order_by("pk"))
+        )
+
+    def search(self, text: str):
+        """Callers whose number, name or organisation matches what was typed."""
+        text = (text or "").strip()
+        if not text:
+            return self
+        prefix = phones.e164_prefix(text)
+        if prefix:
+            return self.filter(
+                pk__in=CallerPhone.objects.filter(number__startswith=prefix).values("caller_id")
+            )
+        return self.filter(Q(name__icontains=text) | Q(organisation__icontains=text))
+
+
+class Caller(models.Model):
+    """A person who phones the front desk, known by name and one or more numbers."""
+
+    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="callers")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    organisation = models.CharField(max_length=200, blank=True)
+    things_to_remember = models.TextField(
+        blank=True,
+        max_length=2000,
+        help_text="What matters to this caller: names, preferences, circumstances.",
+    )
+    is_vip = models.BooleanField("VIP", default=False)
+    caution = models.BooleanField(
+        default=False, help_text="Difficult caller: show the handling note on every call."
+    )
+    caution_note = models.TextField(
+        "handling note", blank=True, max_length=2000, help_text="How to handle this caller."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = CallerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        permissions = [
+            ("merge_caller", "Can merge duplicate callers"),
+            ("flag_caller", "Can set or clear a caller's caution flag"),
+        ]
+        indexes = [
+            models.Index(fields=["name", "id"], name="caller_name_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(caution=True) | Q(caution_note=""),
+                name="caller_caution_note_only_with_caution",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("callers:detail", args=[self.pk])
+
+    @property
+    def primary_phone(self):
+        numbers = list(self.phones.all())
+        return numbers[0].number if numbers else None
+
+
+class CallerPhone(models.Model):
+    """One phone number of a caller, stored in E.164."""
+
+    class Label(models.TextChoices):
+        MOBILE = "mobile", "Mobile"
+        HOME = "home", "Home"
+        WORK = "work", "Work"
+        OTHER = "other", "Other"
+
+    caller = models.ForeignKey(Caller, on_delete=models.CASCADE, related_name="phones")
+    number = PhoneNumberField()
+    label = models.CharField(max_length=10, choices=Label.choices, default=Label.MOBILE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["caller", "number"], name="callerphone_unique_number"),
+            models.CheckConstraint(
+                condition=Q(label__in=["mobile", "home", "work", "other"]),
+                name="callerphone_label_valid",
+            ),
+        ]
+        indexes = [
+            # varchar_pattern_ops lets PostgreSQL use the index for "starts with" lookups
+            # as the number is typed; other databases ignore the operator class.
+            models.Index(
+                fields=["number"], name="callerphone_number_idx", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.number)

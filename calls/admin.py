@@ -1,0 +1,16 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from calls.models import Call
+
+
+@admin.register(Call)
+class CallAdmin(SimpleHistoryAdmin):
+    list_display = ["started_at", "caller", "nature", "urgency", "mood", "outcome", "taken_by"]
+    list_filter = ["nature", "urgency", "mood", "outcome"]
+    list_select_related = ["caller", "taken_by"]
+    # Never a dropdown of every caller or user: a million rows would not fit in a page.
+    raw_id_fields = ["caller", "taken_by", "business"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    show_full_result_count = False
+    ordering = ["-started_at", "-id"]

@@ -1,0 +1,323 @@
+"""Load realistic demo data: staff, callers with numbers, and calls spread over months."""
+
+import io
+import random
+import secrets
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from callers.models import Business, Caller, CallerPhone
+from calls.models import Call
+from receptionist.roles import MANAGERS, RECEPTIONISTS
+
+FIRST = (
+    "Olivia Liam Emma Noah Ava Oliver Sophia Elijah Isabella James Mia William Amelia Benjamin "
+    "Harper Lucas Evelyn Henry Abigail Theodore Emily Jack Ella Levi Elizabeth Alexander Camila "
+    "Jackson Luna Mateo Sofia Daniel Avery Michael Mila Mason Aria Sebastian Scarlett Ethan "
+    "Penelope Logan Layla Owen Chloe Samuel Victoria Jacob Madison Asher Eleanor Aiden Grace "
+    "John Nora Joseph Riley Wyatt Zoey David Hannah Leo Hazel Priya Wei Fatima Omar Yuki Mateus"
+).split()
+LAST = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
+    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
+    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
+    "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Patel Chen Kim "
+    "O'Brien Murphy Kowalski Rossi Dubois Schmidt Okafor Haddad Tanaka Silva Novak Larsen"
+).split()
+ORGANISATIONS = (
+    "Acme Supplies|Riverside Dental|Northwind Traders|Blue Harbor Insurance|City Council|"
+    "Green Valley School|Summit Realty|Lakeside Pharmacy|Metro Couriers|Oak & Pine Law|"
+    "Sunrise Bakery|Hilltop Vets|Brightside Labs|Harbor Freight Co.|Maple Street Clinic"
+).split("|")
+AREA_CODES = [212, 646, 718, 917, 312, 415, 617, 303, 503, 206, 404, 512, 702, 305, 614]
+REMEMBER = [
+    "Prefers to be called {first}, not by surname.",
+    "Hard of hearing: speak slowly and clearly.",
+    "Dog is called Biscuit (12-year-old beagle).",
+    "Only available after 4 pm on weekdays.",
+    "Daughter {first} sometimes calls on their behalf.",
+    "Anxious about needles; mention numbing cream.",
+    "Pays by invoice through the company account.",
+    "Prefers text messages to voicemail.",
+    "Recently bereaved: be gentle.",
+    "Speaks Spanish at home; English is fine on the phone.",
+]
+CAUTION_NOTES = [
+    "Has been verbally abusive twice. Stay calm, do not argue, hand over to a manager early.",
+    "Disputes every invoice. Do not discuss billing: take a message for the practice manager.",
+    "Becomes angry when kept on hold. Offer a callback time instead of holding.",
+]
+SUMMARIES = {
+    "sales": [
+        "Asked for a quote on the annual plan",
+        "Wants to know about group discounts",
+        "Interested in the new service package",
+        "Asked for pricing on a bulk order",
+        "Supplier offering a new product line",
+    ],
+    "appointment": [
+        "Book a check-up next week",
+        "Reschedule Thursday's appointment",
+        "Question about opening hours on the holiday",
+        "Asked whether test results are in",
+        "Cancel tomorrow's appointment",
+        "Question about an invoice",
+        "Repeat prescription request",
+        "Asked for directions and parking",
+    ],
+    "urgent": [
+        "Severe pain since this morning, needs to be seen today",
+        "Dog ate chocolate, owner worried",
+        "Water leak in the office, needs someone now",
+        "Reaction to new medication",
+        "Locked out of the account before a deadline",
+    ],
+    "other": [
+        "Wrong department, redirected",
+        "Courier asking for the delivery entrance",
+        "Survey call",
+        "Returning a missed call, no message left",
+        "Asked for the fax number",
+    ],
+}
+NATURE_WEIGHTS = [("appointment", 55), ("sales", 15), ("urgent", 10), ("other", 20)]
+URGENCY_BY_NATURE = {
+    "sales": [("low", 60), ("normal", 38), ("high", 2)],
+    "appointment": [("low", 25), ("normal", 65), ("high", 10)],
+    "urgent": [("normal", 10), ("high", 65), ("emergency", 25)],
+    "other": [("low", 70), ("normal", 30)],
+}
+OUTCOME_BY_NATURE = {
+    "sales": [("message_taken", 45), ("transferred", 30), ("callback_scheduled", 20), ("resolved", 5)],
+    "appointment": [("resolved", 60), ("callback_scheduled", 20), ("message_taken", 15), ("transferred", 5)],
+    "urgent": [("transferred", 55), ("resolved", 20), ("callback_scheduled", 20), ("message_taken", 5)],
+    "other": [("resolved", 50), ("wrong_number", 30), ("message_taken", 20)],
+}
+
+
+def weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights)[0]
+
+
+def copy_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", "\\n").replace("\r", "")
+
+
+class Progress:
+    """A one-line progress display (one line per 10% when not on a terminal)."""
+
+    def __init__(self, stream, label: str, total: int):
+        self.stream, self.label, self.total = stream, label, total
+        self.started = time.monotonic()
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.last_decile = -1
+
+    def update(self, done: int):
+        elapsed = time.monotonic() - self.started
+        percent = 100 * done // max(self.total, 1)
+        line = f"{self.label}: {done:,}/{self.total:,} ({percent}%) {elapsed:.1f}s"
+        if self.tty:
+            self.stream.write("\r" + line)
+            self.stream.flush()
+        elif percent // 10 != self.last_decile or done == self.total:
+            self.last_decile = percent // 10
+            self.stream.write(line + "\n")
+
+    def finish(self):
+        if self.tty:
+            self.stream.write("\n")
+
+
+class Command(BaseCommand):
+    help = "Load demo data: staff, callers and calls (e.g. --calls 1000000 for a benchmark)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--calls", type=int, default=3000, help="How many calls (default 3000).")
+        parser.add_argument(
+            "--callers", type=int, default=None, help="How many callers (default: calls / 10, at least 50)."
+        )
+        parser.add_argument("--days", type=int, default=180, help="Spread calls over this many days.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when there are calls already."
+        )
+        parser.add_argument("--seed", type=int, default=None, help="Random seed for repeatable data.")
+        parser.add_argument("--batch", type=int, default=20000, help="Rows per insert.")
+
+    def handle(self, *args, calls, callers, days, if_empty, seed, batch, **options):
+        if calls < 0 or (callers is not None and callers < 1) or days < 1 or batch < 1:
+            raise CommandError("--calls must be >= 0, --callers, --days and --batch >= 1.")
+        if if_empty and Call.objects.exists():
+            self.stdout.write("Demo data already loaded: nothing to do.")
+            self.ensure_staff()
+            return
+        callers = callers or max(50, calls // 10)
+        rng = random.Random(seed)
+        started = time.monotonic()
+        staff = self.ensure_staff()
+        business = Business.objects.default()
+        caller_rows = self.create_callers(rng, business, callers, batch)
+        self.create_calls(rng, business, caller_rows, staff, calls, days, batch)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {callers:,} callers and {calls:,} calls in {time.monotonic() - started:.1f}s."
+            )
+        )
+
+    def ensure_staff(self) -> list:
+        """The demo users. Their passwords are printed only when DEBUG is on."""
+        User = get_user_model()
+        people = [
+            ("reception", "Rita", "Reception", RECEPTIONISTS, True),
+            ("manager", "Maya", "Manager", MANAGERS, True),
+            ("jordan", "Jordan", "Lee", RECEPTIONISTS, False),
+            ("sam", "Sam", "Okafor", RECEPTIONISTS, False),
+        ]
+        staff = []
+        for username, first, last, group, login in people:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": first, "last_name": last}
+            )
+            user.groups.add(Group.objects.get(name=group))
+            if login and settings.DEBUG:
+                password = secrets.token_urlsafe(9)
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                self.stdout.write(f"Demo login: {username} / {password}  ({group[:-1].lower()})")
+            elif created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+            staff.append(user)
+        if not settings.DEBUG:
+            self.stdout.write("DEBUG is off: demo users have no password (set one with changepassword).")
+        return staff
+
+    @transaction.atomic
+    def create_callers(self, rng, business, total, batch) -> list[tuple[int, str]]:
+        progress = Progress(self.stdout, "callers", total)
+        rows: list[tuple[int, str]] = []
+        done = 0
+        while done < total:
+            size = min(batch, total - done)
+            objs, numbers = [], []
+            for _ in range(size):
+                first, last = rng.choice(FIRST), rng.choice(LAST)
+                difficult = rng.random() < 0.03
+                caution = difficult and rng.random() < 0.4
+                objs.append(
+                    Caller(
+                        business=business,
+                        name=f"{first} {last}",
+                        organisation=rng.choice(ORGANISATIONS) if rng.random() < 0.3 else "",
+                        email=f"{first}.{last}{rng.randint(1, 999)}@example.com".lower().replace("'", "")
+                        if rng.random() < 0.5
+                        else "",
+                        things_to_remember=rng.choice(REMEMBER).format(first=first)
+                        if rng.random() < 0.25
+                        else "",
+                        is_vip=rng.random() < 0.02,
+                        caution=caution,
+                        caution_note=rng.choice(CAUTION_NOTES) if caution else "",
+                    )
+                )
+                numbers.append(
+                    f"+1{rng.choice(AREA_CODES)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+                )
+            Caller.objects.bulk_create(objs, batch_size=batch)
+            CallerPhone.objects.bulk_create(
+                [CallerPhone(caller=c, number=n) for c, n in zip(objs, numbers, strict=True)],
+                batch_size=batch,
+            )
+            # Difficult callers are marked by a negative sign here, to skew their moods.
+            rows.extend(
+                (c.pk if not (c.caution or rng.random() < 0.02) else -c.pk, n)
+                for c, n in zip(objs, numbers, strict=True)
+            )
+            done += size
+            progress.update(done)
+        progress.finish()
+        return rows
+
+    def call_rows(self, rng, business, caller_rows, staff, total, days):
+        now = timezone.now()
+        span = days * 24 * 3600
+        count = len(caller_rows)
+        for _ in range(total):
+            # A few callers call often, most call rarely.
+            caller_id, number = caller_rows[int(count * rng.random() ** 2.5)]
+            difficult = caller_id < 0
+            caller_id = abs(caller_id)
+            nature = weighted(rng, NATURE_WEIGHTS)
+            started = now - timedelta(seconds=rng.randrange(span))
+            # Office hours, mostly: move night calls into the day.
+            if started.hour < 8 or started.hour > 18:
+                started = started.replace(hour=rng.randint(8, 17))
+            if started > now:
+                started -= timedelta(days=1)
+            ended = started + timedelta(seconds=rng.randint(25, 900))
+            if difficult:
+                mood = weighted(rng, [("upset", 30), ("angry", 45), ("abusive", 25)])
+            else:
+                mood = weighted(rng, [("calm", 88), ("upset", 9), ("angry", 2.7), ("abusive", 0.3)])
+            outcome = weighted(rng, OUTCOME_BY_NATURE[nature])
+            if mood == "abusive" and rng.random() < 0.5:
+                outcome = "terminated_abusive"
+            summary = rng.choice(SUMMARIES[nature])
+            wants = "A call back today" if outcome == "callback_scheduled" else ""
+            promised = "We'll call back before 5 pm" if outcome == "callback_scheduled" else ""
+            notes = "Caller raised their voice; stayed calm and offered a manager." if mood in {"angry", "abusive"} else ""
+            yield (
+                business.pk, caller_id, number, started, ended, "inbound", nature,
+                weighted(rng, URGENCY_BY_NATURE[nature]), mood, summary, wants, promised, notes,
+                outcome, rng.choice(staff).pk,
+            )
+
+    def create_calls(self, rng, business, caller_rows, staff, total, days, batch):
+        if total == 0:
+            return
+        progress = Progress(self.stdout, "calls", total)
+        rows = self.call_rows(rng, business, caller_rows, staff, total, days)
+        done = 0
+        with transaction.atomic():
+            while done < total:
+                size = min(batch, total - done)
+                chunk = [next(rows) for _ in range(size)]
+                if connection.vendor == "postgresql":
+                    self.copy_calls(chunk)
+                else:
+                    self.bulk_calls(chunk)
+                done += size
+                progress.update(done)
+        progress.finish()
+
+    FIELDS = (
+        "business_id", "caller_id", "phone", "started_at", "ended_at", "direction", "nature",
+        "urgency", "mood", "summary", "wants", "promised", "notes", "outcome", "taken_by_id",
+    )
+
+    def bulk_calls(self, chunk):
+        Call.objects.bulk_create([Call(**dict(zip(self.FIELDS, row, strict=True))) for row in chunk])
+
+    def copy_calls(self, chunk):
+        # COPY is several times faster than INSERT for a million rows; demo data skips
+        # the audit trail, which records what people change, not what a script loads.
+        now = timezone.now().isoformat()
+        buffer = io.StringIO()
+        for row in chunk:
+            values = [
+                v.isoformat() if hasattr(v, "isoformat") else copy_escape(str(v)) for v in row
+            ]
+            buffer.write("\t".join([*values, now, now, "1"]) + "\n")
+        buffer.seek(0)
+        columns = ", ".join([*self.FIELDS, "created_at", "updated_at", "version"])
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(f"COPY calls_call ({columns}) FROM STDIN", buffer)
+
+

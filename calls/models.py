@@ -1,0 +1,183 @@
+"""Calls: every phone call the front desk takes or makes."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, models
+from django.db.models import Count, Q
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from callers.models import Business, Caller
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class Nature(models.TextChoices):
+    SALES = "sales", "Sales"
+    APPOINTMENT = "appointment", "Question / appointment"
+    URGENT = "urgent", "Urgent"
+    OTHER = "other", "Other"
+
+
+class Urgency(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    EMERGENCY = "emergency", "Emergency"
+
+
+class Mood(models.TextChoices):
+    CALM = "calm", "Calm"
+    UPSET = "upset", "Upset"
+    ANGRY = "angry", "Angry"
+    ABUSIVE = "abusive", "Abusive"
+
+
+class Outcome(models.TextChoices):
+    RESOLVED = "resolved", "Resolved"
+    MESSAGE_TAKEN = "message_taken", "Message taken"
+    TRANSFERRED = "transferred", "Transferred"
+    CALLBACK_SCHEDULED = "callback_scheduled", "Callback scheduled"
+    TERMINATED_ABUSIVE = "terminated_abusive", "Ended for abuse"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+
+
+# The full-text search expression. The PostgreSQL GIN index in migration 0002 is built
+# on exactly this expression, so the planner can use it.
+SEARCH_DOCUMENT = (
+    "to_tsvector('english'::regconfig, "
+    "COALESCE(\"calls_call\".\"summary\", '') || ' ' || COALESCE(\"calls_call\".\"notes\", ''))"
+)
+
+
+class CallQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Calls of the businesses this user may work for."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(business__in=Business.objects.for_user(user))
+
+    def for_list(self):
+        """What a row of the call log shows, in one query."""
+        return self.select_related("caller", "taken_by").order_by("-started_at", "-id")
+
+    def search(self, text: str):
+        """Full-text search over summary and notes (a plain contains outside PostgreSQL)."""
+        text = (text or "").strip()
+        if not text:
+            return self
+        if connection.vendor == "postgresql":
+            return self.filter(
+                RawSQL(
+                    f"{SEARCH_DOCUMENT} @@ websearch_to_tsquery('english'::regconfig, %s)",
+                    [text],
+                    output_field=models.BooleanField(),
+                )
+            )
+        return self.filter(Q(summary__icontains=text) | Q(notes__icontains=text))
+
+    def counts_by_caller(self, caller_ids, now=None) -> dict[int, dict[str, int]]:
+        """Calls today and in the last 7 days per caller, in one aggregate query."""
+        now = now or timezone.now()
+        start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        week_ago = now - timedelta(days=7)
+        rows = (
+            self.filter(caller_id__in=caller_ids, started_at__gte=min(week_ago, start_of_day))
+            .values("caller_id")
+            .annotate(
+                today=Count("pk", filter=Q(started_at__gte=start_of_day)),
+                week=Count("pk", filter=Q(started_at__gte=week_ago)),
+            )
+        )
+        counts = {pk: {"today": 0, "week": 0} for pk in caller_ids}
+        for row in rows:
+            counts[row["caller_id"]] = {"today": row["today"], "week": row["week"]}
+        return counts
+
+
+class Call(models.Model):
+    """One phone call: who, why, how urgent, how they felt, and what happened."""
+
+    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="calls")
+    caller = models.ForeignKey(Caller, on_delete=models.PROTECT, related_name="calls")
+    phone = PhoneNumberField("number called from", blank=True)
+    started_at = models.DateTimeField("started")
+    ended_at = models.DateTimeField("ended", null=True, blank=True)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    nature = models.CharField(max_length=12, choices=Nature.choices, default=Nature.APPOINTMENT)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    mood = models.CharField(max_length=10, choices=Mood.choices, default=Mood.CALM)
+    summary = models.CharField(max_length=200)
+    wants = models.TextField("what the caller wants", blank=True, max_length=2000)
+    promised = models.TextField("what was promised", blank=True, max_length=2000)
+    notes = models.TextField(blank=True, max_length=10000)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RESOLVED)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="calls_taken"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Optimistic locking: an edit names the version it started from (see services.call_update).
+    version = models.PositiveIntegerField(default=1)
+
+    history = HistoricalRecords(excluded_fields=["version", "updated_at"])
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["-started_at", "-id"], name="call_started_idx"),
+            models.Index(fields=["caller", "-started_at"], name="call_caller_started_idx"),
+            models.Index(fields=["taken_by", "-started_at"], name="call_taken_by_started_idx"),
+            models.Index(fields=["nature", "-started_at"], name="call_nature_started_idx"),
+            models.Index(fields=["urgency", "-started_at"], name="call_urgency_started_idx"),
+            models.Index(fields=["mood", "-started_at"], name="call_mood_started_idx"),
+            models.Index(fields=["outcome", "-started_at"], name="call_outcome_started_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values), name="call_direction_valid"
+            ),
+            models.CheckConstraint(condition=Q(nature__in=Nature.values), name="call_nature_valid"),
+            models.CheckConstraint(
+                condition=Q(urgency__in=Urgency.values), name="call_urgency_valid"
+            ),
+            models.CheckConstraint(condition=Q(mood__in=Mood.values), name="call_mood_valid"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values), name="call_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="call_ended_after_started",
+            ),
+            models.CheckConstraint(condition=~Q(summary=""), name="call_summary_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.caller} — {self.summary}"
+
+    def get_absolute_url(self):
+        return reverse("calls:detail", args=[self.pk])
+
+    @property
+    def duration(self):
+        if self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+    @property
+    def is_difficult(self):
+        return self.mood in {Mood.ANGRY, Mood.ABUSIVE}
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.ended_at and self.started_at and self.ended_at < self.started_at:
+            raise ValidationError({"ended_at": "The call cannot end before it started."})

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from calls import views
+
+app_name = "calls"
+urlpatterns = [
+    path("", views.call_list, name="list"),
+    path("new/", views.call_new, name="new"),
+    path("<int:pk>/", views.call_detail, name="detail"),
+    path("<int:pk>/edit/", views.call_edit, name="edit"),
+]

@@ -1,0 +1,1 @@
+"""Callbacks and their attempts arrive with the callback queue issue."""

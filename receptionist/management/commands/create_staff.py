@@ -1,0 +1,55 @@
+"""Create a receptionist or a manager."""
+
+import getpass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from receptionist.roles import MANAGERS, RECEPTIONISTS
+
+ROLES = {"receptionist": RECEPTIONISTS, "manager": MANAGERS}
+
+
+class Command(BaseCommand):
+    help = "Create a front desk user with a role: create_staff USERNAME --role receptionist|manager"
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--role", choices=sorted(ROLES), required=True)
+        parser.add_argument("--email", default="")
+        parser.add_argument("--first-name", default="")
+        parser.add_argument("--last-name", default="")
+        parser.add_argument(
+            "--password-file",
+            type=Path,
+            help="Read the password from this file (first line) instead of asking for it.",
+        )
+
+    def handle(self, *args, username, role, email, first_name, last_name, password_file, **options):
+        User = get_user_model()
+        if User.objects.filter(username=username).exists():
+            raise CommandError(f"A user named {username!r} already exists.")
+        if password_file:
+            try:
+                password = password_file.read_text().splitlines()[0]
+            except (OSError, IndexError) as exc:
+                raise CommandError(f"Cannot read a password from {password_file}: {exc}") from exc
+        else:
+            password = getpass.getpass("Password: ")
+            if password != getpass.getpass("Password (again): "):
+                raise CommandError("The passwords do not match.")
+        user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        with transaction.atomic():
+            user.set_password(password)
+            user.save()
+            user.groups.add(Group.objects.get(name=ROLES[role]))
+        self.stdout.write(self.style.SUCCESS(f"Created {role} {username}."))

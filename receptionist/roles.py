@@ -1,0 +1,44 @@
+"""The roles of the front desk, as Django groups."""
+
+RECEPTIONISTS = "Receptionists"
+MANAGERS = "Managers"
+
+# What each group may do. Managers can do everything receptionists can, and more.
+RECEPTIONIST_PERMISSIONS = [
+    "callers.view_caller",
+    "callers.add_caller",
+    "callers.change_caller",
+    "callers.view_callerphone",
+    "callers.add_callerphone",
+    "callers.change_callerphone",
+    "callers.view_business",
+    "calls.view_call",
+    "calls.add_call",
+    "calls.change_call",
+]
+MANAGER_PERMISSIONS = [
+    *RECEPTIONIST_PERMISSIONS,
+    "callers.merge_caller",
+    "callers.flag_caller",
+]
+
+
+def _group_names(user) -> set[str]:
+    # Cached on the user object so a page asking several times costs one query.
+    names = getattr(user, "_group_names_cache", None)
+    if names is None:
+        names = set(user.groups.values_list("name", flat=True))
+        user._group_names_cache = names
+    return names
+
+
+def is_manager(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or MANAGERS in _group_names(user)
+
+
+def is_receptionist(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or RECEPTIONISTS in _group_names(user)

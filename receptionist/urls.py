@@ -1,0 +1,18 @@
+"""Root URL configuration."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from receptionist import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="calls:new", permanent=False), name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("callers/", include("callers.urls")),
+    path("calls/", include("calls.urls")),
+    path("admin/", admin.site.urls),
+]
