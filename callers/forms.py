@@ -12,7 +12,15 @@ class CallerForm(forms.ModelForm):
 
     class Meta:
         model = Caller
-        fields = ["name", "email", "organisation", "things_to_remember", "is_vip", "caution", "caution_note"]
+        fields = [
+            "name",
+            "email",
+            "organisation",
+            "things_to_remember",
+            "is_vip",
+            "caution",
+            "caution_note",
+        ]
         widgets = {
             "things_to_remember": forms.Textarea(attrs={"rows": 3}),
             "caution_note": forms.Textarea(attrs={"rows": 2}),

@@ -6,9 +6,7 @@ from callers.models import Business, Caller, CallerPhone
 
 
 @transaction.atomic
-def caller_create(
-    *, business: Business, name: str, phone: str | None = None, **fields
-) -> Caller:
+def caller_create(*, business: Business, name: str, phone: str | None = None, **fields) -> Caller:
     """Create a caller with an optional first phone number."""
     caller = Caller.objects.create(business=business, name=name.strip(), **fields)
     if phone:
@@ -34,7 +32,9 @@ def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
     # Lock both rows in a fixed order so two merges of the same pair cannot interleave.
     locked = {
         c.pk: c
-        for c in Caller.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+        for c in Caller.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
     }
     source, target = locked[source.pk], locked[target.pk]
 

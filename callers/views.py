@@ -106,7 +106,11 @@ def caller_lookup(request):
     else:
         matches = callers.none()
     # Two small queries instead of one GROUP BY over every caller that matches a short prefix.
-    ids = list(matches.order_by("-caution", "-is_vip", "name", "pk").values_list("pk", flat=True)[: LOOKUP_LIMIT + 1])
+    ids = list(
+        matches.order_by("-caution", "-is_vip", "name", "pk").values_list("pk", flat=True)[
+            : LOOKUP_LIMIT + 1
+        ]
+    )
     more = len(ids) > LOOKUP_LIMIT
     ids = ids[:LOOKUP_LIMIT]
     found = list(

@@ -76,12 +76,19 @@ class CallForm(forms.ModelForm):
         fields = CALL_FIELDS
         widgets = {
             "phone": forms.TextInput(
-                attrs={"type": "tel", "autocomplete": "off", "autofocus": True, "placeholder": "(212) 555-0147"}
+                attrs={
+                    "type": "tel",
+                    "autocomplete": "off",
+                    "autofocus": True,
+                    "placeholder": "(212) 555-0147",
+                }
             ),
             "started_at": LocalDateTimeInput(),
             "ended_at": LocalDateTimeInput(),
             "direction": KeyRadioSelect({"inbound": "i", "outbound": "o"}),
-            "nature": KeyRadioSelect({"sales": "s", "appointment": "a", "urgent": "u", "other": "o"}),
+            "nature": KeyRadioSelect(
+                {"sales": "s", "appointment": "a", "urgent": "u", "other": "o"}
+            ),
             "urgency": KeyRadioSelect({"low": "l", "normal": "n", "high": "h", "emergency": "e"}),
             "mood": KeyRadioSelect({"calm": "c", "upset": "u", "angry": "a", "abusive": "b"}),
             "summary": forms.TextInput(attrs={"autocomplete": "off"}),
@@ -130,7 +137,11 @@ class CallForm(forms.ModelForm):
         return data
 
     def _clean_caller(self, data):
-        caller, name, phone = data.get("caller"), data.get("caller_name", "").strip(), data.get("phone")
+        caller, name, phone = (
+            data.get("caller"),
+            data.get("caller_name", "").strip(),
+            data.get("phone"),
+        )
         if caller is not None or "phone" in self.errors:
             return
         if phone:

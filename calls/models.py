@@ -53,7 +53,7 @@ class Outcome(models.TextChoices):
 # on exactly this expression, so the planner can use it.
 SEARCH_DOCUMENT = (
     "to_tsvector('english'::regconfig, "
-    "COALESCE(\"calls_call\".\"summary\", '') || ' ' || COALESCE(\"calls_call\".\"notes\", ''))"
+    'COALESCE("calls_call"."summary", \'\') || \' \' || COALESCE("calls_call"."notes", \'\'))'
 )
 
 
@@ -110,7 +110,9 @@ class Call(models.Model):
     phone = PhoneNumberField("number called from", blank=True)
     started_at = models.DateTimeField("started")
     ended_at = models.DateTimeField("ended", null=True, blank=True)
-    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.INBOUND
+    )
     nature = models.CharField(max_length=12, choices=Nature.choices, default=Nature.APPOINTMENT)
     urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
     mood = models.CharField(max_length=10, choices=Mood.choices, default=Mood.CALM)

@@ -37,7 +37,9 @@ def call_log(
     if fields.get("ended_at") is None:
         # The form's timer stops when the call is saved.
         fields["ended_at"] = max(timezone.now(), fields.get("started_at") or timezone.now())
-    call = Call(business_id=caller.business_id, caller=caller, phone=phone or "", taken_by=user, **fields)
+    call = Call(
+        business_id=caller.business_id, caller=caller, phone=phone or "", taken_by=user, **fields
+    )
     call.full_clean(exclude=["caller", "business", "taken_by"])
     call.save()
     return call

@@ -66,7 +66,9 @@ def call_list(request):
     context = {
         "filter": calls,
         "page": page,
-        "next_query": query_with(request.GET, cursor=page.next_cursor) if page and page.has_next else "",
+        "next_query": query_with(request.GET, cursor=page.next_cursor)
+        if page and page.has_next
+        else "",
     }
     template = "calls/call_list.html"
     if request.htmx and request.GET.get("cursor"):
@@ -95,7 +97,9 @@ def call_edit(request, pk):
         try:
             expected_version = int(request.POST.get("version", ""))
         except ValueError:
-            return HttpResponseBadRequest("The form did not say which version of the call it edits.")
+            return HttpResponseBadRequest(
+                "The form did not say which version of the call it edits."
+            )
         if form.is_valid():
             try:
                 call_update(

@@ -50,14 +50,13 @@ def keyset_paginate(
 ) -> KeysetPage:
     """One page of `queryset` ordered by (key, pk), starting after `cursor`."""
     field = queryset.model._meta.get_field(key)
-    if descending:
-        queryset = queryset.order_by(f"-{key}", "-pk")
-    else:
-        queryset = queryset.order_by(key, "pk")
+    queryset = queryset.order_by(f"-{key}", "-pk") if descending else queryset.order_by(key, "pk")
     if cursor:
         value, pk = _decode(cursor, field)
         op = "lt" if descending else "gt"
-        queryset = queryset.filter(Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk}))
+        queryset = queryset.filter(
+            Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
+        )
     # One extra row tells whether there is a next page without a COUNT(*).
     items = list(queryset[: size + 1])
     next_cursor = None

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,119 +16,289 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Business',
+            name="Business",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('time_zone', models.CharField(default='UTC', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("time_zone", models.CharField(default="UTC", max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name_plural': 'businesses',
-                'ordering': ['name'],
+                "verbose_name_plural": "businesses",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Caller',
+            name="Caller",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('organisation', models.CharField(blank=True, max_length=200)),
-                ('things_to_remember', models.TextField(blank=True, help_text='What matters to this caller: names, preferences, circumstances.', max_length=2000)),
-                ('is_vip', models.BooleanField(default=False, verbose_name='VIP')),
-                ('caution', models.BooleanField(default=False, help_text='Difficult caller: show the handling note on every call.')),
-                ('caution_note', models.TextField(blank=True, help_text='How to handle this caller.', max_length=2000, verbose_name='handling note')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('business', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='callers', to='callers.business')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("organisation", models.CharField(blank=True, max_length=200)),
+                (
+                    "things_to_remember",
+                    models.TextField(
+                        blank=True,
+                        help_text="What matters to this caller: names, preferences, circumstances.",
+                        max_length=2000,
+                    ),
+                ),
+                ("is_vip", models.BooleanField(default=False, verbose_name="VIP")),
+                (
+                    "caution",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Difficult caller: show the handling note on every call.",
+                    ),
+                ),
+                (
+                    "caution_note",
+                    models.TextField(
+                        blank=True,
+                        help_text="How to handle this caller.",
+                        max_length=2000,
+                        verbose_name="handling note",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "business",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="callers",
+                        to="callers.business",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'pk'],
-                'permissions': [('merge_caller', 'Can merge duplicate callers'), ('flag_caller', "Can set or clear a caller's caution flag")],
+                "ordering": ["name", "pk"],
+                "permissions": [
+                    ("merge_caller", "Can merge duplicate callers"),
+                    ("flag_caller", "Can set or clear a caller's caution flag"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CallerPhone',
+            name="CallerPhone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', phonenumber_field.modelfields.PhoneNumberField(max_length=128, region=None)),
-                ('label', models.CharField(choices=[('mobile', 'Mobile'), ('home', 'Home'), ('work', 'Work'), ('other', 'Other')], default='mobile', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('caller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phones', to='callers.caller')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    phonenumber_field.modelfields.PhoneNumberField(max_length=128, region=None),
+                ),
+                (
+                    "label",
+                    models.CharField(
+                        choices=[
+                            ("mobile", "Mobile"),
+                            ("home", "Home"),
+                            ("work", "Work"),
+                            ("other", "Other"),
+                        ],
+                        default="mobile",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "caller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="phones",
+                        to="callers.caller",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalCaller',
+            name="HistoricalCaller",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('organisation', models.CharField(blank=True, max_length=200)),
-                ('things_to_remember', models.TextField(blank=True, help_text='What matters to this caller: names, preferences, circumstances.', max_length=2000)),
-                ('is_vip', models.BooleanField(default=False, verbose_name='VIP')),
-                ('caution', models.BooleanField(default=False, help_text='Difficult caller: show the handling note on every call.')),
-                ('caution_note', models.TextField(blank=True, help_text='How to handle this caller.', max_length=2000, verbose_name='handling note')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('business', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='callers.business')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("organisation", models.CharField(blank=True, max_length=200)),
+                (
+                    "things_to_remember",
+                    models.TextField(
+                        blank=True,
+                        help_text="What matters to this caller: names, preferences, circumstances.",
+                        max_length=2000,
+                    ),
+                ),
+                ("is_vip", models.BooleanField(default=False, verbose_name="VIP")),
+                (
+                    "caution",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Difficult caller: show the handling note on every call.",
+                    ),
+                ),
+                (
+                    "caution_note",
+                    models.TextField(
+                        blank=True,
+                        help_text="How to handle this caller.",
+                        max_length=2000,
+                        verbose_name="handling note",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "business",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="callers.business",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical caller',
-                'verbose_name_plural': 'historical callers',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical caller",
+                "verbose_name_plural": "historical callers",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalCallerPhone',
+            name="HistoricalCallerPhone",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('number', phonenumber_field.modelfields.PhoneNumberField(max_length=128, region=None)),
-                ('label', models.CharField(choices=[('mobile', 'Mobile'), ('home', 'Home'), ('work', 'Work'), ('other', 'Other')], default='mobile', max_length=10)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('caller', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='callers.caller')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    phonenumber_field.modelfields.PhoneNumberField(max_length=128, region=None),
+                ),
+                (
+                    "label",
+                    models.CharField(
+                        choices=[
+                            ("mobile", "Mobile"),
+                            ("home", "Home"),
+                            ("work", "Work"),
+                            ("other", "Other"),
+                        ],
+                        default="mobile",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "caller",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="callers.caller",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical caller phone',
-                'verbose_name_plural': 'historical caller phones',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical caller phone",
+                "verbose_name_plural": "historical caller phones",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddIndex(
-            model_name='caller',
-            index=models.Index(fields=['name', 'id'], name='caller_name_idx'),
+            model_name="caller",
+            index=models.Index(fields=["name", "id"], name="caller_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='caller',
-            constraint=models.CheckConstraint(condition=models.Q(('caution', True), ('caution_note', ''), _connector='OR'), name='caller_caution_note_only_with_caution'),
+            model_name="caller",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("caution", True), ("caution_note", ""), _connector="OR"),
+                name="caller_caution_note_only_with_caution",
+            ),
         ),
         migrations.AddIndex(
-            model_name='callerphone',
-            index=models.Index(fields=['number'], name='callerphone_number_idx', opclasses=['varchar_pattern_ops']),
+            model_name="callerphone",
+            index=models.Index(
+                fields=["number"], name="callerphone_number_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callerphone',
-            constraint=models.UniqueConstraint(fields=('caller', 'number'), name='callerphone_unique_number'),
+            model_name="callerphone",
+            constraint=models.UniqueConstraint(
+                fields=("caller", "number"), name="callerphone_unique_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callerphone',
-            constraint=models.CheckConstraint(condition=models.Q(('label__in', ['mobile', 'home', 'work', 'other'])), name='callerphone_label_valid'),
+            model_name="callerphone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("label__in", ["mobile", "home", "work", "other"])),
+                name="callerphone_label_valid",
+            ),
         ),
     ]

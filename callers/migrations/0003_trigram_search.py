@@ -9,11 +9,11 @@ def forwards(apps, schema_editor):
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     # Django's icontains compiles to UPPER(col::text) LIKE UPPER(%s): index that expression.
     schema_editor.execute(
-        'CREATE INDEX IF NOT EXISTS caller_name_trgm_idx ON callers_caller '
+        "CREATE INDEX IF NOT EXISTS caller_name_trgm_idx ON callers_caller "
         'USING gin ((UPPER("name"::text)) gin_trgm_ops)'
     )
     schema_editor.execute(
-        'CREATE INDEX IF NOT EXISTS caller_org_trgm_idx ON callers_caller '
+        "CREATE INDEX IF NOT EXISTS caller_org_trgm_idx ON callers_caller "
         'USING gin ((UPPER("organisation"::text)) gin_trgm_ops)'
     )
 

@@ -8,76 +8,350 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('callers', '0001_initial'),
+        ("callers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalCall',
+            name="HistoricalCall",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None, verbose_name='number called from')),
-                ('started_at', models.DateTimeField(verbose_name='started')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended')),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], default='inbound', max_length=10)),
-                ('nature', models.CharField(choices=[('sales', 'Sales'), ('appointment', 'Question / appointment'), ('urgent', 'Urgent'), ('other', 'Other')], default='appointment', max_length=12)),
-                ('urgency', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High'), ('emergency', 'Emergency')], default='normal', max_length=10)),
-                ('mood', models.CharField(choices=[('calm', 'Calm'), ('upset', 'Upset'), ('angry', 'Angry'), ('abusive', 'Abusive')], default='calm', max_length=10)),
-                ('summary', models.CharField(max_length=200)),
-                ('wants', models.TextField(blank=True, max_length=2000, verbose_name='what the caller wants')),
-                ('promised', models.TextField(blank=True, max_length=2000, verbose_name='what was promised')),
-                ('notes', models.TextField(blank=True, max_length=10000)),
-                ('outcome', models.CharField(choices=[('resolved', 'Resolved'), ('message_taken', 'Message taken'), ('transferred', 'Transferred'), ('callback_scheduled', 'Callback scheduled'), ('terminated_abusive', 'Ended for abuse'), ('wrong_number', 'Wrong number')], default='resolved', max_length=20)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('business', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='callers.business')),
-                ('caller', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='callers.caller')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('taken_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None, verbose_name="number called from"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="started")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended")),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("inbound", "Inbound"), ("outbound", "Outbound")],
+                        default="inbound",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "nature",
+                    models.CharField(
+                        choices=[
+                            ("sales", "Sales"),
+                            ("appointment", "Question / appointment"),
+                            ("urgent", "Urgent"),
+                            ("other", "Other"),
+                        ],
+                        default="appointment",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "urgency",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("normal", "Normal"),
+                            ("high", "High"),
+                            ("emergency", "Emergency"),
+                        ],
+                        default="normal",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "mood",
+                    models.CharField(
+                        choices=[
+                            ("calm", "Calm"),
+                            ("upset", "Upset"),
+                            ("angry", "Angry"),
+                            ("abusive", "Abusive"),
+                        ],
+                        default="calm",
+                        max_length=10,
+                    ),
+                ),
+                ("summary", models.CharField(max_length=200)),
+                (
+                    "wants",
+                    models.TextField(
+                        blank=True, max_length=2000, verbose_name="what the caller wants"
+                    ),
+                ),
+                (
+                    "promised",
+                    models.TextField(blank=True, max_length=2000, verbose_name="what was promised"),
+                ),
+                ("notes", models.TextField(blank=True, max_length=10000)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("resolved", "Resolved"),
+                            ("message_taken", "Message taken"),
+                            ("transferred", "Transferred"),
+                            ("callback_scheduled", "Callback scheduled"),
+                            ("terminated_abusive", "Ended for abuse"),
+                            ("wrong_number", "Wrong number"),
+                        ],
+                        default="resolved",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "business",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="callers.business",
+                    ),
+                ),
+                (
+                    "caller",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="callers.caller",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "taken_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical call',
-                'verbose_name_plural': 'historical calls',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical call",
+                "verbose_name_plural": "historical calls",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Call',
+            name="Call",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None, verbose_name='number called from')),
-                ('started_at', models.DateTimeField(verbose_name='started')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended')),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], default='inbound', max_length=10)),
-                ('nature', models.CharField(choices=[('sales', 'Sales'), ('appointment', 'Question / appointment'), ('urgent', 'Urgent'), ('other', 'Other')], default='appointment', max_length=12)),
-                ('urgency', models.CharField(choices=[('low', 'Low'), ('normal', 'Normal'), ('high', 'High'), ('emergency', 'Emergency')], default='normal', max_length=10)),
-                ('mood', models.CharField(choices=[('calm', 'Calm'), ('upset', 'Upset'), ('angry', 'Angry'), ('abusive', 'Abusive')], default='calm', max_length=10)),
-                ('summary', models.CharField(max_length=200)),
-                ('wants', models.TextField(blank=True, max_length=2000, verbose_name='what the caller wants')),
-                ('promised', models.TextField(blank=True, max_length=2000, verbose_name='what was promised')),
-                ('notes', models.TextField(blank=True, max_length=10000)),
-                ('outcome', models.CharField(choices=[('resolved', 'Resolved'), ('message_taken', 'Message taken'), ('transferred', 'Transferred'), ('callback_scheduled', 'Callback scheduled'), ('terminated_abusive', 'Ended for abuse'), ('wrong_number', 'Wrong number')], default='resolved', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('business', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='callers.business')),
-                ('caller', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='callers.caller')),
-                ('taken_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calls_taken', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None, verbose_name="number called from"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="started")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended")),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("inbound", "Inbound"), ("outbound", "Outbound")],
+                        default="inbound",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "nature",
+                    models.CharField(
+                        choices=[
+                            ("sales", "Sales"),
+                            ("appointment", "Question / appointment"),
+                            ("urgent", "Urgent"),
+                            ("other", "Other"),
+                        ],
+                        default="appointment",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "urgency",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("normal", "Normal"),
+                            ("high", "High"),
+                            ("emergency", "Emergency"),
+                        ],
+                        default="normal",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "mood",
+                    models.CharField(
+                        choices=[
+                            ("calm", "Calm"),
+                            ("upset", "Upset"),
+                            ("angry", "Angry"),
+                            ("abusive", "Abusive"),
+                        ],
+                        default="calm",
+                        max_length=10,
+                    ),
+                ),
+                ("summary", models.CharField(max_length=200)),
+                (
+                    "wants",
+                    models.TextField(
+                        blank=True, max_length=2000, verbose_name="what the caller wants"
+                    ),
+                ),
+                (
+                    "promised",
+                    models.TextField(blank=True, max_length=2000, verbose_name="what was promised"),
+                ),
+                ("notes", models.TextField(blank=True, max_length=10000)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("resolved", "Resolved"),
+                            ("message_taken", "Message taken"),
+                            ("transferred", "Transferred"),
+                            ("callback_scheduled", "Callback scheduled"),
+                            ("terminated_abusive", "Ended for abuse"),
+                            ("wrong_number", "Wrong number"),
+                        ],
+                        default="resolved",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "business",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls",
+                        to="callers.business",
+                    ),
+                ),
+                (
+                    "caller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls",
+                        to="callers.caller",
+                    ),
+                ),
+                (
+                    "taken_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls_taken",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'indexes': [models.Index(fields=['-started_at', '-id'], name='call_started_idx'), models.Index(fields=['caller', '-started_at'], name='call_caller_started_idx'), models.Index(fields=['taken_by', '-started_at'], name='call_taken_by_started_idx'), models.Index(fields=['nature', '-started_at'], name='call_nature_started_idx'), models.Index(fields=['urgency', '-started_at'], name='call_urgency_started_idx'), models.Index(fields=['mood', '-started_at'], name='call_mood_started_idx'), models.Index(fields=['outcome', '-started_at'], name='call_outcome_started_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('direction__in', ['inbound', 'outbound'])), name='call_direction_valid'), models.CheckConstraint(condition=models.Q(('nature__in', ['sales', 'appointment', 'urgent', 'other'])), name='call_nature_valid'), models.CheckConstraint(condition=models.Q(('urgency__in', ['low', 'normal', 'high', 'emergency'])), name='call_urgency_valid'), models.CheckConstraint(condition=models.Q(('mood__in', ['calm', 'upset', 'angry', 'abusive'])), name='call_mood_valid'), models.CheckConstraint(condition=models.Q(('outcome__in', ['resolved', 'message_taken', 'transferred', 'callback_scheduled', 'terminated_abusive', 'wrong_number'])), name='call_outcome_valid'), models.CheckConstraint(condition=models.Q(('ended_at__isnull', True), ('ended_at__gte', models.F('started_at')), _connector='OR'), name='call_ended_after_started'), models.CheckConstraint(condition=models.Q(('summary', ''), _negated=True), name='call_summary_not_empty')],
+                "ordering": ["-started_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-started_at", "-id"], name="call_started_idx"),
+                    models.Index(fields=["caller", "-started_at"], name="call_caller_started_idx"),
+                    models.Index(
+                        fields=["taken_by", "-started_at"], name="call_taken_by_started_idx"
+                    ),
+                    models.Index(fields=["nature", "-started_at"], name="call_nature_started_idx"),
+                    models.Index(
+                        fields=["urgency", "-started_at"], name="call_urgency_started_idx"
+                    ),
+                    models.Index(fields=["mood", "-started_at"], name="call_mood_started_idx"),
+                    models.Index(
+                        fields=["outcome", "-started_at"], name="call_outcome_started_idx"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("direction__in", ["inbound", "outbound"])),
+                        name="call_direction_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("nature__in", ["sales", "appointment", "urgent", "other"])
+                        ),
+                        name="call_nature_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("urgency__in", ["low", "normal", "high", "emergency"])),
+                        name="call_urgency_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("mood__in", ["calm", "upset", "angry", "abusive"])),
+                        name="call_mood_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "outcome__in",
+                                [
+                                    "resolved",
+                                    "message_taken",
+                                    "transferred",
+                                    "callback_scheduled",
+                                    "terminated_abusive",
+                                    "wrong_number",
+                                ],
+                            )
+                        ),
+                        name="call_outcome_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("ended_at__isnull", True),
+                            ("ended_at__gte", models.F("started_at")),
+                            _connector="OR",
+                        ),
+                        name="call_ended_after_started",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("summary", ""), _negated=True),
+                        name="call_summary_not_empty",
+                    ),
+                ],
             },
         ),
     ]

@@ -17,25 +17,161 @@ from callers.models import Business, Caller, CallerPhone
 from calls.models import Call
 from receptionist.roles import MANAGERS, RECEPTIONISTS
 
-FIRST = (
-    "Olivia Liam Emma Noah Ava Oliver Sophia Elijah Isabella James Mia William Amelia Benjamin "
-    "Harper Lucas Evelyn Henry Abigail Theodore Emily Jack Ella Levi Elizabeth Alexander Camila "
-    "Jackson Luna Mateo Sofia Daniel Avery Michael Mila Mason Aria Sebastian Scarlett Ethan "
-    "Penelope Logan Layla Owen Chloe Samuel Victoria Jacob Madison Asher Eleanor Aiden Grace "
-    "John Nora Joseph Riley Wyatt Zoey David Hannah Leo Hazel Priya Wei Fatima Omar Yuki Mateus"
-).split()
-LAST = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
-    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
-    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
-    "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Patel Chen Kim "
-    "O'Brien Murphy Kowalski Rossi Dubois Schmidt Okafor Haddad Tanaka Silva Novak Larsen"
-).split()
-ORGANISATIONS = (
-    "Acme Supplies|Riverside Dental|Northwind Traders|Blue Harbor Insurance|City Council|"
-    "Green Valley School|Summit Realty|Lakeside Pharmacy|Metro Couriers|Oak & Pine Law|"
-    "Sunrise Bakery|Hilltop Vets|Brightside Labs|Harbor Freight Co.|Maple Street Clinic"
-).split("|")
+FIRST = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Oliver",
+    "Sophia",
+    "Elijah",
+    "Isabella",
+    "James",
+    "Mia",
+    "William",
+    "Amelia",
+    "Benjamin",
+    "Harper",
+    "Lucas",
+    "Evelyn",
+    "Henry",
+    "Abigail",
+    "Theodore",
+    "Emily",
+    "Jack",
+    "Ella",
+    "Levi",
+    "Elizabeth",
+    "Alexander",
+    "Camila",
+    "Jackson",
+    "Luna",
+    "Mateo",
+    "Sofia",
+    "Daniel",
+    "Avery",
+    "Michael",
+    "Mila",
+    "Mason",
+    "Aria",
+    "Sebastian",
+    "Scarlett",
+    "Ethan",
+    "Penelope",
+    "Logan",
+    "Layla",
+    "Owen",
+    "Chloe",
+    "Samuel",
+    "Victoria",
+    "Jacob",
+    "Madison",
+    "Asher",
+    "Eleanor",
+    "Aiden",
+    "Grace",
+    "John",
+    "Nora",
+    "Joseph",
+    "Riley",
+    "Wyatt",
+    "Zoey",
+    "David",
+    "Hannah",
+    "Leo",
+    "Hazel",
+    "Priya",
+    "Wei",
+    "Fatima",
+    "Omar",
+    "Yuki",
+    "Mateus",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Patel",
+    "Chen",
+    "Kim",
+    "O'Brien",
+    "Murphy",
+    "Kowalski",
+    "Rossi",
+    "Dubois",
+    "Schmidt",
+    "Okafor",
+    "Haddad",
+    "Tanaka",
+    "Silva",
+    "Novak",
+    "Larsen",
+]
+ORGANISATIONS = [
+    "Acme Supplies",
+    "Riverside Dental",
+    "Northwind Traders",
+    "Blue Harbor Insurance",
+    "City Council",
+    "Green Valley School",
+    "Summit Realty",
+    "Lakeside Pharmacy",
+    "Metro Couriers",
+    "Oak & Pine Law",
+    "Sunrise Bakery",
+    "Hilltop Vets",
+    "Brightside Labs",
+    "Harbor Freight Co.",
+    "Maple Street Clinic",
+]
 AREA_CODES = [212, 646, 718, 917, 312, 415, 617, 303, 503, 206, 404, 512, 702, 305, 614]
 REMEMBER = [
     "Prefers to be called {first}, not by surname.",
@@ -95,9 +231,24 @@ URGENCY_BY_NATURE = {
     "other": [("low", 70), ("normal", 30)],
 }
 OUTCOME_BY_NATURE = {
-    "sales": [("message_taken", 45), ("transferred", 30), ("callback_scheduled", 20), ("resolved", 5)],
-    "appointment": [("resolved", 60), ("callback_scheduled", 20), ("message_taken", 15), ("transferred", 5)],
-    "urgent": [("transferred", 55), ("resolved", 20), ("callback_scheduled", 20), ("message_taken", 5)],
+    "sales": [
+        ("message_taken", 45),
+        ("transferred", 30),
+        ("callback_scheduled", 20),
+        ("resolved", 5),
+    ],
+    "appointment": [
+        ("resolved", 60),
+        ("callback_scheduled", 20),
+        ("message_taken", 15),
+        ("transferred", 5),
+    ],
+    "urgent": [
+        ("transferred", 55),
+        ("resolved", 20),
+        ("callback_scheduled", 20),
+        ("message_taken", 5),
+    ],
     "other": [("resolved", 50), ("wrong_number", 30), ("message_taken", 20)],
 }
 
@@ -140,15 +291,24 @@ class Command(BaseCommand):
     help = "Load demo data: staff, callers and calls (e.g. --calls 1000000 for a benchmark)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--calls", type=int, default=3000, help="How many calls (default 3000).")
         parser.add_argument(
-            "--callers", type=int, default=None, help="How many callers (default: calls / 10, at least 50)."
+            "--calls", type=int, default=3000, help="How many calls (default 3000)."
         )
-        parser.add_argument("--days", type=int, default=180, help="Spread calls over this many days.")
+        parser.add_argument(
+            "--callers",
+            type=int,
+            default=None,
+            help="How many callers (default: calls / 10, at least 50).",
+        )
+        parser.add_argument(
+            "--days", type=int, default=180, help="Spread calls over this many days."
+        )
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when there are calls already."
         )
-        parser.add_argument("--seed", type=int, default=None, help="Random seed for repeatable data.")
+        parser.add_argument(
+            "--seed", type=int, default=None, help="Random seed for repeatable data."
+        )
         parser.add_argument("--batch", type=int, default=20000, help="Rows per insert.")
 
     def handle(self, *args, calls, callers, days, if_empty, seed, batch, **options):
@@ -165,10 +325,9 @@ class Command(BaseCommand):
         business = Business.objects.default()
         caller_rows = self.create_callers(rng, business, callers, batch)
         self.create_calls(rng, business, caller_rows, staff, calls, days, batch)
+        elapsed = time.monotonic() - started
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Loaded {callers:,} callers and {calls:,} calls in {time.monotonic() - started:.1f}s."
-            )
+            self.style.SUCCESS(f"Loaded {callers:,} callers and {calls:,} calls in {elapsed:.1f}s.")
         )
 
     def ensure_staff(self) -> list:
@@ -196,7 +355,9 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             staff.append(user)
         if not settings.DEBUG:
-            self.stdout.write("DEBUG is off: demo users have no password (set one with changepassword).")
+            self.stdout.write(
+                "DEBUG is off: demo users have no password (set one with changepassword)."
+            )
         return staff
 
     @transaction.atomic
@@ -216,7 +377,9 @@ class Command(BaseCommand):
                         business=business,
                         name=f"{first} {last}",
                         organisation=rng.choice(ORGANISATIONS) if rng.random() < 0.3 else "",
-                        email=f"{first}.{last}{rng.randint(1, 999)}@example.com".lower().replace("'", "")
+                        email=f"{first}.{last}{rng.randint(1, 999)}@example.com".lower().replace(
+                            "'", ""
+                        )
                         if rng.random() < 0.5
                         else "",
                         things_to_remember=rng.choice(REMEMBER).format(first=first)
@@ -272,11 +435,27 @@ class Command(BaseCommand):
             summary = rng.choice(SUMMARIES[nature])
             wants = "A call back today" if outcome == "callback_scheduled" else ""
             promised = "We'll call back before 5 pm" if outcome == "callback_scheduled" else ""
-            notes = "Caller raised their voice; stayed calm and offered a manager." if mood in {"angry", "abusive"} else ""
+            notes = (
+                "Caller raised their voice; stayed calm and offered a manager."
+                if mood in {"angry", "abusive"}
+                else ""
+            )
             yield (
-                business.pk, caller_id, number, started, ended, "inbound", nature,
-                weighted(rng, URGENCY_BY_NATURE[nature]), mood, summary, wants, promised, notes,
-                outcome, rng.choice(staff).pk,
+                business.pk,
+                caller_id,
+                number,
+                started,
+                ended,
+                "inbound",
+                nature,
+                weighted(rng, URGENCY_BY_NATURE[nature]),
+                mood,
+                summary,
+                wants,
+                promised,
+                notes,
+                outcome,
+                rng.choice(staff).pk,
             )
 
     def create_calls(self, rng, business, caller_rows, staff, total, days, batch):
@@ -298,12 +477,27 @@ class Command(BaseCommand):
         progress.finish()
 
     FIELDS = (
-        "business_id", "caller_id", "phone", "started_at", "ended_at", "direction", "nature",
-        "urgency", "mood", "summary", "wants", "promised", "notes", "outcome", "taken_by_id",
+        "business_id",
+        "caller_id",
+        "phone",
+        "started_at",
+        "ended_at",
+        "direction",
+        "nature",
+        "urgency",
+        "mood",
+        "summary",
+        "wants",
+        "promised",
+        "notes",
+        "outcome",
+        "taken_by_id",
     )
 
     def bulk_calls(self, chunk):
-        Call.objects.bulk_create([Call(**dict(zip(self.FIELDS, row, strict=True))) for row in chunk])
+        Call.objects.bulk_create(
+            [Call(**dict(zip(self.FIELDS, row, strict=True))) for row in chunk]
+        )
 
     def copy_calls(self, chunk):
         # COPY is several times faster than INSERT for a million rows; demo data skips
@@ -319,5 +513,3 @@ class Command(BaseCommand):
         columns = ", ".join([*self.FIELDS, "created_at", "updated_at", "version"])
         with connection.cursor() as cursor:
             cursor.cursor.copy_expert(f"COPY calls_call ({columns}) FROM STDIN", buffer)
-
-

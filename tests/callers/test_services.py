@@ -1,0 +1,59 @@
+import pytest
+
+from callers.models import Caller, CallerPhone
+from callers.services import caller_merge
+from calls.models import Call
+from tests.factories import CallerFactory, CallFactory, manager_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_merge_moves_calls_and_numbers_and_keeps_everything():
+    manager = manager_user()
+    kept = CallerFactory(name="Ann Lee", phone="+12125550147", things_to_remember="Likes mornings")
+    dup = CallerFactory(
+        name="Anne Lee",
+        phone="+12125550148",
+        things_to_remember="Dog is called Rex",
+        email="ann@example.com",
+        is_vip=True,
+    )
+    CallerPhone.objects.create(caller=dup, number="+12125550147")  # shared number, not doubled
+    calls = CallFactory.create_batch(3, caller=dup)
+    CallFactory(caller=kept)
+
+    result = caller_merge(source=dup, target=kept, user=manager)
+
+    assert result.pk == kept.pk
+    assert not Caller.objects.filter(pk=dup.pk).exists()
+    assert Call.objects.filter(caller=kept).count() == 4
+    assert {c.pk for c in calls} <= set(
+        Call.objects.filter(caller=kept).values_list("pk", flat=True)
+    )
+    assert sorted(p.number.as_e164 for p in kept.phones.all()) == [
+        "+12125550147",
+        "+12125550148",
+    ]
+    kept.refresh_from_db()
+    assert "Likes mornings" in kept.things_to_remember
+    assert "Dog is called Rex" in kept.things_to_remember
+    assert kept.email == "ann@example.com"
+    assert kept.is_vip
+
+
+def test_merge_is_in_the_audit_trail():
+    manager = manager_user()
+    kept, dup = CallerFactory(), CallerFactory(name="Duplicate")
+    caller_merge(source=dup, target=kept, user=manager)
+    latest = kept.history.first()
+    assert f"Merged caller #{dup.pk}" in latest.history_change_reason
+    assert latest.history_user == manager
+    deleted = Caller.history.filter(id=dup.pk, history_type="-").get()
+    assert deleted.name == "Duplicate"
+    assert f"Merged into caller #{kept.pk}" in deleted.history_change_reason
+
+
+def test_a_caller_cannot_be_merged_into_itself():
+    caller = CallerFactory()
+    with pytest.raises(ValueError):
+        caller_merge(source=caller, target=caller, user=manager_user())

@@ -1,0 +1,300 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from callers.models import Caller
+from tests.factories import CallerFactory, CallFactory
+from tests.querycounts import count_queries, next_cursor, row_ids
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ann(db):
+    return CallerFactory(name="Ann Lee", phone="+12125550147", organisation="Riverside Dental")
+
+
+# --- permissions -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/callers/", (302, 403, 200, 200)),
+        ("/callers/{pk}/", (302, 403, 200, 200)),
+        ("/callers/{pk}/edit/", (302, 403, 200, 200)),
+        ("/callers/{pk}/merge/", (302, 403, 403, 200)),
+        ("/callers/lookup/?phone=212", (302, 403, 200, 200)),
+    ],
+)
+def test_permission_table(
+    url, expected, ann, client, outsider_client, reception_client, manager_client
+):
+    """Expected status for anonymous, a user with no role, a receptionist and a manager."""
+    url = url.format(pk=ann.pk)
+    clients = (client, outsider_client, reception_client, manager_client)
+    assert tuple(c.get(url).status_code for c in clients) == expected
+
+
+# --- list and search ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query", ["ann", "Riverside", "(212) 555-0147", "212.555", "+1 212 555 0147"]
+)
+def test_caller_list_search(reception_client, ann, query):
+    CallerFactory(name="Bob Stone", phone="+13125550100")
+    response = reception_client.get("/callers/", {"q": query})
+    assert b"Ann Lee" in response.content
+    assert b"Bob Stone" not in response.content
+
+
+def test_caller_list_htmx_returns_the_fragment_only(reception_client, ann):
+    response = reception_client.get("/callers/", {"q": "ann"}, HTTP_HX_REQUEST="true")
+    assert b"<html" not in response.content
+    assert b'id="caller-results"' in response.content
+    assert b"Ann Lee" in response.content
+
+
+def test_caller_list_keyset_pages(reception_client, settings):
+    settings.CALLERS_PAGE_SIZE = 2
+    for name in ["Amy", "Ben", "Cat", "Dan", "Eve"]:
+        CallerFactory(name=name)
+    first = reception_client.get("/callers/")
+    assert [c.name for c in first.context["page"].items] == ["Amy", "Ben"]
+    cursor = first.context["page"].next_cursor
+    assert next_cursor(first) == cursor
+    second = reception_client.get("/callers/", {"cursor": cursor}, HTTP_HX_REQUEST="true")
+    names = dict(Caller.objects.values_list("pk", "name"))
+    assert [names[pk] for pk in row_ids(second, "data-caller-row")] == ["Cat", "Dan"]
+    assert b"<table" not in second.content
+
+
+def test_bad_cursor_is_a_400_with_a_reason(reception_client):
+    response = reception_client.get("/callers/", {"cursor": "not-a-cursor"})
+    assert response.status_code == 400
+    assert b"not valid" in response.content
+
+
+def test_caller_list_query_count_does_not_grow(reception_client):
+    for _ in range(3):
+        CallerFactory(phone="+12125550100")
+    few = count_queries(reception_client, "/callers/")
+    for _ in range(30):
+        CallerFactory(phone="+12125550101")
+    assert count_queries(reception_client, "/callers/") == few
+    assert few <= 8
+
+
+def test_caller_names_are_escaped(reception_client):
+    CallerFactory(name="<script>alert(1)</script>")
+    response = reception_client.get("/callers/")
+    assert b"<script>alert(1)</script>" not in response.content
+    assert b"&lt;script&gt;" in response.content
+
+
+# --- caller page --------------------------------------------------------------------------
+
+
+def test_caller_page_shows_history_newest_first(reception_client, ann):
+    old = CallFactory(
+        caller=ann, summary="Old call", started_at=timezone.now() - timedelta(days=30)
+    )
+    new = CallFactory(
+        caller=ann, summary="New call", started_at=timezone.now() - timedelta(hours=1)
+    )
+    response = reception_client.get(f"/callers/{ann.pk}/")
+    assert [c.pk for c in response.context["page"].items] == [new.pk, old.pk]
+    assert response.context["counts"]["week"] == 1
+
+
+def test_caller_page_history_pages_with_htmx(reception_client, ann, settings):
+    settings.CALLS_PAGE_SIZE = 2
+    now = timezone.now()
+    calls = [CallFactory(caller=ann, started_at=now - timedelta(hours=i)) for i in range(1, 6)]
+    first = reception_client.get(f"/callers/{ann.pk}/")
+    assert [c.pk for c in first.context["page"].items] == [calls[0].pk, calls[1].pk]
+    second = reception_client.get(
+        f"/callers/{ann.pk}/", {"cursor": next_cursor(first)}, HTTP_HX_REQUEST="true"
+    )
+    assert row_ids(second, "data-call-row") == [calls[2].pk, calls[3].pk]
+    assert b"<h1" not in second.content
+
+
+def test_caller_page_query_count_does_not_grow(reception_client, ann):
+    CallFactory.create_batch(2, caller=ann)
+    few = count_queries(reception_client, f"/callers/{ann.pk}/")
+    CallFactory.create_batch(30, caller=ann)
+    assert count_queries(reception_client, f"/callers/{ann.pk}/") == few
+    assert few <= 11
+
+
+# --- edit ---------------------------------------------------------------------------------
+
+
+def phone_formset(caller, number="+12125550147", extra_number=""):
+    phone = caller.phones.first()
+    return {
+        "phones-TOTAL_FORMS": "2",
+        "phones-INITIAL_FORMS": "1",
+        "phones-MIN_NUM_FORMS": "0",
+        "phones-MAX_NUM_FORMS": "1000",
+        "phones-0-id": str(phone.pk),
+        "phones-0-caller": str(caller.pk),
+        "phones-0-number": number,
+        "phones-0-label": "mobile",
+        "phones-1-id": "",
+        "phones-1-caller": str(caller.pk),
+        "phones-1-number": extra_number,
+        "phones-1-label": "work" if extra_number else "mobile",
+    }
+
+
+def test_receptionist_edits_a_caller_and_adds_a_number(reception_client, ann):
+    data = {"name": "Ann Lee", "things_to_remember": "Call her Annie", "is_vip": "on"}
+    response = reception_client.post(
+        f"/callers/{ann.pk}/edit/", {**data, **phone_formset(ann, extra_number="(312) 555-0100")}
+    )
+    assert response.status_code == 302
+    ann.refresh_from_db()
+    assert ann.things_to_remember == "Call her Annie"
+    assert ann.is_vip
+    assert {p.number.as_e164 for p in ann.phones.all()} == {"+12125550147", "+13125550100"}
+    assert ann.history.first().history_type == "~"
+
+
+def test_receptionist_cannot_set_the_caution_flag(reception_client, ann):
+    data = {"name": "Ann Lee", "caution": "on", "caution_note": "Shouts"}
+    reception_client.post(f"/callers/{ann.pk}/edit/", {**data, **phone_formset(ann)})
+    ann.refresh_from_db()
+    assert not ann.caution
+    assert ann.caution_note == ""
+
+
+def test_manager_sets_the_caution_flag(manager_client, ann):
+    data = {"name": "Ann Lee", "caution": "on", "caution_note": "Shouts; hand over early"}
+    manager_client.post(f"/callers/{ann.pk}/edit/", {**data, **phone_formset(ann)})
+    ann.refresh_from_db()
+    assert ann.caution
+    assert ann.caution_note == "Shouts; hand over early"
+
+
+def test_invalid_number_on_edit_keeps_what_was_typed(reception_client, ann):
+    data = {"name": "Ann Changed", "things_to_remember": "Something new"}
+    response = reception_client.post(
+        f"/callers/{ann.pk}/edit/", {**data, **phone_formset(ann, extra_number="12")}
+    )
+    assert response.status_code == 200
+    assert b"valid phone number" in response.content
+    assert b"Ann Changed" in response.content
+    assert b"Something new" in response.content
+    ann.refresh_from_db()
+    assert ann.name == "Ann Lee"
+
+
+def test_name_over_the_limit_is_a_field_error(reception_client, ann):
+    response = reception_client.post(
+        f"/callers/{ann.pk}/edit/", {"name": "x" * 201, **phone_formset(ann)}
+    )
+    assert response.status_code == 200
+    assert "name" in response.context["form"].errors
+
+
+# --- lookup -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed", ["(212) 555-0147", "212.555.0147", "+1 212 555 0147", "(212) 555"]
+)
+def test_lookup_finds_by_number_in_any_format(reception_client, ann, typed):
+    response = reception_client.get("/callers/lookup/", {"phone": typed})
+    assert response.status_code == 200
+    assert [c.pk for c in response.context["callers"]] == [ann.pk]
+
+
+def test_lookup_by_name(reception_client, ann):
+    response = reception_client.get("/callers/lookup/", {"caller_name": "ann l"})
+    assert [c.pk for c in response.context["callers"]] == [ann.pk]
+
+
+def test_lookup_shows_repeat_calls_remember_and_recent_calls(reception_client, ann):
+    ann.things_to_remember = "Dog is called Rex"
+    ann.is_vip = True
+    ann.save()
+    now = timezone.now()
+    CallFactory(caller=ann, summary="Asked about invoice", started_at=now - timedelta(minutes=5))
+    CallFactory(caller=ann, summary="Second question", started_at=now - timedelta(minutes=3))
+    for days in (3, 10, 20):
+        CallFactory(caller=ann, summary=f"Old {days}", started_at=now - timedelta(days=days))
+    response = reception_client.get("/callers/lookup/", {"phone": "212 555 0147"})
+    content = response.content.decode()
+    if timezone.localtime(now - timedelta(minutes=5)).date() == timezone.localtime(now).date():
+        assert "3rd call today" in content
+    assert "Dog is called Rex" in content
+    assert "VIP" in content
+    assert "Second question" in content
+    assert "Old 20" not in content  # only the last 3 calls
+    assert response.context["autoselect"] == ann.pk
+
+
+def test_lookup_shows_caution_first(reception_client):
+    CallerFactory(name="Calm Carl", phone="+12125550100")
+    difficult = CallerFactory(
+        name="Difficult Dan",
+        phone="+12125550101",
+        caution=True,
+        caution_note="Hand over to a manager",
+    )
+    response = reception_client.get("/callers/lookup/", {"phone": "(212) 555-01"})
+    assert response.context["callers"][0].pk == difficult.pk
+    content = response.content.decode()
+    assert content.index("Hand over to a manager") < content.index("Calm Carl")
+
+
+def test_lookup_with_nothing_found_offers_a_new_caller(reception_client):
+    response = reception_client.get("/callers/lookup/", {"phone": "(646) 555-0199"})
+    assert response.context["callers"] == []
+    assert b"New caller" in response.content
+
+
+def test_lookup_query_count_is_fixed(reception_client):
+    for i in range(3):
+        caller = CallerFactory(phone=f"+1212555010{i}")
+        CallFactory.create_batch(2, caller=caller)
+    few = count_queries(reception_client, "/callers/lookup/?phone=212555")
+    for i in range(10):
+        caller = CallerFactory(phone=f"+121255502{i:02d}")
+        CallFactory.create_batch(4, caller=caller)
+    assert count_queries(reception_client, "/callers/lookup/?phone=212555") == few
+    assert few <= 11
+
+
+# --- merge --------------------------------------------------------------------------------
+
+
+def test_manager_merges_two_callers(manager_client, ann):
+    dup = CallerFactory(name="Anne Lee", phone="+12125550199")
+    CallFactory(caller=dup)
+    search = manager_client.get(f"/callers/{dup.pk}/merge/", {"q": "Ann Lee"})
+    assert [c.pk for c in search.context["candidates"]] == [ann.pk]
+    confirm = manager_client.get(f"/callers/{dup.pk}/merge/", {"into": ann.pk})
+    assert confirm.context["target"].pk == ann.pk
+    response = manager_client.post(f"/callers/{dup.pk}/merge/", {"into": ann.pk})
+    assert response.status_code == 302
+    assert response["Location"] == f"/callers/{ann.pk}/"
+    assert not Caller.objects.filter(pk=dup.pk).exists()
+    assert ann.calls.count() == 1
+
+
+def test_merge_into_itself_or_nothing_is_a_400(manager_client, ann):
+    assert manager_client.post(f"/callers/{ann.pk}/merge/", {"into": ann.pk}).status_code == 400
+    assert manager_client.post(f"/callers/{ann.pk}/merge/", {}).status_code == 400
+    assert manager_client.post(f"/callers/{ann.pk}/merge/", {"into": "abc"}).status_code == 400
+    assert Caller.objects.filter(pk=ann.pk).exists()
+
+
+def test_receptionist_cannot_merge(reception_client, ann):
+    dup = CallerFactory()
+    assert reception_client.post(f"/callers/{dup.pk}/merge/", {"into": ann.pk}).status_code == 403
+    assert Caller.objects.filter(pk=dup.pk).exists()

@@ -1,0 +1,45 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from callers.models import Caller
+from calls.models import Call
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_loads_a_realistic_mix(capsys, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", "--calls", "600", "--callers", "60", "--seed", "7")
+    assert Call.objects.count() == 600
+    assert Caller.objects.count() == 60
+    natures = set(Call.objects.values_list("nature", flat=True))
+    assert natures == {"sales", "appointment", "urgent", "other"}
+    assert Call.objects.filter(mood__in=["angry", "abusive"]).exists()
+    assert Call.objects.filter(
+        started_at__lt=Call.objects.latest("started_at").started_at.replace(day=1)
+    ).exists()
+    out = capsys.readouterr().out
+    assert "calls: 600/600 (100%)" in out
+    assert "Demo login: reception / " in out
+    assert get_user_model().objects.get(username="manager").groups.filter(name="Managers").exists()
+
+
+def test_seed_demo_if_empty_is_idempotent(capsys):
+    call_command("seed_demo", "--calls", "50", "--if-empty")
+    call_command("seed_demo", "--calls", "50", "--if-empty")
+    assert Call.objects.count() == 50
+    assert "already loaded" in capsys.readouterr().out
+
+
+def test_seed_demo_prints_no_password_without_debug(capsys, settings):
+    settings.DEBUG = False
+    call_command("seed_demo", "--calls", "10")
+    out = capsys.readouterr().out
+    assert "Demo login" not in out
+    assert not get_user_model().objects.get(username="reception").has_usable_password()
+
+
+def test_seed_demo_refuses_negative_sizes():
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--calls", "-1")

@@ -1,0 +1,79 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from callers.models import Caller
+from calls.models import Call
+from calls.services import CallConflict, call_log, call_update
+from tests.factories import CallerFactory, CallFactory, receptionist_user
+
+pytestmark = pytest.mark.django_db
+
+
+def fields(**overrides):
+    now = timezone.now()
+    return {
+        "started_at": now - timedelta(minutes=2),
+        "ended_at": None,
+        "direction": "inbound",
+        "nature": "appointment",
+        "urgency": "normal",
+        "mood": "calm",
+        "summary": "Book a check-up",
+        "wants": "",
+        "promised": "",
+        "notes": "",
+        "outcome": "resolved",
+        **overrides,
+    }
+
+
+def test_call_log_creates_a_new_caller_from_name_and_number():
+    user = receptionist_user()
+    call = call_log(user=user, caller_name="  New Person ", phone="+12125550147", **fields())
+    assert call.caller.name == "New Person"
+    assert [p.number.as_e164 for p in call.caller.phones.all()] == ["+12125550147"]
+    assert call.taken_by == user
+    assert call.business_id == call.caller.business_id
+    assert call.ended_at is not None and call.ended_at >= call.started_at
+    assert call.history.count() == 1
+
+
+def test_call_log_for_a_known_caller_adds_a_new_number_once():
+    caller = CallerFactory(phone="+12125550147")
+    user = receptionist_user()
+    call_log(user=user, caller=caller, phone="+13125550100", **fields())
+    call_log(user=user, caller=caller, phone="+13125550100", **fields())
+    assert caller.phones.count() == 2
+    assert Caller.objects.count() == 1
+
+
+def test_call_log_without_a_caller_or_name_is_refused():
+    with pytest.raises(ValueError):
+        call_log(user=receptionist_user(), phone="+12125550147", **fields())
+    assert not Call.objects.exists()
+
+
+def test_call_update_bumps_the_version_and_records_history():
+    call = CallFactory(summary="Before")
+    updated = call_update(
+        call_id=call.pk, expected_version=1, user=call.taken_by, changes={"summary": "After"}
+    )
+    assert updated.version == 2
+    assert call.history.first().summary == "After"
+
+
+def test_call_update_from_a_stale_version_is_a_conflict():
+    call = CallFactory(summary="Before")
+    call_update(
+        call_id=call.pk, expected_version=1, user=call.taken_by, changes={"summary": "First"}
+    )
+    with pytest.raises(CallConflict) as excinfo:
+        call_update(
+            call_id=call.pk, expected_version=1, user=call.taken_by, changes={"summary": "Second"}
+        )
+    assert excinfo.value.current.summary == "First"
+    call.refresh_from_db()
+    assert call.summary == "First"
+    assert call.version == 2

@@ -1,0 +1,66 @@
+"""factory-boy factories for the test suite."""
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from callers.models import Business, Caller, CallerPhone
+from calls.models import Call
+from receptionist.roles import MANAGERS, RECEPTIONISTS
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
+
+
+def receptionist_user(**kwargs):
+    return UserFactory(role=RECEPTIONISTS, **kwargs)
+
+
+def manager_user(**kwargs):
+    return UserFactory(role=MANAGERS, **kwargs)
+
+
+class CallerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Caller
+        skip_postgeneration_save = True
+
+    business = factory.LazyFunction(lambda: Business.objects.default())
+    name = factory.Faker("name")
+
+    @factory.post_generation
+    def phone(self, create, extracted, **kwargs):
+        if create and extracted:
+            CallerPhone.objects.create(caller=self, number=extracted)
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    caller = factory.SubFactory(CallerFactory)
+    business = factory.SelfAttribute("caller.business")
+    taken_by = factory.SubFactory(UserFactory)
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=10))
+    ended_at = factory.LazyAttribute(lambda o: o.started_at + timedelta(minutes=3))
+    summary = factory.Faker("sentence", nb_words=6)
+    phone = "+12125550147"

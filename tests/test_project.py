@@ -1,0 +1,107 @@
+"""Project wiring: health check, login, roles, the create_staff command."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+
+from tests.factories import receptionist_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_needs_no_login_and_checks_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+def test_healthz_refuses_post(client):
+    assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.parametrize("url", ["/", "/calls/", "/calls/new/", "/callers/", "/callers/lookup/"])
+def test_pages_require_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_login_page_renders_in_layout(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b"Log in" in response.content
+    assert b"bootstrap.min.css" in response.content
+
+
+def test_login_with_the_form_then_logout(client):
+    receptionist_user(username="rita")
+    response = client.post(
+        "/accounts/login/", {"username": "rita", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/calls/new/"
+    assert client.get("/calls/").status_code == 200
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/calls/").status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_message(client):
+    receptionist_user(username="rita")
+    response = client.post("/accounts/login/", {"username": "rita", "password": "nope"})
+    assert response.status_code == 200
+    assert b"correct username and password" in response.content
+
+
+def test_repeated_failures_lock_the_account(client, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    receptionist_user(username="rita")
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "rita", "password": "nope"})
+    response = client.post(
+        "/accounts/login/", {"username": "rita", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 429
+
+
+def test_roles_exist_with_their_permissions():
+    receptionists = Group.objects.get(name="Receptionists")
+    managers = Group.objects.get(name="Managers")
+    reception_perms = set(receptionists.permissions.values_list("codename", flat=True))
+    manager_perms = set(managers.permissions.values_list("codename", flat=True))
+    assert {"add_call", "change_call", "view_call", "add_caller"} <= reception_perms
+    assert "merge_caller" not in reception_perms
+    assert "flag_caller" not in reception_perms
+    assert {"merge_caller", "flag_caller"} <= manager_perms
+    assert reception_perms <= manager_perms
+
+
+def test_pages_send_a_content_security_policy(reception_client):
+    response = reception_client.get("/calls/new/")
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_create_staff_with_password_file(tmp_path):
+    password_file = tmp_path / "pw"
+    password_file.write_text("a-long-enough-passphrase\n")
+    call_command("create_staff", "maya", "--role", "manager", "--password-file", str(password_file))
+    user = get_user_model().objects.get(username="maya")
+    assert user.check_password("a-long-enough-passphrase")
+    assert list(user.groups.values_list("name", flat=True)) == ["Managers"]
+
+
+def test_create_staff_refuses_weak_password_and_duplicates(tmp_path):
+    password_file = tmp_path / "pw"
+    password_file.write_text("123\n")
+    with pytest.raises(CommandError, match="too short"):
+        call_command(
+            "create_staff", "rita", "--role", "receptionist", "--password-file", str(password_file)
+        )
+    assert not get_user_model().objects.filter(username="rita").exists()
+    receptionist_user(username="rita")
+    password_file.write_text("a-long-enough-passphrase\n")
+    with pytest.raises(CommandError, match="already exists"):
+        call_command(
+            "create_staff", "rita", "--role", "receptionist", "--password-file", str(password_file)
+        )
