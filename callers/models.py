@@ -17,8 +17,11 @@ class BusinessQuerySet(models.QuerySet):
         return self.all()
 
     def default(self):
-        """The business of a single office: the first one, created by a migration."""
-        return self.order_by("pk").first()
+        """The business of a single office: the first one (a migration creates it)."""
+        business = self.order_by("pk").first()
+        if business is None:
+            business, _ = self.get_or_create(name="Front desk")
+        return business
 
 
 class Business(models.Model):

@@ -42,3 +42,28 @@ def is_receptionist(user) -> bool:
     if not user.is_authenticated:
         return False
     return user.is_superuser or RECEPTIONISTS in _group_names(user)
+
+
+def ensure_groups() -> dict[str, "Group"]:  # noqa: F821
+    """The role groups with their permissions, (re)created if missing.
+
+    A data migration creates them; this puts them back after a flush (transactional
+    tests, `manage.py flush`) and is what commands use to find them.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    groups = {}
+    for name, dotted_names in (
+        (RECEPTIONISTS, RECEPTIONIST_PERMISSIONS),
+        (MANAGERS, MANAGER_PERMISSIONS),
+    ):
+        group, created = Group.objects.get_or_create(name=name)
+        if created:
+            q = [dotted.split(".") for dotted in dotted_names]
+            group.permissions.set(
+                Permission.objects.filter(
+                    content_type__app_label__in={a for a, _ in q}, codename__in={c for _, c in q}
+                )
+            )
+        groups[name] = group
+    return groups

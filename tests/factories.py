@@ -4,12 +4,11 @@ from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from callers.models import Business, Caller, CallerPhone
 from calls.models import Call
-from receptionist.roles import MANAGERS, RECEPTIONISTS
+from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -26,7 +25,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            self.groups.add(ensure_groups()[extracted])
         if create:
             self.save()
 

@@ -8,14 +8,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from callers.models import Business, Caller, CallerPhone
 from calls.models import Call
-from receptionist.roles import MANAGERS, RECEPTIONISTS
+from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
 
 FIRST = [
     "Olivia",
@@ -339,12 +338,13 @@ class Command(BaseCommand):
             ("jordan", "Jordan", "Lee", RECEPTIONISTS, False),
             ("sam", "Sam", "Okafor", RECEPTIONISTS, False),
         ]
+        groups = ensure_groups()
         staff = []
         for username, first, last, group, login in people:
             user, created = User.objects.get_or_create(
                 username=username, defaults={"first_name": first, "last_name": last}
             )
-            user.groups.add(Group.objects.get(name=group))
+            user.groups.add(groups[group])
             if login and settings.DEBUG:
                 password = secrets.token_urlsafe(9)
                 user.set_password(password)

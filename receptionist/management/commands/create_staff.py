@@ -4,13 +4,12 @@ import getpass
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from receptionist.roles import MANAGERS, RECEPTIONISTS
+from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
 
 ROLES = {"receptionist": RECEPTIONISTS, "manager": MANAGERS}
 
@@ -51,5 +50,5 @@ class Command(BaseCommand):
         with transaction.atomic():
             user.set_password(password)
             user.save()
-            user.groups.add(Group.objects.get(name=ROLES[role]))
+            user.groups.add(ensure_groups()[ROLES[role]])
         self.stdout.write(self.style.SUCCESS(f"Created {role} {username}."))
