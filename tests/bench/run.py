@@ -108,7 +108,8 @@ def main():
 
     vendor = connection.vendor
     print(
-        f"\n{total:,} calls, {Caller.objects.count():,} callers on {vendor}; {args.runs} runs each\n"
+        f"\n{total:,} calls, {Caller.objects.count():,} callers on {vendor}; "
+        f"{args.runs} runs each\n"
     )
     print("| page | median ms | p95 ms | queries |")
     print("| --- | ---: | ---: | ---: |")
