@@ -3,14 +3,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
-COPY receptionist ./receptionist
-COPY callers ./callers
-COPY calls ./calls
-COPY followups ./followups
-RUN pip install .
-
 COPY . .
+# Editable, so that settings find templates/ and static/ beside the code in /app.
+RUN pip install -e .
 # collectstatic needs settings, not secrets: a throwaway key for the build step only.
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 

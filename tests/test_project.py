@@ -105,3 +105,9 @@ def test_create_staff_refuses_weak_password_and_duplicates(tmp_path):
         call_command(
             "create_staff", "rita", "--role", "receptionist", "--password-file", str(password_file)
         )
+
+
+def test_expired_session_on_an_htmx_request_redirects_the_whole_page(client):
+    response = client.get("/callers/lookup/", {"phone": "212"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/accounts/login/")

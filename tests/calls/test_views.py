@@ -362,3 +362,11 @@ def test_edit_with_bad_input_keeps_what_was_typed(reception_client):
     assert b"Keep this note" in response.content
     call.refresh_from_db()
     assert call.summary == "Original"
+
+
+def test_a_picked_caller_that_was_merged_away_is_reported(reception_client):
+    response = reception_client.post("/calls/new/", form_data(caller="999999"))
+    assert response.status_code == 200
+    assert b"no longer exists" in response.content
+    assert b"Wants to move Thursday" in response.content
+    assert not Call.objects.exists()
