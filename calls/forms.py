@@ -11,7 +11,18 @@ from django.utils import timezone
 
 from callers.models import Caller
 from callers.phones import to_e164
-from calls.models import Call, Direction, Mood, Nature, Outcome, Urgency
+from calls.models import (
+    PLAYBOOK,
+    Call,
+    CautionDecision,
+    Direction,
+    Escalation,
+    Mood,
+    Nature,
+    Outcome,
+    Urgency,
+)
+from calls.services import must_escalate
 from receptionist.roles import MANAGERS, RECEPTIONISTS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -63,6 +74,24 @@ class CallForm(forms.ModelForm):
 
     caller = forms.ModelChoiceField(
         queryset=Caller.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    escalate = forms.BooleanField(
+        label="Flag for a manager",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        help_text="On by default for angry callers, always on for abuse.",
+    )
+    playbook_steps = forms.MultipleChoiceField(
+        label="What was tried",
+        choices=PLAYBOOK,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
+    escalation_reason = forms.CharField(
+        label="What the manager should know",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     caller_name = forms.CharField(
         label="Caller's name",
@@ -122,8 +151,14 @@ class CallForm(forms.ModelForm):
                 lookup, **{"hx-trigger": "input changed delay:300ms"}
             )
         else:
-            del self.fields["caller"]
-            del self.fields["caller_name"]
+            for name in (
+                "caller",
+                "caller_name",
+                "escalate",
+                "playbook_steps",
+                "escalation_reason",
+            ):
+                del self.fields[name]
 
     def clean(self):
         data = super().clean()
@@ -134,6 +169,8 @@ class CallForm(forms.ModelForm):
             self.add_error("ended_at", "The call cannot end before it started.")
         if self.creating:
             self._clean_caller(data)
+            if must_escalate(mood=data.get("mood"), outcome=data.get("outcome")):
+                data["escalate"] = True  # abuse always goes to a manager
         return data
 
     def _clean_caller(self, data):
@@ -216,3 +253,78 @@ class CallFilter(django_filters.FilterSet):
 
 def start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class EscalateForm(forms.Form):
+    """Escalate a call after it was logged."""
+
+    reason = forms.CharField(
+        label="What the manager should know",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    playbook_steps = forms.MultipleChoiceField(
+        label="What was tried",
+        choices=PLAYBOOK,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class ResolveForm(forms.Form):
+    """Resolve an escalation: what was done, the debrief, and the caller's caution flag."""
+
+    resolution = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    debrief = forms.CharField(
+        label="Debrief note to the receptionist",
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    caution_decision = forms.ChoiceField(
+        label="Caller's caution flag",
+        choices=CautionDecision.choices,
+        initial=CautionDecision.KEEP,
+        widget=forms.RadioSelect,
+    )
+    caution_note = forms.CharField(
+        label="Handling note",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, escalation: Escalation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.escalation = escalation
+        if not self.is_bound:
+            self.initial["caution_note"] = escalation.call.caller.caution_note
+
+    def clean(self):
+        data = super().clean()
+        call = self.escalation.call
+        if (
+            must_escalate(mood=call.mood, outcome=call.outcome)
+            and not data.get("debrief", "").strip()
+        ):
+            self.add_error(
+                "debrief", "After an abusive call, write a debrief note to the receptionist."
+            )
+        if (
+            data.get("caution_decision") == CautionDecision.SET
+            and not data.get("caution_note", "").strip()
+        ):
+            self.add_error("caution_note", "Say how to handle this caller next time.")
+        return data
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(label="Assign to", queryset=get_user_model().objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__name=MANAGERS)
+            .order_by("username")
+        )

@@ -183,3 +183,176 @@ class Call(models.Model):
 
         if self.ended_at and self.started_at and self.ended_at < self.started_at:
             raise ValidationError({"ended_at": "The call cannot end before it started."})
+
+
+class EscalationStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Severity(models.IntegerChoices):
+    NORMAL = 1, "Normal"
+    HIGH = 2, "High"
+    CRITICAL = 3, "Critical"
+
+
+class CautionDecision(models.TextChoices):
+    KEEP = "keep", "Leave the caller's caution flag as it is"
+    SET = "set", "Set the caution flag with a handling note"
+    CLEAR = "clear", "Clear the caution flag"
+
+
+# The de-escalation playbook, in the order a receptionist works through it.
+PLAYBOOK = [
+    ("listen", "Stay calm and listen without interrupting"),
+    ("ask", "Ask questions to understand what happened"),
+    ("mirror", "Mirror and paraphrase what they said"),
+    ("prime", "Prime: say what you can do next"),
+    ("agree", "Find something to agree on"),
+    ("resolution", "Speak about resolution, not blame"),
+    ("handover", "Hand over to a manager"),
+    ("limits", "State the limits: abuse ends the call"),
+]
+PLAYBOOK_KEYS = [key for key, _ in PLAYBOOK]
+HANDOVER_WORDS = (
+    "I can sense your frustration about this. I'll get my manager to speak with you so we can "
+    "resolve this."
+)
+
+
+def severity_for(mood: str, urgency: str) -> int:
+    """Severity from the caller's mood and the call's urgency."""
+    if mood == Mood.ABUSIVE or urgency == Urgency.EMERGENCY:
+        return Severity.CRITICAL
+    if mood == Mood.ANGRY or urgency == Urgency.HIGH:
+        return Severity.HIGH
+    return Severity.NORMAL
+
+
+class EscalationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(call__business__in=Business.objects.for_user(user))
+
+    def unresolved(self):
+        return self.exclude(status=EscalationStatus.RESOLVED)
+
+    def for_queue(self):
+        """The managers' queue: open first, then by severity, then oldest first."""
+        return (
+            self.unresolved()
+            .select_related("call__caller", "raised_by", "acknowledged_by", "assigned_to")
+            .order_by("-is_open", "-severity", "raised_at", "pk")
+        )
+
+    def overdue(self, now=None):
+        """Open escalations past their acknowledgement deadline."""
+        return self.filter(status=EscalationStatus.OPEN, ack_deadline__lt=now or timezone.now())
+
+
+class Escalation(models.Model):
+    """A call handed to a manager: raised, acknowledged, resolved with a debrief."""
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="escalations")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="escalations_raised"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(max_length=2000)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.NORMAL)
+    playbook_steps = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=12, choices=EscalationStatus.choices, default=EscalationStatus.OPEN
+    )
+    # Denormalised from status so that the queue can sort "open first" on an index.
+    is_open = models.BooleanField(default=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="escalations_assigned",
+    )
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="escalations_acknowledged",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    ack_deadline = models.DateTimeField("acknowledge by")
+    resolution = models.TextField(blank=True, max_length=5000)
+    debrief = models.TextField("debrief note to the receptionist", blank=True, max_length=5000)
+    caution_decision = models.CharField(
+        max_length=5, choices=CautionDecision.choices, default=CautionDecision.KEEP
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="escalations_resolved",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # Set by the sweep when the "not acknowledged in time" notice went out: never twice.
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = EscalationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        permissions = [("manage_escalation", "Can acknowledge, assign and resolve escalations")]
+        indexes = [
+            models.Index(
+                fields=["-is_open", "-severity", "raised_at"],
+                name="escalation_queue_idx",
+                condition=~Q(status="resolved"),
+            ),
+            models.Index(
+                fields=["ack_deadline"], name="escalation_overdue_idx", condition=Q(status="open")
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call"],
+                condition=~Q(status="resolved"),
+                name="escalation_one_open_per_call",
+                violation_error_message="This call already has an open escalation.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EscalationStatus.values), name="escalation_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values), name="escalation_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(caution_decision__in=CautionDecision.values),
+                name="escalation_caution_decision_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_open=Q(status="open")), name="escalation_is_open_matches_status"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="resolved") | ~Q(resolution=""),
+                name="escalation_resolved_has_resolution",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Escalation of call {self.call_id} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("escalations:detail", args=[self.pk])
+
+    @property
+    def is_overdue(self):
+        return self.status == EscalationStatus.OPEN and self.ack_deadline < timezone.now()
+
+    @property
+    def playbook_labels(self):
+        labels = dict(PLAYBOOK)
+        return [labels.get(key, key) for key in self.playbook_steps]

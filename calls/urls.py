@@ -8,4 +8,5 @@ urlpatterns = [
     path("new/", views.call_new, name="new"),
     path("<int:pk>/", views.call_detail, name="detail"),
     path("<int:pk>/edit/", views.call_edit, name="edit"),
+    path("<int:pk>/escalate/", views.call_escalate, name="escalate"),
 ]

@@ -3,16 +3,28 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
-from calls.forms import CALL_FIELDS, CallFilter, CallForm
-from calls.models import Call
-from calls.services import CallConflict, call_log, call_update
+from calls.forms import CALL_FIELDS, AssignForm, CallFilter, CallForm, EscalateForm, ResolveForm
+from calls.models import HANDOVER_WORDS, Call, Escalation, EscalationStatus, Outcome
+from calls.services import (
+    CallConflict,
+    EscalationTaken,
+    call_log,
+    call_update,
+    escalation_acknowledge,
+    escalation_assign,
+    escalation_raise,
+    escalation_resolve,
+)
 from receptionist.audit import audit_trail
+from receptionist.models import StaffProfile
 from receptionist.pagination import BadCursor, keyset_paginate, query_with
 
 
@@ -26,8 +38,19 @@ def call_new(request):
                 user=request.user,
                 caller=data["caller"],
                 caller_name=data["caller_name"],
+                escalate=data["escalate"],
+                escalation_reason=data["escalation_reason"],
+                playbook_steps=data["playbook_steps"],
                 **{name: data[name] for name in CALL_FIELDS},
             )
+            if data["escalate"]:
+                messages.info(request, "A manager has been flagged for this call.")
+            if call.outcome == Outcome.TERMINATED_ABUSIVE:
+                messages.warning(
+                    request,
+                    "That was a hard call. Take a minute away from the phone if you can; "
+                    "a manager has been told and will debrief you.",
+                )
             messages.success(
                 request,
                 format_html(
@@ -42,7 +65,11 @@ def call_new(request):
         if request.GET.get("phone"):
             initial["phone"] = request.GET["phone"][:40]
         form = CallForm(initial=initial, user=request.user)
-    return render(request, "calls/call_form.html", {"form": form, "creating": True})
+    return render(
+        request,
+        "calls/call_form.html",
+        {"form": form, "creating": True, "handover_words": HANDOVER_WORDS},
+    )
 
 
 @permission_required("calls.view_call", raise_exception=True)
@@ -83,7 +110,14 @@ def call_detail(request, pk):
     call = get_object_or_404(
         Call.objects.for_user(request.user).select_related("caller", "taken_by"), pk=pk
     )
-    return render(request, "calls/call_detail.html", {"call": call, "changes": audit_trail(call)})
+    escalations = list(
+        call.escalations.select_related("resolved_by", "acknowledged_by").order_by("-raised_at")
+    )
+    return render(
+        request,
+        "calls/call_detail.html",
+        {"call": call, "changes": audit_trail(call), "escalations": escalations},
+    )
 
 
 @permission_required("calls.change_call", raise_exception=True)
@@ -139,3 +173,157 @@ def call_edit(request, pk):
             "cancel_url": reverse("calls:detail", args=[call.pk]),
         },
     )
+
+
+# --- escalations ------------------------------------------------------------------------
+
+
+def _can_see_escalation(user, escalation) -> bool:
+    if user.has_perm("calls.manage_escalation"):
+        return True
+    return user.pk in (escalation.raised_by_id, escalation.call.taken_by_id)
+
+
+@permission_required("calls.add_escalation", raise_exception=True)
+def call_escalate(request, pk):
+    call = get_object_or_404(Call.objects.for_user(request.user).select_related("caller"), pk=pk)
+    if (
+        call.escalations.filter(is_open=True).exists()
+        or call.escalations.filter(status=EscalationStatus.ACKNOWLEDGED).exists()
+    ):
+        messages.info(request, "This call already has an open escalation.")
+        return redirect(call)
+    if request.method == "POST":
+        form = EscalateForm(request.POST)
+        if form.is_valid():
+            escalation_raise(
+                call=call,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                playbook_steps=form.cleaned_data["playbook_steps"],
+            )
+            messages.success(request, "A manager has been flagged for this call.")
+            return redirect(call)
+    else:
+        form = EscalateForm()
+    return render(request, "calls/escalation_raise.html", {"call": call, "form": form})
+
+
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_queue(request):
+    escalations = list(Escalation.objects.for_user(request.user).for_queue()[:200])
+    context = {"escalations": escalations, "now": timezone.now()}
+    if request.htmx:
+        return render(request, "calls/escalation_queue.html#escalation-queue", context)
+    available = getattr(getattr(request.user, "staff_profile", None), "available", True)
+    context["available"] = available
+    return render(request, "calls/escalation_queue.html", context)
+
+
+@permission_required("calls.view_escalation", raise_exception=True)
+def escalation_mine(request):
+    escalations = list(
+        Escalation.objects.for_user(request.user)
+        .filter(call__taken_by=request.user)
+        .select_related("call__caller", "resolved_by", "acknowledged_by")
+        .order_by("-raised_at", "-pk")[:100]
+    )
+    return render(request, "calls/escalation_mine.html", {"escalations": escalations})
+
+
+def _escalation_or_404(request, pk):
+    escalation = get_object_or_404(
+        Escalation.objects.for_user(request.user).select_related(
+            "call__caller",
+            "call__taken_by",
+            "raised_by",
+            "acknowledged_by",
+            "assigned_to",
+            "resolved_by",
+        ),
+        pk=pk,
+    )
+    if not _can_see_escalation(request.user, escalation):
+        raise PermissionDenied
+    return escalation
+
+
+@permission_required("calls.view_escalation", raise_exception=True)
+def escalation_detail(request, pk, resolve_form=None, assign_form=None):
+    escalation = _escalation_or_404(request, pk)
+    manages = request.user.has_perm("calls.manage_escalation")
+    context = {"escalation": escalation, "manages": manages, "now": timezone.now()}
+    if manages and escalation.status != EscalationStatus.RESOLVED:
+        context["resolve_form"] = resolve_form or ResolveForm(escalation=escalation)
+        context["assign_form"] = assign_form or AssignForm(
+            initial={"assignee": escalation.assigned_to_id}
+        )
+    return render(request, "calls/escalation_detail.html", context)
+
+
+@require_POST
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_acknowledge_view(request, pk):
+    escalation = _escalation_or_404(request, pk)
+    try:
+        escalation_acknowledge(escalation_id=escalation.pk, user=request.user)
+    except EscalationTaken as exc:
+        messages.warning(request, f"{_name(exc.by)} has already taken this escalation.")
+    else:
+        messages.success(request, "You have taken this escalation.")
+    return redirect(escalation)
+
+
+@require_POST
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_assign_view(request, pk):
+    escalation = _escalation_or_404(request, pk)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return escalation_detail(request, pk, assign_form=form)
+    try:
+        escalation_assign(
+            escalation_id=escalation.pk, user=request.user, assignee=form.cleaned_data["assignee"]
+        )
+    except EscalationTaken:
+        messages.warning(request, "This escalation is already resolved.")
+    else:
+        messages.success(request, f"Assigned to {_name(form.cleaned_data['assignee'])}.")
+    return redirect(escalation)
+
+
+@require_POST
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_resolve_view(request, pk):
+    escalation = _escalation_or_404(request, pk)
+    form = ResolveForm(request.POST, escalation=escalation)
+    if not form.is_valid():
+        return escalation_detail(request, pk, resolve_form=form)
+    try:
+        escalation_resolve(escalation_id=escalation.pk, user=request.user, **form.cleaned_data)
+    except EscalationTaken as exc:
+        messages.warning(request, f"{_name(exc.by)} has already resolved this escalation.")
+    else:
+        messages.success(request, "Escalation resolved; the receptionist will see your debrief.")
+    return redirect("escalations:queue")
+
+
+@require_POST
+@permission_required("calls.manage_escalation", raise_exception=True)
+def availability_toggle(request):
+    profile, _ = StaffProfile.objects.get_or_create(user=request.user)
+    profile.available = request.POST.get("available") == "1"
+    profile.save()
+    messages.success(
+        request,
+        "You will get new escalation e-mails."
+        if profile.available
+        else "You are marked unavailable: no new-escalation e-mails until you come back.",
+    )
+    return redirect("escalations:queue")
+
+
+def _name(user) -> str:
+    if user is None:
+        return "Another manager"
+    return user.get_full_name() or user.username

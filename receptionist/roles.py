@@ -15,11 +15,15 @@ RECEPTIONIST_PERMISSIONS = [
     "calls.view_call",
     "calls.add_call",
     "calls.change_call",
+    "calls.view_escalation",
+    "calls.add_escalation",
 ]
 MANAGER_PERMISSIONS = [
     *RECEPTIONIST_PERMISSIONS,
     "callers.merge_caller",
     "callers.flag_caller",
+    "calls.change_escalation",
+    "calls.manage_escalation",
 ]
 
 

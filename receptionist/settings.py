@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "receptionist",
     "callers",
     "calls",
@@ -90,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "receptionist.context_processors.navigation",
             ],
         },
     },
@@ -183,6 +186,39 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+
+# Background work goes through the Tasks API. The immediate backend runs a task as soon
+# as it is enqueued (always after the transaction commits); set TASKS_BACKEND=database
+# to queue tasks in the database for `manage.py db_worker` (docker-compose's worker).
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_db.DatabaseBackend"
+            if os.environ.get("TASKS_BACKEND") == "database"
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        )
+    }
+}
+
+# E-mail: notices to managers. The console backend prints them when DEBUG is on.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "front-desk@localhost")
+# Links in e-mails point here.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Escalations: minutes a manager has to acknowledge one (fewer for abuse).
+ESCALATION_ACK_MINUTES = int(os.environ.get("ESCALATION_ACK_MINUTES", "10"))
+ESCALATION_ACK_MINUTES_ABUSIVE = int(os.environ.get("ESCALATION_ACK_MINUTES_ABUSIVE", "5"))
 
 # Page sizes of the keyset-paginated lists.
 CALLS_PAGE_SIZE = 50

@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("callers/", include("callers.urls")),
     path("calls/", include("calls.urls")),
+    path("escalations/", include("calls.urls_escalations")),
     path("admin/", admin.site.urls),
 ]

@@ -100,3 +100,47 @@
 
   document.addEventListener("DOMContentLoaded", startTimer);
 })();
+
+// Choosing mood "angry" or "abusive" shows the playbook; "angry" flags a manager by
+// default, abuse (mood or outcome) always does (the server enforces that too).
+(function () {
+  "use strict";
+  function update(event) {
+    var form = document.querySelector("form[data-call-form]");
+    var playbook = form && form.querySelector("[data-playbook]");
+    if (!playbook) return;
+    var mood = form.querySelector('input[name="mood"]:checked');
+    var outcome = form.querySelector('select[name="outcome"]');
+    var flag = form.querySelector('input[name="escalate"]');
+    var moodValue = mood ? mood.value : "";
+    var abuse = moodValue === "abusive" || (outcome && outcome.value === "terminated_abusive");
+    var difficult = abuse || moodValue === "angry";
+    playbook.classList.toggle("d-none", !difficult);
+    if (!flag) return;
+    if (abuse) {
+      flag.checked = true;
+      flag.disabled = false;
+      flag.setAttribute("aria-readonly", "true");
+    } else {
+      flag.removeAttribute("aria-readonly");
+      if (event && event.target && event.target.name === "mood" && moodValue === "angry") {
+        flag.checked = true;
+      }
+    }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && (event.target.name === "mood" || event.target.name === "outcome")) {
+      update(event);
+    }
+  });
+  document.addEventListener("click", function (event) {
+    // A flag that abuse requires cannot be unticked.
+    var flag = event.target;
+    if (flag && flag.name === "escalate" && flag.getAttribute("aria-readonly") === "true") {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    update(null);
+  });
+})();

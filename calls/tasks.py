@@ -1,0 +1,42 @@
+"""Background work of the calls app, run through the Tasks API (never inside a request)."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mass_mail
+from django.db.models import Q
+from django.urls import reverse
+from django_tasks import task
+
+from receptionist.roles import MANAGERS
+
+
+def manager_emails(*, include_unavailable: bool) -> list[str]:
+    managers = (
+        get_user_model()
+        .objects.filter(Q(groups__name=MANAGERS) | Q(is_superuser=True), is_active=True)
+        .exclude(email="")
+    )
+    if not include_unavailable:
+        managers = managers.exclude(staff_profile__available=False)
+    return sorted(set(managers.values_list("email", flat=True)))
+
+
+@task()
+def notify_managers_of_escalation(escalation_id: int, kind: str) -> int:
+    """E-mail the managers about an escalation: a link only, never the caller's details.
+
+    kind is "raised" (available managers) or "overdue" (every manager: nobody took it).
+    """
+    link = settings.SITE_URL + reverse("escalations:detail", args=[escalation_id])
+    if kind == "overdue":
+        subject = f"Escalation #{escalation_id} has not been acknowledged"
+        body = f"Nobody has acknowledged escalation #{escalation_id} in time.\n\n{link}\n"
+        recipients = manager_emails(include_unavailable=True)
+    else:
+        subject = f"New escalation #{escalation_id}"
+        body = f"A receptionist needs a manager for a call.\n\n{link}\n"
+        recipients = manager_emails(include_unavailable=False)
+    if not recipients:
+        return 0
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients]
+    return send_mass_mail(messages, fail_silently=False)
