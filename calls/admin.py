@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from calls.models import Call
+from calls.models import Call, Escalation
 
 
 @admin.register(Call)
@@ -14,3 +14,12 @@ class CallAdmin(SimpleHistoryAdmin):
     readonly_fields = ["version", "created_at", "updated_at"]
     show_full_result_count = False
     ordering = ["-started_at", "-id"]
+
+
+@admin.register(Escalation)
+class EscalationAdmin(SimpleHistoryAdmin):
+    list_display = ["raised_at", "call", "severity", "status", "assigned_to", "ack_deadline"]
+    list_filter = ["status", "severity"]
+    list_select_related = ["call__caller", "assigned_to"]
+    raw_id_fields = ["call", "raised_by", "assigned_to", "acknowledged_by", "resolved_by"]
+    show_full_result_count = False

@@ -33,7 +33,11 @@ def managers(db):
 
 def raise_for(call, user=None, **kwargs):
     return escalation_raise(
-        call=call, user=user or call.taken_by, reason=kwargs.pop("reason", "Help"), playbook_steps=[], **kwargs
+        call=call,
+        user=user or call.taken_by,
+        reason=kwargs.pop("reason", "Help"),
+        playbook_steps=[],
+        **kwargs,
     )
 
 
@@ -46,7 +50,9 @@ def test_abusive_call_raises_an_escalation_with_a_short_deadline(
     with django_capture_on_commit_callbacks(execute=True):
         response = reception_client.post(
             "/calls/new/",
-            form_data(mood="abusive", outcome="terminated_abusive", playbook_steps=["listen", "limits"]),
+            form_data(
+                mood="abusive", outcome="terminated_abusive", playbook_steps=["listen", "limits"]
+            ),
         )
     assert response.status_code == 302
     escalation = Escalation.objects.get()
@@ -70,14 +76,18 @@ def test_abuse_is_always_escalated_even_when_unticked(reception_client):
 
 def test_angry_caller_is_escalated_when_flagged_only(reception_client):
     reception_client.post("/calls/new/", form_data(mood="angry", escalate="on"))
-    reception_client.post("/calls/new/", form_data(mood="angry", caller_name="Bob", phone="(212) 555-0100"))
+    reception_client.post(
+        "/calls/new/", form_data(mood="angry", caller_name="Bob", phone="(212) 555-0100")
+    )
     escalation = Escalation.objects.get()
     assert escalation.severity == Severity.HIGH
     minutes = (escalation.ack_deadline - escalation.raised_at).total_seconds() / 60
     assert minutes == pytest.approx(10)
 
 
-def test_unavailable_managers_get_no_new_escalation_mail(managers, django_capture_on_commit_callbacks):
+def test_unavailable_managers_get_no_new_escalation_mail(
+    managers, django_capture_on_commit_callbacks
+):
     StaffProfile.objects.create(user=managers[1], available=False)
     with django_capture_on_commit_callbacks(execute=True):
         raise_for(CallFactory(mood="angry"))
@@ -96,7 +106,8 @@ def test_one_open_escalation_per_call():
 def test_receptionist_escalates_a_call_afterwards(reception_client, receptionist):
     call = CallFactory(taken_by=receptionist)
     response = reception_client.post(
-        f"/calls/{call.pk}/escalate/", {"reason": "Caller rang back furious", "playbook_steps": ["listen"]}
+        f"/calls/{call.pk}/escalate/",
+        {"reason": "Caller rang back furious", "playbook_steps": ["listen"]},
     )
     assert response.status_code == 302
     assert Escalation.objects.get().reason == "Caller rang back furious"
@@ -206,7 +217,9 @@ def test_queue_order_open_first_then_severity_then_age(manager_client, managers)
 
 def test_queue_shows_overdue_loudly_and_refreshes_as_a_fragment(manager_client):
     escalation = raise_for(CallFactory())
-    Escalation.objects.filter(pk=escalation.pk).update(ack_deadline=timezone.now() - timedelta(minutes=3))
+    Escalation.objects.filter(pk=escalation.pk).update(
+        ack_deadline=timezone.now() - timedelta(minutes=3)
+    )
     response = manager_client.get("/escalations/", HTTP_HX_REQUEST="true")
     assert b"<html" not in response.content
     assert b"OVERDUE" in response.content
@@ -215,7 +228,7 @@ def test_queue_shows_overdue_loudly_and_refreshes_as_a_fragment(manager_client):
 def test_nav_shows_the_open_count_to_managers(manager_client, reception_client):
     raise_for(CallFactory())
     raise_for(CallFactory())
-    assert b'data-open-escalations>2<' in manager_client.get("/calls/").content
+    assert b"data-open-escalations>2<" in manager_client.get("/calls/").content
     assert b"data-open-escalations" not in reception_client.get("/calls/").content
 
 
@@ -261,7 +274,9 @@ def test_permission_table(
 def test_sweep_notifies_every_manager_once(managers, django_capture_on_commit_callbacks):
     StaffProfile.objects.create(user=managers[1], available=False)
     escalation = raise_for(CallFactory())
-    Escalation.objects.filter(pk=escalation.pk).update(ack_deadline=timezone.now() - timedelta(minutes=1))
+    Escalation.objects.filter(pk=escalation.pk).update(
+        ack_deadline=timezone.now() - timedelta(minutes=1)
+    )
     raise_for(CallFactory())  # not due yet
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -276,7 +291,9 @@ def test_sweep_notifies_every_manager_once(managers, django_capture_on_commit_ca
 def test_sweep_ignores_acknowledged_escalations(managers):
     escalation = raise_for(CallFactory())
     escalation_acknowledge(escalation_id=escalation.pk, user=managers[0])
-    Escalation.objects.filter(pk=escalation.pk).update(ack_deadline=timezone.now() - timedelta(minutes=1))
+    Escalation.objects.filter(pk=escalation.pk).update(
+        ack_deadline=timezone.now() - timedelta(minutes=1)
+    )
     assert escalations_sweep() == 0
 
 
