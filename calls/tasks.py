@@ -33,8 +33,18 @@ def notify_managers_of_escalation(escalation_id: int, kind: str) -> int:
         body = f"Nobody has acknowledged escalation #{escalation_id} in time.\n\n{link}\n"
         recipients = manager_emails(include_unavailable=True)
     else:
+        from calls.models import Escalation, Outcome
+
         subject = f"New escalation #{escalation_id}"
         body = f"A receptionist needs a manager for a call.\n\n{link}\n"
+        ended_for_abuse = Escalation.objects.filter(
+            pk=escalation_id, call__outcome=Outcome.TERMINATED_ABUSIVE
+        ).exists()
+        if ended_for_abuse:
+            body += (
+                "\nThe receptionist ended this call for abuse: check on them and debrief "
+                "them when you can.\n"
+            )
         recipients = manager_emails(include_unavailable=False)
     if not recipients:
         return 0

@@ -64,6 +64,7 @@ def test_abusive_call_raises_an_escalation_with_a_short_deadline(
     assert sorted(m.to[0] for m in mail.outbox) == ["mia@example.com", "omar@example.com"]
     assert f"/escalations/{escalation.pk}/" in mail.outbox[0].body
     assert "Ann Lee" not in mail.outbox[0].body
+    assert "ended this call for abuse" in mail.outbox[0].body
     # The receptionist's next page suggests a minute away from the phone.
     page = reception_client.get("/calls/new/")
     assert b"Take a minute away from the phone" in page.content
@@ -241,6 +242,22 @@ def test_queue_query_count_does_not_grow(manager_client):
     assert count_queries(manager_client, "/escalations/") == few
     assert count_queries(manager_client, "/escalations/", HTTP_HX_REQUEST="true") <= few
     assert few <= 10
+
+
+def test_escalation_page_and_mine_query_counts_do_not_grow(reception_client, receptionist):
+    first = raise_for(CallFactory(taken_by=receptionist))
+    detail = count_queries(reception_client, f"/escalations/{first.pk}/")
+    mine = count_queries(reception_client, "/escalations/mine/")
+    for _ in range(12):
+        raise_for(CallFactory(taken_by=receptionist))
+    assert count_queries(reception_client, f"/escalations/{first.pk}/") == detail
+    assert count_queries(reception_client, "/escalations/mine/") == mine
+    assert detail <= 8 and mine <= 8
+
+
+def test_manager_escalation_page_query_count(manager_client):
+    escalation = raise_for(CallFactory())
+    assert count_queries(manager_client, f"/escalations/{escalation.pk}/") <= 10
 
 
 @pytest.mark.parametrize(
