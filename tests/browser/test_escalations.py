@@ -28,6 +28,7 @@ def test_abusive_call_to_debrief_and_caution(live_server, browser, settings):
 
     # The receptionist logs an abusive call; the playbook appears with the mood.
     login(reception, "rita")
+    expect(reception.locator("#id_phone")).to_be_focused()
     reception.keyboard.type("(646) 555-0142")
     reception.locator("#id_caller_name").fill("Angry Andy")
     expect(reception.locator("[data-playbook]")).to_be_hidden()
@@ -57,6 +58,7 @@ def test_abusive_call_to_debrief_and_caution(live_server, browser, settings):
     reception.goto(f"{live_server.url}/escalations/mine/")
     expect(reception.locator("[data-debrief]")).to_contain_text("You handled that well.")
     reception.goto(f"{live_server.url}/calls/new/")
+    expect(reception.locator("#id_phone")).to_be_focused()
     reception.keyboard.type("646 555 0142")
     expect(reception.locator("#caller-lookup .card-header")).to_contain_text(
         "Hand straight to a manager"

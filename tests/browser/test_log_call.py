@@ -66,6 +66,8 @@ def test_known_caller_is_recognised_as_the_number_is_typed(live_server, page, lo
     )
     CallFactory(caller=ann, summary="Earlier today", taken_by=rita)
     login("rita")
+    # Type only once the autofocus has landed, or the first digits go nowhere.
+    expect(page.locator("#id_phone")).to_be_focused()
     page.keyboard.type("212.555.0147")
     lookup = page.locator("#caller-lookup")
     expect(lookup).to_contain_text("Hand over to a manager early")
