@@ -99,7 +99,7 @@ def caller_lookup(request):
     selected = request.GET.get("caller", "")
     callers = Caller.objects.for_user(request.user)
     exact_number = parse(phone) is not None
-    if phone and any(ch.isdigit() for ch in phone) and sum(ch.isdigit() for ch in phone) >= 3:
+    if sum(ch.isdigit() for ch in phone) >= 3:
         matches = callers.search(phone)
     elif len(name) >= 2:
         matches = callers.search(name)

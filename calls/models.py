@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Q, When
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
@@ -244,7 +244,13 @@ class EscalationQuerySet(models.QuerySet):
         return (
             self.unresolved()
             .select_related("call__caller", "raised_by", "acknowledged_by", "assigned_to")
-            .order_by("-is_open", "-severity", "raised_at", "pk")
+            # Open before acknowledged: ordered on status itself, not on a stored copy of it.
+            .order_by(
+                Case(When(status=EscalationStatus.OPEN, then=0), default=1),
+                "-severity",
+                "raised_at",
+                "pk",
+            )
         )
 
     def overdue(self, now=None):
@@ -266,8 +272,6 @@ class Escalation(models.Model):
     status = models.CharField(
         max_length=12, choices=EscalationStatus.choices, default=EscalationStatus.OPEN
     )
-    # Denormalised from status so that the queue can sort "open first" on an index.
-    is_open = models.BooleanField(default=True)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -308,7 +312,7 @@ class Escalation(models.Model):
         permissions = [("manage_escalation", "Can acknowledge, assign and resolve escalations")]
         indexes = [
             models.Index(
-                fields=["-is_open", "-severity", "raised_at"],
+                fields=["-severity", "raised_at"],
                 name="escalation_queue_idx",
                 condition=~Q(status="resolved"),
             ),
@@ -332,9 +336,6 @@ class Escalation(models.Model):
             models.CheckConstraint(
                 condition=Q(caution_decision__in=CautionDecision.values),
                 name="escalation_caution_decision_valid",
-            ),
-            models.CheckConstraint(
-                condition=Q(is_open=Q(status="open")), name="escalation_is_open_matches_status"
             ),
             models.CheckConstraint(
                 condition=~Q(status="resolved") | ~Q(resolution=""),

@@ -138,7 +138,6 @@ def escalation_acknowledge(*, escalation_id: int, user) -> Escalation:
             )
         )
     escalation.status = EscalationStatus.ACKNOWLEDGED
-    escalation.is_open = False
     escalation.acknowledged_by = user
     escalation.acknowledged_at = timezone.now()
     escalation.assigned_to = escalation.assigned_to or user
@@ -180,7 +179,6 @@ def escalation_resolve(
     if escalation.status == EscalationStatus.OPEN:
         escalation.acknowledged_by, escalation.acknowledged_at = user, now
     escalation.status = EscalationStatus.RESOLVED
-    escalation.is_open = False
     escalation.resolution = resolution.strip()
     escalation.debrief = debrief.strip()
     escalation.caution_decision = caution_decision

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django_tasks import task
 
+from calls.models import Escalation, Outcome
 from receptionist.roles import MANAGERS
 
 
@@ -33,8 +34,6 @@ def notify_managers_of_escalation(escalation_id: int, kind: str) -> int:
         body = f"Nobody has acknowledged escalation #{escalation_id} in time.\n\n{link}\n"
         recipients = manager_emails(include_unavailable=True)
     else:
-        from calls.models import Escalation, Outcome
-
         subject = f"New escalation #{escalation_id}"
         body = f"A receptionist needs a manager for a call.\n\n{link}\n"
         ended_for_abuse = Escalation.objects.filter(

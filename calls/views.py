@@ -187,10 +187,7 @@ def _can_see_escalation(user, escalation) -> bool:
 @permission_required("calls.add_escalation", raise_exception=True)
 def call_escalate(request, pk):
     call = get_object_or_404(Call.objects.for_user(request.user).select_related("caller"), pk=pk)
-    if (
-        call.escalations.filter(is_open=True).exists()
-        or call.escalations.filter(status=EscalationStatus.ACKNOWLEDGED).exists()
-    ):
+    if call.escalations.unresolved().exists():
         messages.info(request, "This call already has an open escalation.")
         return redirect(call)
     if request.method == "POST":

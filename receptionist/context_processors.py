@@ -11,5 +11,5 @@ def navigation(request):
     # A callable: the template calls it only where the navigation shows it, so htmx
     # fragments do not pay for the query.
     return {
-        "open_escalations": lambda: Escalation.objects.for_user(user).filter(is_open=True).count()
+        "open_escalations": lambda: Escalation.objects.for_user(user).filter(status="open").count()
     }

@@ -27,27 +27,6 @@ MANAGER_PERMISSIONS = [
 ]
 
 
-def _group_names(user) -> set[str]:
-    # Cached on the user object so a page asking several times costs one query.
-    names = getattr(user, "_group_names_cache", None)
-    if names is None:
-        names = set(user.groups.values_list("name", flat=True))
-        user._group_names_cache = names
-    return names
-
-
-def is_manager(user) -> bool:
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or MANAGERS in _group_names(user)
-
-
-def is_receptionist(user) -> bool:
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or RECEPTIONISTS in _group_names(user)
-
-
 def ensure_groups() -> dict[str, "Group"]:  # noqa: F821
     """The role groups with their permissions, (re)created if missing.
 

@@ -1,5 +1,10 @@
 """Project wiring: health check, login, roles, the create_staff command."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -8,6 +13,8 @@ from django.core.management import CommandError, call_command
 from tests.factories import receptionist_user
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_healthz_needs_no_login_and_checks_the_database(client, django_assert_num_queries):
@@ -111,3 +118,29 @@ def test_expired_session_on_an_htmx_request_redirects_the_whole_page(client):
     response = client.get("/callers/lookup/", {"phone": "212"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 204
     assert response["HX-Redirect"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("module", ["receptionist.wsgi", "receptionist.asgi"])
+def test_serving_without_a_secret_key_is_refused(module):
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_checks_run_without_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr

@@ -119,7 +119,6 @@
     if (!flag) return;
     if (abuse) {
       flag.checked = true;
-      flag.disabled = false;
       flag.setAttribute("aria-readonly", "true");
     } else {
       flag.removeAttribute("aria-readonly");

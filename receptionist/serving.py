@@ -1,0 +1,10 @@
+"""Checks made before the app serves requests."""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def require_secret_key() -> None:
+    """Refuse to serve with the built-in development key unless DEBUG is on."""
+    if not settings.DEBUG and not settings.SECRET_KEY_FROM_ENVIRONMENT:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
