@@ -308,8 +308,11 @@ def escalation_resolve_view(request, pk):
 @require_POST
 @permission_required("calls.manage_escalation", raise_exception=True)
 def availability_toggle(request):
+    choice = request.POST.get("available")
+    if choice not in {"0", "1"}:
+        return HttpResponseBadRequest("Say available=1 (back) or available=0 (unavailable).")
     profile, _ = StaffProfile.objects.get_or_create(user=request.user)
-    profile.available = request.POST.get("available") == "1"
+    profile.available = choice == "1"
     profile.save()
     messages.success(
         request,

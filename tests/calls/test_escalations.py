@@ -269,7 +269,7 @@ def test_manager_escalation_page_query_count(manager_client):
         ("post", "/escalations/{pk}/acknowledge/", (302, 403, 403, 302)),
         ("post", "/escalations/{pk}/assign/", (302, 403, 403, 200)),
         ("post", "/escalations/{pk}/resolve/", (302, 403, 403, 200)),
-        ("post", "/escalations/availability/", (302, 403, 403, 302)),
+        ("post", "/escalations/availability/", (302, 403, 403, 400)),
         ("get", "/calls/{call}/escalate/", (302, 403, 200, 200)),
     ],
 )
@@ -349,3 +349,11 @@ def test_two_simultaneous_acknowledgements_have_one_winner():
     assert told == winners  # the loser is told who took it
     escalation.refresh_from_db()
     assert escalation.acknowledged_by.username == winners[0]
+
+
+def test_manager_marks_themselves_unavailable_and_back(manager_client, manager):
+    assert manager_client.post("/escalations/availability/", {"available": "0"}).status_code == 302
+    assert StaffProfile.objects.get(user=manager).available is False
+    assert manager_client.post("/escalations/availability/", {"available": "1"}).status_code == 302
+    assert StaffProfile.objects.get(user=manager).available is True
+    assert manager_client.post("/escalations/availability/", {"available": "x"}).status_code == 400
