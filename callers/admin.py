@@ -2,10 +2,11 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from callers.models import Business, Caller, CallerPhone
+from receptionist.admin import SuperuserOnlyAdmin
 
 
 @admin.register(Business)
-class BusinessAdmin(admin.ModelAdmin):
+class BusinessAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
     list_display = ["name", "time_zone"]
     search_fields = ["name"]
 
@@ -16,7 +17,7 @@ class CallerPhoneInline(admin.TabularInline):
 
 
 @admin.register(Caller)
-class CallerAdmin(SimpleHistoryAdmin):
+class CallerAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
     list_display = ["name", "organisation", "is_vip", "caution", "business"]
     list_filter = ["is_vip", "caution", "business"]
     search_fields = ["name", "organisation", "phones__number"]

@@ -2,10 +2,11 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from calls.models import Call, Escalation
+from receptionist.admin import SuperuserOnlyAdmin
 
 
 @admin.register(Call)
-class CallAdmin(SimpleHistoryAdmin):
+class CallAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
     list_display = ["started_at", "caller", "nature", "urgency", "mood", "outcome", "taken_by"]
     list_filter = ["nature", "urgency", "mood", "outcome"]
     list_select_related = ["caller", "taken_by"]
@@ -17,7 +18,7 @@ class CallAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(SimpleHistoryAdmin):
+class EscalationAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
     list_display = ["raised_at", "call", "severity", "status", "assigned_to", "ack_deadline"]
     list_filter = ["status", "severity"]
     list_select_related = ["call__caller", "assigned_to"]

@@ -69,6 +69,15 @@ CALL_FIELDS = [
 ]
 
 
+CALLBACK_FIELDS = [
+    "callback",
+    "callback_due_at",
+    "callback_promise",
+    "callback_window",
+    "attach_to",
+]
+
+
 class CallForm(forms.ModelForm):
     """The call form. New calls also name the caller: a match from the lookup or a new name."""
 
@@ -93,6 +102,32 @@ class CallForm(forms.ModelForm):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    callback = forms.BooleanField(
+        label="Call back",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        help_text="A promise to call back, kept in the callback queue until it is kept.",
+    )
+    callback_due_at = forms.DateTimeField(
+        label="Call back by",
+        required=False,
+        widget=LocalDateTimeInput(attrs={"step": "60"}),
+        help_text="From the callback policy for this nature and urgency; change it if needed.",
+    )
+    callback_promise = forms.CharField(
+        label="What to tell the caller",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    callback_window = forms.CharField(
+        label="Caller's preferred window",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. after 5 pm"}),
+    )
+    # The caller's open callback this call belongs to (offered by the open-callback notice).
+    attach_to = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     caller_name = forms.CharField(
         label="Caller's name",
         max_length=200,
@@ -134,6 +169,7 @@ class CallForm(forms.ModelForm):
         self.creating = creating
         self.fields["started_at"].input_formats = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M"]
         self.fields["ended_at"].input_formats = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M"]
+        self.fields["callback_due_at"].input_formats = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M"]
         if creating:
             self.fields["caller"].queryset = Caller.objects.for_user(user)
             self.fields["phone"].required = True
@@ -157,6 +193,7 @@ class CallForm(forms.ModelForm):
                 "escalate",
                 "playbook_steps",
                 "escalation_reason",
+                *CALLBACK_FIELDS,
             ):
                 del self.fields[name]
 
@@ -171,7 +208,27 @@ class CallForm(forms.ModelForm):
             self._clean_caller(data)
             if must_escalate(mood=data.get("mood"), outcome=data.get("outcome")):
                 data["escalate"] = True  # abuse always goes to a manager
+            self._clean_callback(data)
         return data
+
+    def _clean_callback(self, data):
+        due = data.get("callback_due_at")
+        if data.get("callback") and data.get("attach_to"):
+            self.add_error(
+                "attach_to",
+                "Either add this call to the open callback or promise a new one, not both.",
+            )
+        elif data.get("callback") and due is not None and due <= timezone.now():
+            self.add_error("callback_due_at", "That time has passed: pick a time later than now.")
+        elif (
+            data.get("outcome") == Outcome.CALLBACK_SCHEDULED
+            and not data.get("callback")
+            and not data.get("attach_to")
+        ):
+            self.add_error(
+                "callback",
+                "The outcome says a callback was promised: tick “Call back” and say when.",
+            )
 
     def _clean_caller(self, data):
         caller, name, phone = (

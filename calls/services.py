@@ -1,6 +1,6 @@
 """Writes on calls. `call_log` is the one flow that composes callers, calls and callbacks."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +19,10 @@ from calls.models import (
     severity_for,
 )
 from calls.tasks import notify_managers_of_escalation
+
+# The one place where calls reaches into followups (see DESIGN.md): logging a call creates
+# its callback, or attaches it to the caller's open one, in the same transaction.
+from followups.services import callback_attach, callback_create
 
 
 class EscalationTaken(Exception):
@@ -55,10 +59,16 @@ def call_log(
     escalate: bool = False,
     escalation_reason: str = "",
     playbook_steps: list[str] | None = None,
+    callback: bool = False,
+    callback_due_at: datetime | None = None,
+    callback_promise: str = "",
+    callback_window: str = "",
+    attach_to: int | None = None,
     **fields,
 ) -> Call:
     """Log a call: pick the caller (creating one from name + number if new), save the call,
-    and raise its escalation when asked to (always for abuse), all in one transaction."""
+    raise its escalation when asked to (always for abuse), and record the promise to call
+    back (or attach the call to the caller's open callback), all in one transaction."""
     if caller is None:
         if not caller_name.strip():
             raise ValueError("A new caller needs a name.")
@@ -77,6 +87,16 @@ def call_log(
     if escalate or must_escalate(mood=call.mood, outcome=call.outcome):
         escalation_raise(
             call=call, user=user, reason=escalation_reason, playbook_steps=playbook_steps or []
+        )
+    if attach_to is not None:
+        callback_attach(callback_id=attach_to, call=call, user=user)
+    elif callback:
+        callback_create(
+            call=call,
+            user=user,
+            due_at=callback_due_at,
+            promise=callback_promise,
+            preferred_window=callback_window,
         )
     return call
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,7 +11,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from calls.forms import CALL_FIELDS, AssignForm, CallFilter, CallForm, EscalateForm, ResolveForm
+from calls.forms import (
+    CALL_FIELDS,
+    CALLBACK_FIELDS,
+    AssignForm,
+    CallFilter,
+    CallForm,
+    EscalateForm,
+    ResolveForm,
+)
 from calls.models import HANDOVER_WORDS, Call, Escalation, EscalationStatus, Outcome
 from calls.services import (
     CallConflict,
@@ -33,33 +41,14 @@ def call_new(request):
     if request.method == "POST":
         form = CallForm(request.POST, user=request.user)
         if form.is_valid():
-            data = form.cleaned_data
-            call = call_log(
-                user=request.user,
-                caller=data["caller"],
-                caller_name=data["caller_name"],
-                escalate=data["escalate"],
-                escalation_reason=data["escalation_reason"],
-                playbook_steps=data["playbook_steps"],
-                **{name: data[name] for name in CALL_FIELDS},
-            )
-            if data["escalate"]:
-                messages.info(request, "A manager has been flagged for this call.")
-            if call.outcome == Outcome.TERMINATED_ABUSIVE:
-                messages.warning(
-                    request,
-                    "That was a hard call. Take a minute away from the phone if you can; "
-                    "a manager has been told and will debrief you.",
-                )
-            messages.success(
-                request,
-                format_html(
-                    'Call from {} logged. <a href="{}">Open it</a>',
-                    call.caller.name,
-                    call.get_absolute_url(),
-                ),
-            )
-            return redirect("calls:new")
+            try:
+                _log_call(request, form.cleaned_data)
+            except ValidationError as exc:
+                # A callback that closed meanwhile, or a due time that passed while typing:
+                # nothing was saved, and the form keeps everything.
+                form.add_error(None, exc)
+            else:
+                return redirect("calls:new")
     else:
         initial = {"started_at": timezone.localtime().replace(microsecond=0)}
         if request.GET.get("phone"):
@@ -70,6 +59,41 @@ def call_new(request):
         "calls/call_form.html",
         {"form": form, "creating": True, "handover_words": HANDOVER_WORDS},
     )
+
+
+def _log_call(request, data) -> Call:
+    """Save a valid new call (with its escalation and callback) and say what happened."""
+    call = call_log(
+        user=request.user,
+        caller=data["caller"],
+        caller_name=data["caller_name"],
+        escalate=data["escalate"],
+        escalation_reason=data["escalation_reason"],
+        playbook_steps=data["playbook_steps"],
+        **{name: data[name] for name in CALLBACK_FIELDS},
+        **{name: data[name] for name in CALL_FIELDS},
+    )
+    if data["escalate"]:
+        messages.info(request, "A manager has been flagged for this call.")
+    if call.outcome == Outcome.TERMINATED_ABUSIVE:
+        messages.warning(
+            request,
+            "That was a hard call. Take a minute away from the phone if you can; "
+            "a manager has been told and will debrief you.",
+        )
+    if data["attach_to"]:
+        messages.info(request, "Added to the caller's open callback; its priority went up.")
+    elif data["callback"]:
+        messages.info(request, "Callback promised: it is in the callback queue.")
+    messages.success(
+        request,
+        format_html(
+            'Call from {} logged. <a href="{}">Open it</a>',
+            call.caller.name,
+            call.get_absolute_url(),
+        ),
+    )
+    return call
 
 
 @permission_required("calls.view_call", raise_exception=True)
@@ -113,10 +137,17 @@ def call_detail(request, pk):
     escalations = list(
         call.escalations.select_related("resolved_by", "acknowledged_by").order_by("-raised_at")
     )
+    # Through the reverse relation that followups adds to Call: calls does not import it.
+    callbacks = list(call.callbacks.select_related("claimed_by", "closed_by").order_by("pk"))
     return render(
         request,
         "calls/call_detail.html",
-        {"call": call, "changes": audit_trail(call), "escalations": escalations},
+        {
+            "call": call,
+            "changes": audit_trail(call),
+            "escalations": escalations,
+            "callbacks": callbacks,
+        },
     )
 
 

@@ -1,1 +1,342 @@
-"""Callbacks and their attempts arrive with the callback queue issue."""
+"""Callbacks: promises to call a caller back, the attempts to keep them, and the policy."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from callers.models import Business, Caller
+from calls.models import Call, Nature, Urgency
+
+
+class CallbackStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLAIMED = "claimed", "Claimed"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE = [CallbackStatus.OPEN, CallbackStatus.CLAIMED]
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, "Low"
+    NORMAL = 2, "Normal"
+    HIGH = 3, "High"
+    URGENT = 4, "Urgent"
+
+
+PRIORITY_FOR_URGENCY = {
+    Urgency.LOW: Priority.LOW,
+    Urgency.NORMAL: Priority.NORMAL,
+    Urgency.HIGH: Priority.HIGH,
+    Urgency.EMERGENCY: Priority.URGENT,
+}
+
+
+class AttemptResult(models.TextChoices):
+    REACHED = "reached", "Reached"
+    LEFT_VOICEMAIL = "left_voicemail", "Left voicemail"
+    NO_ANSWER = "no_answer", "No answer"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+
+
+# After these results the callback goes back in the queue at a new time.
+RESCHEDULING_RESULTS = {AttemptResult.LEFT_VOICEMAIL, AttemptResult.NO_ANSWER}
+
+# Minutes to call back within, by nature and urgency, when a business has no row of its own
+# in the policy table (managers edit the table in the admin).
+DEFAULT_POLICY_MINUTES = {
+    Nature.URGENT: {Urgency.LOW: 60, Urgency.NORMAL: 30, Urgency.HIGH: 15, Urgency.EMERGENCY: 5},
+    Nature.APPOINTMENT: {
+        Urgency.LOW: 24 * 60,
+        Urgency.NORMAL: 4 * 60,
+        Urgency.HIGH: 60,
+        Urgency.EMERGENCY: 15,
+    },
+    Nature.SALES: {
+        Urgency.LOW: 24 * 60,
+        Urgency.NORMAL: 8 * 60,
+        Urgency.HIGH: 2 * 60,
+        Urgency.EMERGENCY: 30,
+    },
+    Nature.OTHER: {
+        Urgency.LOW: 24 * 60,
+        Urgency.NORMAL: 8 * 60,
+        Urgency.HIGH: 2 * 60,
+        Urgency.EMERGENCY: 30,
+    },
+}
+
+
+class CallbackPolicyQuerySet(models.QuerySet):
+    def minutes_for(self, *, business_id: int | None, nature: str, urgency: str) -> int:
+        """How soon a callback of this nature and urgency is due, in minutes."""
+        row = (
+            self.filter(business_id=business_id, nature=nature, urgency=urgency)
+            .values_list("due_within_minutes", flat=True)
+            .first()
+        )
+        if row is not None:
+            return row
+        return DEFAULT_POLICY_MINUTES.get(nature, DEFAULT_POLICY_MINUTES[Nature.OTHER]).get(
+            urgency, 4 * 60
+        )
+
+
+class CallbackPolicy(models.Model):
+    """How soon a business promises to call back, by nature and urgency of the call."""
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="callback_policies"
+    )
+    nature = models.CharField(max_length=12, choices=Nature.choices)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices)
+    due_within_minutes = models.PositiveIntegerField(
+        "call back within (minutes)", help_text="The receptionist can change it on the call."
+    )
+
+    objects = CallbackPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "callback policies"
+        ordering = ["business", "nature", "urgency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "nature", "urgency"], name="callback_policy_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(nature__in=Nature.values), name="callback_policy_nature_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(urgency__in=Urgency.values), name="callback_policy_urgency_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_within_minutes__gte=1), name="callback_policy_minutes_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.get_nature_display()} / {self.get_urgency_display()}: "
+            f"{self.due_within_minutes} min"
+        )
+
+
+class CallbackQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Callbacks of the businesses this user may work for."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(business__in=Business.objects.for_user(user))
+
+    def active(self):
+        """Promises not yet kept: open or claimed."""
+        return self.filter(status__in=ACTIVE)
+
+    def overdue(self, now=None):
+        return self.active().filter(due_at__lt=now or timezone.now())
+
+    def at_risk(self, now=None):
+        """Due within the at-risk window and nobody has claimed them yet."""
+        now = now or timezone.now()
+        window = timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
+        return self.filter(status=CallbackStatus.OPEN, due_at__gte=now, due_at__lt=now + window)
+
+    def mine(self, user):
+        return self.active().filter(Q(assigned_to=user) | Q(claimed_by=user))
+
+    def unassigned(self):
+        return self.filter(status=CallbackStatus.OPEN, assigned_to__isnull=True)
+
+    def stale_claims(self, now=None):
+        """Claims with no attempt for CALLBACK_CLAIM_MINUTES: they go back to the team."""
+        cutoff = (now or timezone.now()) - timedelta(minutes=settings.CALLBACK_CLAIM_MINUTES)
+        return self.filter(status=CallbackStatus.CLAIMED, claimed_at__lt=cutoff).filter(
+            Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff)
+        )
+
+    def for_queue(self):
+        """What a row of the queue shows, in one query."""
+        return self.select_related("caller", "assigned_to", "claimed_by")
+
+    def queue_counts(self, user, now=None) -> dict[str, int]:
+        """The size of each queue view, in one aggregate query over the active callbacks."""
+        now = now or timezone.now()
+        window = now + timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
+        return self.active().aggregate(
+            mine=Count("pk", filter=Q(assigned_to=user) | Q(claimed_by=user)),
+            unassigned=Count("pk", filter=Q(status=CallbackStatus.OPEN, assigned_to__isnull=True)),
+            team=Count("pk"),
+            overdue=Count("pk", filter=Q(due_at__lt=now)),
+            at_risk=Count(
+                "pk", filter=Q(status=CallbackStatus.OPEN, due_at__gte=now, due_at__lt=window)
+            ),
+        )
+
+
+class Callback(models.Model):
+    """A promise to call a caller back by a given time, kept open until it is kept."""
+
+    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="callbacks")
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="callbacks")
+    caller = models.ForeignKey(Caller, on_delete=models.PROTECT, related_name="callbacks")
+    # Calls the same caller made while this callback was open, attached to it.
+    later_calls = models.ManyToManyField(Call, related_name="attached_callbacks", blank=True)
+    reason = models.CharField(max_length=200)
+    promise = models.CharField(
+        "promise as told to the caller",
+        max_length=200,
+        help_text="The words said on the phone, e.g. “We'll call you back by 3:15 pm”.",
+    )
+    preferred_window = models.CharField(
+        "caller's preferred window", max_length=100, blank=True, help_text="e.g. after 5 pm"
+    )
+    due_at = models.DateTimeField("due")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="callbacks_assigned",
+        help_text="Nobody: the whole team.",
+    )
+    status = models.CharField(
+        max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.OPEN
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="callbacks_claimed",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(
+        blank=True, max_length=2000, help_text="How it ended, or why it was cancelled."
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="callbacks_closed",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="callbacks_created"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the sweep when it sent the "due" and "overdue" reminders for the current due
+    # time: never twice. Rescheduling clears them, since the new time deserves new ones.
+    due_reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_reminded_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic locking: an attempt names the version it was recorded against.
+    version = models.PositiveIntegerField(default=1)
+
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "version", "due_reminded_at", "overdue_reminded_at"]
+    )
+    objects = CallbackQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        permissions = [("manage_callback", "Can reassign and cancel callbacks")]
+        indexes = [
+            models.Index(
+                fields=["due_at", "id"],
+                name="callback_active_due_idx",
+                condition=Q(status__in=["open", "claimed"]),
+            ),
+            models.Index(
+                fields=["assigned_to", "due_at"],
+                name="callback_assigned_due_idx",
+                condition=Q(status__in=["open", "claimed"]),
+            ),
+            models.Index(
+                fields=["claimed_by", "due_at"],
+                name="callback_claimed_due_idx",
+                condition=Q(status="claimed"),
+            ),
+            models.Index(
+                fields=["caller"],
+                name="callback_caller_active_idx",
+                condition=Q(status__in=["open", "claimed"]),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=CallbackStatus.values), name="callback_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values), name="callback_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="claimed")
+                | Q(claimed_by__isnull=False, claimed_at__isnull=False),
+                name="callback_claimed_has_claimant",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["done", "cancelled"])
+                | (~Q(outcome="") & Q(closed_at__isnull=False)),
+                name="callback_closed_has_outcome",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="callback_reason_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"Call back {self.caller} by {timezone.localtime(self.due_at):%b %d %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("callbacks:detail", args=[self.pk])
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE
+
+    @property
+    def is_overdue(self):
+        return self.is_active and self.due_at < timezone.now()
+
+    def lateness(self, now=None) -> timedelta | None:
+        """How late the callback is, or None when it is not overdue."""
+        if not self.is_active:
+            return None
+        late = (now or timezone.now()) - self.due_at
+        return late if late > timedelta(0) else None
+
+
+class CallbackAttempt(models.Model):
+    """One try at keeping a callback: when, who, and what happened."""
+
+    callback = models.ForeignKey(Callback, on_delete=models.PROTECT, related_name="attempts")
+    attempted_at = models.DateTimeField(default=timezone.now)
+    attempted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="callback_attempts"
+    )
+    result = models.CharField(max_length=16, choices=AttemptResult.choices)
+    note = models.TextField(blank=True, max_length=2000)
+    # The new due time when this attempt rescheduled the callback.
+    rescheduled_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at", "-pk"]
+        indexes = [
+            models.Index(fields=["callback", "-attempted_at"], name="attempt_callback_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(result__in=AttemptResult.values), name="attempt_result_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_result_display()} at {timezone.localtime(self.attempted_at):%H:%M}"

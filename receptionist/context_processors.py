@@ -2,14 +2,23 @@
 
 
 def navigation(request):
-    """The count of open escalations, for managers, in the navigation of every page."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.has_perm("calls.manage_escalation"):
-        return {}
-    from calls.models import Escalation
+    """Counts in the navigation: open escalations for managers, the callback queue for all.
 
-    # A callable: the template calls it only where the navigation shows it, so htmx
-    # fragments do not pay for the query.
-    return {
-        "open_escalations": lambda: Escalation.objects.for_user(user).filter(status="open").count()
-    }
+    Callables: the template calls them only where the navigation shows them, so htmx
+    fragments do not pay for the queries.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    context = {}
+    if user.has_perm("calls.manage_escalation"):
+        from calls.models import Escalation
+
+        context["open_escalations"] = lambda: (
+            Escalation.objects.for_user(user).filter(status="open").count()
+        )
+    if user.has_perm("followups.view_callback"):
+        from followups.models import Callback
+
+        context["callback_counts"] = lambda: Callback.objects.for_user(user).queue_counts(user)
+    return context

@@ -17,6 +17,11 @@ RECEPTIONIST_PERMISSIONS = [
     "calls.change_call",
     "calls.view_escalation",
     "calls.add_escalation",
+    "followups.view_callback",
+    "followups.add_callback",
+    "followups.change_callback",
+    "followups.view_callbackattempt",
+    "followups.add_callbackattempt",
 ]
 MANAGER_PERMISSIONS = [
     *RECEPTIONIST_PERMISSIONS,
@@ -24,6 +29,11 @@ MANAGER_PERMISSIONS = [
     "callers.flag_caller",
     "calls.change_escalation",
     "calls.manage_escalation",
+    "followups.manage_callback",
+    "followups.view_callbackpolicy",
+    "followups.add_callbackpolicy",
+    "followups.change_callbackpolicy",
+    "followups.delete_callbackpolicy",
 ]
 
 

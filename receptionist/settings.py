@@ -222,9 +222,17 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 ESCALATION_ACK_MINUTES = int(os.environ.get("ESCALATION_ACK_MINUTES", "10"))
 ESCALATION_ACK_MINUTES_ABUSIVE = int(os.environ.get("ESCALATION_ACK_MINUTES_ABUSIVE", "5"))
 
+# Callbacks: "at risk" = due within this many minutes and not claimed; a claim with no
+# attempt for CALLBACK_CLAIM_MINUTES goes back to the team; the sweep sends the "due soon"
+# reminder CALLBACK_REMIND_MINUTES before the due time.
+CALLBACK_AT_RISK_MINUTES = int(os.environ.get("CALLBACK_AT_RISK_MINUTES", "30"))
+CALLBACK_CLAIM_MINUTES = int(os.environ.get("CALLBACK_CLAIM_MINUTES", "30"))
+CALLBACK_REMIND_MINUTES = int(os.environ.get("CALLBACK_REMIND_MINUTES", "15"))
+
 # Page sizes of the keyset-paginated lists.
 CALLS_PAGE_SIZE = 50
 CALLERS_PAGE_SIZE = 50
+CALLBACKS_PAGE_SIZE = 50
 
 LOGGING = {
     "version": 1,

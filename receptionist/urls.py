@@ -15,5 +15,6 @@ urlpatterns = [
     path("callers/", include("callers.urls")),
     path("calls/", include("calls.urls")),
     path("escalations/", include("calls.urls_escalations")),
+    path("callbacks/", include("followups.urls")),
     path("admin/", admin.site.urls),
 ]

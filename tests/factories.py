@@ -35,7 +35,7 @@ def receptionist_user(**kwargs):
 
 
 def manager_user(**kwargs):
-    return UserFactory(role=MANAGERS, **kwargs)
+    return UserFactory(role=MANAGERS, is_staff=True, **kwargs)
 
 
 class CallerFactory(factory.django.DjangoModelFactory):

@@ -59,6 +59,15 @@
       button.classList.toggle("btn-primary", picked);
       button.classList.toggle("btn-outline-primary", !picked);
     });
+    callerChanged(field.value);
+  }
+
+  // Tell the open-callback notice which caller is chosen (it asks the server again).
+  var lastCaller = null;
+  function callerChanged(value) {
+    if (value === lastCaller) return;
+    lastCaller = value;
+    document.body.dispatchEvent(new CustomEvent("caller-picked"));
   }
 
   document.addEventListener("click", function (event) {
@@ -72,6 +81,7 @@
       button.textContent = "Use this caller";
       button.classList.add("btn-outline-primary");
       button.classList.remove("btn-primary");
+      callerChanged("");
       return;
     }
     pickCaller(id, button.getAttribute("data-caller-name"));
@@ -86,7 +96,10 @@
       return card.getAttribute("data-caller-card");
     });
     // A chosen caller who no longer matches what is typed is no longer chosen.
-    if (field.value && ids.indexOf(field.value) === -1) field.value = "";
+    if (field.value && ids.indexOf(field.value) === -1) {
+      field.value = "";
+      callerChanged("");
+    }
     var auto = event.detail.target.querySelector("[data-autoselect]");
     var nameField = document.getElementById("id_caller_name");
     var typedName = nameField ? nameField.value.trim().toLowerCase() : "";
@@ -141,5 +154,140 @@
   });
   document.addEventListener("DOMContentLoaded", function () {
     update(null);
+  });
+})();
+
+// The callback promise on the call form: ticking "Call back" shows when it is due (from the
+// policy for the nature and urgency) and the words to say; both can be changed by hand.
+// A caller with an open callback can have this call added to it instead.
+(function () {
+  "use strict";
+  function section() {
+    return document.querySelector("[data-callback-section]");
+  }
+  function byId(id) {
+    return document.getElementById(id);
+  }
+  function checkedValue(name) {
+    var input = document.querySelector('input[name="' + name + '"]:checked');
+    return input ? input.value : "";
+  }
+
+  function refreshPromise(useTypedDue) {
+    var box = section();
+    var due = byId("id_callback_due_at");
+    var promise = byId("id_callback_promise");
+    if (!box || !due || !byId("id_callback").checked) return;
+    var params = new URLSearchParams({ nature: checkedValue("nature"), urgency: checkedValue("urgency") });
+    if (useTypedDue || due.dataset.edited) {
+      if (!due.value) return;
+      params.set("due", due.value);
+    }
+    fetch(box.getAttribute("data-promise-url") + "?" + params.toString(), {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        if (!data) return;
+        if (!due.dataset.edited) due.value = data.due_at;
+        if (!promise.dataset.edited) promise.value = data.promise;
+      });
+  }
+
+  function showFields(on) {
+    var fields = document.querySelector("[data-callback-fields]");
+    if (fields) fields.classList.toggle("d-none", !on);
+  }
+
+  function setAttach(id) {
+    var attach = byId("id_attach_to");
+    if (!attach) return;
+    attach.value = id || "";
+    document.querySelectorAll("[data-attach-callback]").forEach(function (button) {
+      var on = button.getAttribute("data-attach-callback") === attach.value;
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.classList.toggle("btn-warning", on);
+      button.classList.toggle("btn-outline-dark", !on);
+      button.textContent = on
+        ? "This call will be added to it \u2713"
+        : "Add this call to it instead of a new callback";
+    });
+    if (id) {
+      var box = byId("id_callback");
+      if (box) box.checked = false;
+      showFields(false);
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target || !section()) return;
+    if (target.id === "id_callback") {
+      showFields(target.checked);
+      var outcome = byId("id_outcome");
+      if (target.checked) {
+        setAttach("");
+        if (outcome && outcome.value === "resolved") outcome.value = "callback_scheduled";
+        refreshPromise(false);
+      }
+    } else if (target.name === "nature" || target.name === "urgency") {
+      refreshPromise(false);
+    } else if (target.id === "id_outcome" && target.value === "callback_scheduled") {
+      var box = byId("id_callback");
+      var attach = byId("id_attach_to");
+      if (box && !box.checked && !(attach && attach.value)) {
+        box.checked = true;
+        showFields(true);
+        refreshPromise(false);
+      }
+    } else if (target.id === "id_callback_due_at") {
+      target.dataset.edited = "1";
+      refreshPromise(true);
+    }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "id_callback_promise") {
+      event.target.dataset.edited = "1";
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-attach-callback]");
+    if (!button) return;
+    var id = button.getAttribute("data-attach-callback");
+    var attach = byId("id_attach_to");
+    var on = attach && attach.value !== id;
+    setAttach(on ? id : "");
+    var caller = byId("id_caller");
+    if (on && caller && caller.value !== button.getAttribute("data-caller")) {
+      var pick = document.querySelector(
+        '[data-pick-caller="' + button.getAttribute("data-caller") + '"]'
+      );
+      if (pick) pick.click();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "open-callbacks") return;
+    var attach = byId("id_attach_to");
+    if (!attach || !attach.value) return;
+    var still = event.detail.target.querySelector(
+      '[data-attach-callback="' + attach.value + '"]'
+    );
+    setAttach(still ? attach.value : "");
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = byId("id_callback");
+    if (box && box.checked) {
+      showFields(true);
+      var due = byId("id_callback_due_at");
+      if (due && due.value) due.dataset.edited = "1";
+      var promise = byId("id_callback_promise");
+      if (promise && promise.value) promise.dataset.edited = "1";
+    }
   });
 })();

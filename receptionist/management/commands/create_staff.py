@@ -42,7 +42,14 @@ class Command(BaseCommand):
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Password (again): "):
                 raise CommandError("The passwords do not match.")
-        user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+        user = User(
+            username=username,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            # Managers edit the callback policy in the admin.
+            is_staff=role == "manager",
+        )
         try:
             validate_password(password, user)
         except ValidationError as exc:

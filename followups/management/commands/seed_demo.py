@@ -1,4 +1,8 @@
-"""Load realistic demo data: staff, callers with numbers, and calls spread over months."""
+"""Load realistic demo data: staff, callers with numbers, calls spread over months, and the
+callbacks those calls promised.
+
+It lives in followups, the app at the top of the dependency chain, because it loads all three.
+"""
 
 import io
 import random
@@ -15,6 +19,15 @@ from django.utils import timezone
 
 from callers.models import Business, Caller, CallerPhone
 from calls.models import Call
+from followups.models import (
+    DEFAULT_POLICY_MINUTES,
+    PRIORITY_FOR_URGENCY,
+    AttemptResult,
+    Callback,
+    CallbackAttempt,
+    CallbackStatus,
+)
+from followups.services import promise_words
 from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
 
 FIRST = [
@@ -326,13 +339,21 @@ class Command(BaseCommand):
         with transaction.atomic(), self.indexes_dropped(calls + callers >= 50_000):
             caller_rows = self.create_callers(rng, business, callers, batch)
             self.create_calls(rng, business, caller_rows, staff, calls, days, batch)
+        with transaction.atomic():
+            callbacks = self.create_callbacks(rng, staff, batch)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Fresh statistics, or the planner guesses on a table it thinks is empty.
-                cursor.execute("ANALYZE callers_caller, callers_callerphone, calls_call")
+                cursor.execute(
+                    "ANALYZE callers_caller, callers_callerphone, calls_call, "
+                    "followups_callback, followups_callbackattempt"
+                )
         elapsed = time.monotonic() - started
         self.stdout.write(
-            self.style.SUCCESS(f"Loaded {callers:,} callers and {calls:,} calls in {elapsed:.1f}s.")
+            self.style.SUCCESS(
+                f"Loaded {callers:,} callers, {calls:,} calls and {callbacks:,} callbacks "
+                f"in {elapsed:.1f}s."
+            )
         )
 
     def ensure_staff(self) -> list:
@@ -351,6 +372,9 @@ class Command(BaseCommand):
                 username=username, defaults={"first_name": first, "last_name": last}
             )
             user.groups.add(groups[group])
+            if group == MANAGERS and not user.is_staff:
+                user.is_staff = True  # managers edit the callback policy in the admin
+                user.save(update_fields=["is_staff"])
             if login and settings.DEBUG:
                 password = secrets.token_urlsafe(9)
                 user.set_password(password)
@@ -554,3 +578,83 @@ class Command(BaseCommand):
         columns = ", ".join([*self.FIELDS, "created_at", "updated_at", "version"])
         with connection.cursor() as cursor:
             cursor.cursor.copy_expert(f"COPY calls_call ({columns}) FROM STDIN", buffer)
+
+    def create_callbacks(self, rng, staff, batch) -> int:
+        """A callback for each call that promised one: those of the last day still open
+        (some overdue, some at risk, some later), the older ones kept, with their attempt."""
+        now = timezone.now()
+        promised = (
+            Call.objects.filter(outcome="callback_scheduled", callbacks__isnull=True)
+            .order_by()
+            .values_list(
+                "pk", "business_id", "caller_id", "started_at", "summary", "nature", "urgency"
+            )
+        )
+        total = promised.count()
+        if total == 0:
+            return 0
+        progress = Progress(self.stdout, "callbacks", total)
+        done = 0
+        rows = promised.iterator(chunk_size=batch)
+        while done < total:
+            chunk = [row for _, row in zip(range(batch), rows, strict=False)]
+            if not chunk:
+                break
+            callbacks = [self.callback_for(rng, staff, now, *row) for row in chunk]
+            Callback.objects.bulk_create(callbacks, batch_size=batch)
+            CallbackAttempt.objects.bulk_create(
+                [
+                    CallbackAttempt(
+                        callback=c,
+                        attempted_at=c.closed_at,
+                        attempted_by=c.closed_by,
+                        result=AttemptResult.REACHED,
+                        note="",
+                    )
+                    for c in callbacks
+                    if c.status == CallbackStatus.DONE
+                ],
+                batch_size=batch,
+            )
+            done += len(chunk)
+            progress.update(done)
+        progress.finish()
+        return done
+
+    def callback_for(
+        self, rng, staff, now, call_id, business_id, caller_id, started, summary, nature, urgency
+    ) -> Callback:
+        minutes = DEFAULT_POLICY_MINUTES[nature][urgency]
+        due = started + timedelta(minutes=minutes)
+        callback = Callback(
+            business_id=business_id,
+            call_id=call_id,
+            caller_id=caller_id,
+            reason=summary,
+            promise=promise_words(due, started),
+            preferred_window="after 5 pm" if rng.random() < 0.1 else "",
+            due_at=due,
+            priority=PRIORITY_FOR_URGENCY[urgency],
+            created_by=rng.choice(staff),
+        )
+        if started > now - timedelta(days=1):
+            # Still open: spread around now so every queue view has something in it.
+            callback.due_at = now + timedelta(minutes=rng.randint(-180, 360))
+            callback.promise = promise_words(callback.due_at, started)
+            if rng.random() < 0.15:
+                callback.status = CallbackStatus.CLAIMED
+                callback.claimed_by = rng.choice(staff)
+                callback.claimed_at = now - timedelta(minutes=rng.randint(0, 20))
+            elif rng.random() < 0.2:
+                callback.assigned_to = rng.choice(staff)
+        else:
+            closed = due - timedelta(minutes=rng.randint(0, min(minutes, 120)))
+            callback.status = CallbackStatus.DONE
+            callback.outcome = "Reached the caller; " + rng.choice(
+                ["booked an appointment.", "answered their question.", "sent the quote."]
+            )
+            callback.closed_by = rng.choice(staff)
+            callback.closed_at = closed
+            callback.attempt_count = 1
+            callback.last_attempt_at = closed
+        return callback

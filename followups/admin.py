@@ -1,0 +1,41 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from followups.models import Callback, CallbackAttempt, CallbackPolicy
+from receptionist.admin import SuperuserOnlyAdmin
+
+
+@admin.register(CallbackPolicy)
+class CallbackPolicyAdmin(admin.ModelAdmin):
+    """The policy table managers edit: how soon to call back, by nature and urgency."""
+
+    list_display = ["business", "nature", "urgency", "due_within_minutes"]
+    list_editable = ["due_within_minutes"]
+    list_filter = ["business", "nature", "urgency"]
+    ordering = ["business", "nature", "urgency"]
+
+
+class CallbackAttemptInline(admin.TabularInline):
+    model = CallbackAttempt
+    extra = 0
+    raw_id_fields = ["attempted_by"]
+
+
+@admin.register(Callback)
+class CallbackAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ["due_at", "caller", "status", "priority", "assigned_to", "claimed_by"]
+    list_filter = ["status", "priority"]
+    list_select_related = ["caller", "assigned_to", "claimed_by"]
+    raw_id_fields = [
+        "call",
+        "caller",
+        "business",
+        "assigned_to",
+        "claimed_by",
+        "closed_by",
+        "created_by",
+    ]
+    filter_horizontal = []
+    readonly_fields = ["version", "later_calls"]
+    inlines = [CallbackAttemptInline]
+    show_full_result_count = False

@@ -1,0 +1,19 @@
+"""Remind people of callbacks coming due and overdue, and release stale claims."""
+
+from django.core.management.base import BaseCommand
+
+from followups.services import callbacks_sweep
+
+
+class Command(BaseCommand):
+    help = (
+        "Send callback reminders (due soon, overdue) once each and give stale claims back to "
+        "the team. Idempotent and safe on several machines at once: run it every minute."
+    )
+
+    def handle(self, *args, **options):
+        done = callbacks_sweep()
+        self.stdout.write(
+            f"Reminders: {done['due']} due soon, {done['overdue']} overdue; "
+            f"claims released: {done['released']}."
+        )

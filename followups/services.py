@@ -1,0 +1,299 @@
+"""Writes on callbacks: promise, attach, claim, attempt, assign, cancel, and the sweep."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import formats, timezone
+
+from calls.models import Call
+from followups.models import (
+    PRIORITY_FOR_URGENCY,
+    AttemptResult,
+    Callback,
+    CallbackAttempt,
+    CallbackPolicy,
+    CallbackStatus,
+    Priority,
+)
+from followups.tasks import notify_callback
+
+
+class CallbackTaken(Exception):
+    """Someone else claimed the callback first, or it was closed meanwhile."""
+
+    def __init__(self, callback: Callback):
+        self.callback = callback
+        self.by = callback.claimed_by if callback.is_active else callback.closed_by
+        super().__init__(f"Callback {callback.pk} is {callback.status}")
+
+
+class CallbackConflict(Exception):
+    """The callback changed after this person opened it."""
+
+    def __init__(self, current: Callback):
+        super().__init__(f"Callback {current.pk} is at version {current.version}")
+        self.current = current
+
+
+def callback_due_at(*, business_id: int, nature: str, urgency: str, now=None) -> datetime:
+    """When the policy says a callback of this nature and urgency is due, to the minute."""
+    now = now or timezone.now()
+    minutes = CallbackPolicy.objects.minutes_for(
+        business_id=business_id, nature=nature, urgency=urgency
+    )
+    due = now + timedelta(minutes=minutes)
+    # Round up to the next minute: "by 3:15", never "by 3:14:37".
+    if due.second or due.microsecond:
+        due = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return due
+
+
+def promise_words(due_at: datetime, now=None) -> str:
+    """The sentence to say on the phone: "We'll call you back by 3:15 pm"."""
+    local, today = timezone.localtime(due_at), timezone.localtime(now or timezone.now()).date()
+    clock = formats.date_format(local, "g:i a").replace("a.m.", "am").replace("p.m.", "pm")
+    if local.date() == today:
+        when = clock
+    elif local.date() == today + timedelta(days=1):
+        when = f"{clock} tomorrow"
+    elif local.date() < today + timedelta(days=7):
+        when = f"{clock} on {formats.date_format(local, 'l')}"
+    else:
+        when = f"{clock} on {formats.date_format(local, 'l, F j')}"
+    return f"We'll call you back by {when}."
+
+
+def _check_future(due_at: datetime, field: str, now=None):
+    if due_at <= (now or timezone.now()):
+        raise ValidationError({field: "That time has passed: pick a time later than now."})
+
+
+@transaction.atomic
+def callback_create(
+    *,
+    call: Call,
+    user,
+    due_at: datetime | None = None,
+    promise: str = "",
+    preferred_window: str = "",
+    assignee=None,
+) -> Callback:
+    """Record a promise to call back, due when the policy says unless a time was given."""
+    now = timezone.now()
+    if due_at is None:
+        due_at = callback_due_at(
+            business_id=call.business_id, nature=call.nature, urgency=call.urgency, now=now
+        )
+    _check_future(due_at, "callback_due_at", now)
+    callback = Callback(
+        business_id=call.business_id,
+        call=call,
+        caller_id=call.caller_id,
+        reason=call.summary,
+        promise=promise.strip() or promise_words(due_at, now),
+        preferred_window=preferred_window.strip(),
+        due_at=due_at,
+        priority=PRIORITY_FOR_URGENCY.get(call.urgency, Priority.NORMAL),
+        assigned_to=assignee,
+        created_by=user,
+    )
+    callback.full_clean(exclude=["call", "caller", "business", "created_by", "assigned_to"])
+    callback.save()
+    return callback
+
+
+@transaction.atomic
+def callback_attach(*, callback_id: int, call: Call, user) -> Callback:
+    """The caller rang again while the callback was open: attach the call, raise the priority."""
+    callback = Callback.objects.select_for_update().filter(pk=callback_id).first()
+    if callback is None or not callback.is_active:
+        raise ValidationError({"attach_to": "That callback has just been closed."})
+    if callback.caller_id != call.caller_id:
+        raise ValidationError({"attach_to": "That callback is for another caller."})
+    callback.later_calls.add(call)
+    callback.priority = min(callback.priority + 1, Priority.URGENT)
+    callback.version += 1
+    callback._change_reason = f"Called again (call {call.pk}); priority raised"
+    callback.save()
+    return callback
+
+
+@transaction.atomic
+def callback_claim(*, callback_id: int, user) -> Callback:
+    """ "I'm calling them." Under a row lock, so of many people at once exactly one wins."""
+    callback = Callback.objects.select_for_update().get(pk=callback_id)
+    if callback.status == CallbackStatus.CLAIMED and callback.claimed_by_id == user.pk:
+        return callback
+    if callback.status != CallbackStatus.OPEN:
+        raise CallbackTaken(
+            Callback.objects.select_related("claimed_by", "closed_by").get(pk=callback_id)
+        )
+    callback.status = CallbackStatus.CLAIMED
+    callback.claimed_by, callback.claimed_at = user, timezone.now()
+    callback.version += 1
+    callback._change_reason = "Claimed"
+    callback.save()
+    return callback
+
+
+def _release(callback: Callback, reason: str):
+    """Back to the queue. The caller holds the row lock."""
+    callback.status = CallbackStatus.OPEN
+    callback.claimed_by, callback.claimed_at = None, None
+    callback._change_reason = reason
+
+
+@transaction.atomic
+def callback_release(*, callback_id: int, user) -> Callback:
+    """Give a claimed callback back to the team."""
+    callback = Callback.objects.select_for_update().get(pk=callback_id)
+    if callback.status != CallbackStatus.CLAIMED or callback.claimed_by_id != user.pk:
+        raise CallbackTaken(
+            Callback.objects.select_related("claimed_by", "closed_by").get(pk=callback_id)
+        )
+    _release(callback, "Released")
+    callback.version += 1
+    callback.save()
+    return callback
+
+
+@transaction.atomic
+def callback_attempt(
+    *,
+    callback_id: int,
+    user,
+    expected_version: int,
+    result: str,
+    note: str = "",
+    next_due_at: datetime | None = None,
+    outcome: str = "",
+) -> CallbackAttempt:
+    """Record a try. With an outcome it closes the callback (always when the caller was
+    reached); after no answer or a voicemail it goes back in the queue at `next_due_at`."""
+    callback = Callback.objects.select_for_update().get(pk=callback_id)
+    if callback.version != expected_version:
+        raise CallbackConflict(callback)
+    if not callback.is_active or (
+        callback.status == CallbackStatus.CLAIMED and callback.claimed_by_id != user.pk
+    ):
+        raise CallbackTaken(callback)
+    outcome = outcome.strip()
+    now = timezone.now()
+    if result == AttemptResult.REACHED and not outcome:
+        raise ValidationError({"outcome": "The caller was reached: say how it ended."})
+    if not outcome:
+        if next_due_at is None:
+            raise ValidationError(
+                {"next_due_at": "Say when to try again, or write an outcome to close it."}
+            )
+        _check_future(next_due_at, "next_due_at", now)
+    attempt = CallbackAttempt(
+        callback=callback,
+        attempted_at=now,
+        attempted_by=user,
+        result=result,
+        note=note.strip(),
+        rescheduled_to=None if outcome else next_due_at,
+    )
+    attempt.full_clean(exclude=["callback", "attempted_by"])
+    attempt.save()
+    callback.attempt_count += 1
+    callback.last_attempt_at = now
+    callback.version += 1
+    if outcome:
+        callback.status = CallbackStatus.DONE
+        callback.outcome = outcome
+        callback.closed_by, callback.closed_at = user, now
+        callback._change_reason = f"{attempt.get_result_display()}: closed"
+    else:
+        # Back in the queue for the next try, by whoever is free then.
+        _release(callback, f"{attempt.get_result_display()}: rescheduled")
+        callback.due_at = next_due_at
+        callback.due_reminded_at = callback.overdue_reminded_at = None
+    callback.save()
+    return attempt
+
+
+@transaction.atomic
+def callback_assign(*, callback_id: int, user, assignee) -> Callback:
+    """Give an open callback to one person, or to the whole team (assignee None)."""
+    callback = Callback.objects.select_for_update().get(pk=callback_id)
+    if not callback.is_active:
+        raise CallbackTaken(callback)
+    callback.assigned_to = assignee
+    if callback.status == CallbackStatus.CLAIMED and callback.claimed_by_id != getattr(
+        assignee, "pk", None
+    ):
+        _release(callback, "")
+    callback._change_reason = f"Assigned to {assignee or 'the team'} by {user}"
+    callback.version += 1
+    callback.save()
+    return callback
+
+
+@transaction.atomic
+def callback_cancel(*, callback_id: int, user, reason: str) -> Callback:
+    """Withdraw a promise, with the reason why."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the callback is cancelled."})
+    callback = Callback.objects.select_for_update().get(pk=callback_id)
+    if not callback.is_active:
+        raise CallbackTaken(callback)
+    callback.status = CallbackStatus.CANCELLED
+    callback.outcome = reason.strip()
+    callback.closed_by, callback.closed_at = user, timezone.now()
+    callback.version += 1
+    callback._change_reason = "Cancelled"
+    callback.save()
+    return callback
+
+
+def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
+    """Remind people of callbacks coming due and overdue, once each, and release stale claims.
+
+    Safe on several machines at once: each step claims its rows with SKIP LOCKED, and the
+    reminded_at marks make a second run (or a second machine) skip what was done.
+    """
+    now = now or timezone.now()
+    soon = now + timedelta(minutes=settings.CALLBACK_REMIND_MINUTES)
+    done = {"due": 0, "overdue": 0, "released": 0}
+    with transaction.atomic():
+        rows = list(
+            Callback.objects.overdue(now)
+            .filter(overdue_reminded_at__isnull=True)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        # An overdue callback no longer needs its "due soon" reminder.
+        Callback.objects.filter(pk__in=rows).update(overdue_reminded_at=now, due_reminded_at=now)
+        for pk in rows:
+            transaction.on_commit(lambda pk=pk: notify_callback.enqueue(pk, "overdue"))
+        done["overdue"] = len(rows)
+    with transaction.atomic():
+        rows = list(
+            Callback.objects.active()
+            .filter(due_at__gte=now, due_at__lte=soon, due_reminded_at__isnull=True)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        Callback.objects.filter(pk__in=rows).update(due_reminded_at=now)
+        for pk in rows:
+            transaction.on_commit(lambda pk=pk: notify_callback.enqueue(pk, "due"))
+        done["due"] = len(rows)
+    with transaction.atomic():
+        stale = list(
+            Callback.objects.stale_claims(now)
+            .select_related("claimed_by")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        for callback in stale:
+            # The claimant is kept in the audit trail through the change reason.
+            _release(callback, f"Claim by {callback.claimed_by} released: no attempt in time")
+            callback.assigned_to = None
+            callback.version += 1
+            callback.save()
+            transaction.on_commit(lambda pk=callback.pk: notify_callback.enqueue(pk, "released"))
+        done["released"] = len(stale)
+    return done

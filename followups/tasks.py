@@ -1,0 +1,54 @@
+"""Background work of the followups app: callback reminders, sent through the Tasks API."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mass_mail
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks import task
+
+from calls.tasks import manager_emails
+from followups.models import Callback
+from receptionist.roles import RECEPTIONISTS
+
+SUBJECTS = {
+    "due": "Callback #{pk} is due at {due}",
+    "overdue": "Callback #{pk} is overdue (was due at {due})",
+    "released": "Callback #{pk} is back in the queue",
+}
+
+
+def team_emails() -> list[str]:
+    """The front desk: receptionists who are not marked unavailable."""
+    people = (
+        get_user_model()
+        .objects.filter(groups__name=RECEPTIONISTS, is_active=True)
+        .exclude(email="")
+        .exclude(staff_profile__available=False)
+    )
+    return sorted(set(people.values_list("email", flat=True)))
+
+
+@task()
+def notify_callback(callback_id: int, kind: str) -> int:
+    """E-mail whoever holds a callback (or the team) that it is due, overdue or released.
+
+    A link only, never the caller's details. Overdue reminders go to the managers too.
+    """
+    callback = (
+        Callback.objects.select_related("assigned_to", "claimed_by").filter(pk=callback_id).first()
+    )
+    if callback is None or not callback.is_active:
+        return 0  # kept or cancelled between the sweep and now: nothing to remind
+    holder = None if kind == "released" else (callback.claimed_by or callback.assigned_to)
+    recipients = [holder.email] if holder is not None and holder.email else team_emails()
+    if kind == "overdue":
+        recipients = sorted(set(recipients) | set(manager_emails(include_unavailable=True)))
+    if not recipients:
+        return 0
+    due = timezone.localtime(callback.due_at).strftime("%H:%M")
+    subject = SUBJECTS[kind].format(pk=callback.pk, due=due)
+    link = settings.SITE_URL + reverse("callbacks:detail", args=[callback.pk])
+    body = f"{subject}.\n\n{link}\n"
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients]
+    return send_mass_mail(messages, fail_silently=False)

@@ -1,0 +1,284 @@
+"""Views of the callback queue: the queue, a callback's page, and its actions."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from callers.models import Business, Caller, CallerPhone
+from callers.phones import to_e164
+from calls.models import Nature, Urgency
+from followups.forms import AssignForm, AttemptForm, CancelForm
+from followups.models import Callback
+from followups.services import (
+    CallbackConflict,
+    CallbackTaken,
+    callback_assign,
+    callback_attempt,
+    callback_cancel,
+    callback_claim,
+    callback_due_at,
+    callback_release,
+    promise_words,
+)
+from receptionist.audit import audit_trail
+from receptionist.pagination import BadCursor, keyset_paginate, query_with
+
+VIEWS = {
+    "mine": ("Mine", lambda qs, user, now: qs.mine(user)),
+    "unassigned": ("Unassigned", lambda qs, user, now: qs.unassigned()),
+    "team": ("Team", lambda qs, user, now: qs.active()),
+    "overdue": ("Overdue", lambda qs, user, now: qs.overdue(now)),
+    "at_risk": ("At risk", lambda qs, user, now: qs.at_risk(now)),
+}
+
+
+@permission_required("followups.view_callback", raise_exception=True)
+def callback_queue(request):
+    view = request.GET.get("view", "team")
+    if view not in VIEWS:
+        return HttpResponseBadRequest(f"Unknown view {view!r}: use one of {', '.join(VIEWS)}.")
+    now = timezone.now()
+    callbacks = Callback.objects.for_user(request.user)
+    try:
+        page = keyset_paginate(
+            VIEWS[view][1](callbacks, request.user, now).for_queue(),
+            key="due_at",
+            descending=False,
+            cursor=request.GET.get("cursor"),
+            size=settings.CALLBACKS_PAGE_SIZE,
+        )
+    except BadCursor as exc:
+        return HttpResponseBadRequest(str(exc))
+    context = {
+        "view": view,
+        "page": page,
+        "now": now,
+        "next_query": query_with(request.GET, cursor=page.next_cursor) if page.has_next else "",
+    }
+    template = "followups/callback_queue.html"
+    if request.htmx and request.GET.get("cursor"):
+        return render(request, template + "#callback-rows", context)
+    counts = callbacks.queue_counts(request.user, now)
+    context["tabs"] = [(key, label, counts[key]) for key, (label, _) in VIEWS.items()]
+    if request.htmx:
+        template += "#callback-queue"
+    return render(request, template, context)
+
+
+def _callback_or_404(request, pk):
+    return get_object_or_404(
+        Callback.objects.for_user(request.user).select_related(
+            "caller", "call__taken_by", "assigned_to", "claimed_by", "closed_by", "created_by"
+        ),
+        pk=pk,
+    )
+
+
+@permission_required("followups.view_callback", raise_exception=True)
+def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_form=None, status=200):
+    callback = _callback_or_404(request, pk)
+    context = {
+        "callback": callback,
+        "now": timezone.now(),
+        "phones": list(CallerPhone.objects.filter(caller_id=callback.caller_id).order_by("pk")),
+        "attempts": list(callback.attempts.select_related("attempted_by")),
+        "later_calls": list(
+            callback.later_calls.select_related("taken_by").order_by("-started_at")[:20]
+        ),
+        "changes": audit_trail(callback),
+        "holds_claim": callback.claimed_by_id == request.user.pk,
+        "manages": request.user.has_perm("followups.manage_callback"),
+    }
+    if callback.is_active:
+        context["attempt_form"] = attempt_form or AttemptForm(callback=callback)
+        if context["manages"]:
+            context["assign_form"] = assign_form or AssignForm(
+                initial={"assignee": callback.assigned_to_id}
+            )
+            context["cancel_form"] = cancel_form or CancelForm()
+    return render(request, "followups/callback_detail.html", context, status=status)
+
+
+def _name(user) -> str:
+    if user is None:
+        return "Someone else"
+    return user.get_full_name() or user.username
+
+
+def _taken_message(request, exc: CallbackTaken):
+    callback = exc.callback
+    if callback.is_active:
+        messages.warning(request, f"{_name(exc.by)} has already claimed this callback.")
+    else:
+        messages.warning(
+            request,
+            f"This callback was {callback.get_status_display().lower()} by {_name(exc.by)}.",
+        )
+
+
+@require_POST
+@permission_required("followups.change_callback", raise_exception=True)
+def callback_claim_view(request, pk):
+    callback = _callback_or_404(request, pk)
+    try:
+        callback_claim(callback_id=callback.pk, user=request.user)
+    except CallbackTaken as exc:
+        _taken_message(request, exc)
+    else:
+        messages.success(request, "It's yours: call them now, then record the attempt.")
+    return redirect(callback)
+
+
+@require_POST
+@permission_required("followups.change_callback", raise_exception=True)
+def callback_release_view(request, pk):
+    callback = _callback_or_404(request, pk)
+    try:
+        callback_release(callback_id=callback.pk, user=request.user)
+    except CallbackTaken as exc:
+        _taken_message(request, exc)
+    else:
+        messages.success(request, "Back in the queue for the team.")
+    return redirect("callbacks:queue")
+
+
+@require_POST
+@permission_required("followups.change_callback", raise_exception=True)
+def callback_attempt_view(request, pk):
+    callback = _callback_or_404(request, pk)
+    form = AttemptForm(request.POST, callback=callback)
+    if not form.is_valid():
+        return callback_detail(request, pk, attempt_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        attempt = callback_attempt(
+            callback_id=callback.pk,
+            user=request.user,
+            expected_version=data["version"],
+            result=data["result"],
+            note=data["note"],
+            next_due_at=data["next_due_at"],
+            outcome=data["outcome"],
+        )
+    except CallbackConflict as exc:
+        # Keep what this person typed; they can record it again against the new version.
+        post = request.POST.copy()
+        post["version"] = exc.current.version
+        messages.warning(
+            request,
+            "This callback changed while you had it open (see below). Your attempt was not "
+            "recorded yet and is still in the form: check, then record it again.",
+        )
+        return callback_detail(
+            request, pk, attempt_form=AttemptForm(post, callback=exc.current), status=409
+        )
+    except CallbackTaken as exc:
+        _taken_message(request, exc)
+        return redirect(callback)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return callback_detail(request, pk, attempt_form=form, status=400)
+    if attempt.rescheduled_to:
+        messages.success(
+            request,
+            f"{attempt.get_result_display()} recorded; back in the queue for "
+            f"{timezone.localtime(attempt.rescheduled_to):%H:%M on %b %d}.",
+        )
+        return redirect("callbacks:queue")
+    messages.success(request, "Callback closed. Promise kept.")
+    return redirect(callback)
+
+
+@require_POST
+@permission_required("followups.manage_callback", raise_exception=True)
+def callback_assign_view(request, pk):
+    callback = _callback_or_404(request, pk)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return callback_detail(request, pk, assign_form=form, status=400)
+    assignee = form.cleaned_data["assignee"]
+    try:
+        callback_assign(callback_id=callback.pk, user=request.user, assignee=assignee)
+    except CallbackTaken as exc:
+        _taken_message(request, exc)
+    else:
+        messages.success(request, f"Assigned to {_name(assignee) if assignee else 'the team'}.")
+    return redirect(callback)
+
+
+@require_POST
+@permission_required("followups.manage_callback", raise_exception=True)
+def callback_cancel_view(request, pk):
+    callback = _callback_or_404(request, pk)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return callback_detail(request, pk, cancel_form=form, status=400)
+    try:
+        callback_cancel(callback_id=callback.pk, user=request.user, **form.cleaned_data)
+    except CallbackTaken as exc:
+        _taken_message(request, exc)
+    else:
+        messages.success(request, "Callback cancelled.")
+    return redirect(callback)
+
+
+@require_GET
+@permission_required("followups.view_callback", raise_exception=True)
+def open_for_caller(request):
+    """On the call form, as the number is typed: does this caller have an open callback?"""
+    caller_id = request.GET.get("caller", "")
+    e164 = to_e164(request.GET.get("phone", "")[:40])
+    callbacks = Callback.objects.for_user(request.user).active()
+    if caller_id.isdigit():
+        callbacks = callbacks.filter(caller_id=int(caller_id))
+    elif e164:
+        callbacks = callbacks.filter(
+            caller__in=Caller.objects.filter(phones__number=e164).values("pk")
+        )
+    else:
+        callbacks = callbacks.none()
+    found = list(
+        callbacks.select_related("caller", "claimed_by", "assigned_to").order_by("due_at", "pk")[:5]
+    )
+    attach_to = request.GET.get("attach_to", "")
+    return render(
+        request,
+        "followups/callback_open_notice.html",
+        {"callbacks": found, "attach_to": attach_to, "now": timezone.now()},
+    )
+
+
+@require_GET
+@permission_required("followups.add_callback", raise_exception=True)
+def promise_preview(request):
+    """The due time the policy gives and the words to say, for the call form."""
+    nature, urgency = request.GET.get("nature", ""), request.GET.get("urgency", "")
+    if nature not in Nature.values or urgency not in Urgency.values:
+        return JsonResponse({"error": "Give nature and urgency from the call form."}, status=400)
+    due_text = request.GET.get("due", "")
+    now = timezone.now()
+    if due_text:
+        try:
+            due = parse_datetime(due_text)
+        except ValueError:
+            due = None
+        if due is None:
+            return JsonResponse({"error": "due is not a date and time."}, status=400)
+        if timezone.is_naive(due):
+            due = timezone.make_aware(due)
+    else:
+        business = Business.objects.default()
+        due = callback_due_at(business_id=business.pk, nature=nature, urgency=urgency, now=now)
+    return JsonResponse(
+        {
+            "due_at": timezone.localtime(due).strftime("%Y-%m-%dT%H:%M"),
+            "promise": promise_words(due, now),
+            "past": due <= now,
+        }
+    )
