@@ -64,7 +64,7 @@ def callback_queue(request):
     template = "followups/callback_queue.html"
     if request.htmx and request.GET.get("cursor"):
         return render(request, template + "#callback-rows", context)
-    counts = callbacks.queue_counts(request.user, now)
+    counts = request.callback_counts = callbacks.queue_counts(request.user, now)
     context["tabs"] = [(key, label, counts[key]) for key, (label, _) in VIEWS.items()]
     if request.htmx:
         template += "#callback-queue"

@@ -20,5 +20,9 @@ def navigation(request):
     if user.has_perm("followups.view_callback"):
         from followups.models import Callback
 
-        context["callback_counts"] = lambda: Callback.objects.for_user(user).queue_counts(user)
+        # The queue page has counted already: reuse its numbers rather than count twice.
+        context["callback_counts"] = lambda: (
+            getattr(request, "callback_counts", None)
+            or Callback.objects.for_user(user).queue_counts(user)
+        )
     return context

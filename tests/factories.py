@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from callers.models import Business, Caller, CallerPhone
 from calls.models import Call
+from followups.models import Callback
 from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
 
 
@@ -63,3 +64,18 @@ class CallFactory(factory.django.DjangoModelFactory):
     ended_at = factory.LazyAttribute(lambda o: o.started_at + timedelta(minutes=3))
     summary = factory.Faker("sentence", nb_words=6)
     phone = "+12125550147"
+
+
+class CallbackFactory(factory.django.DjangoModelFactory):
+    """An open callback due in an hour."""
+
+    class Meta:
+        model = Callback
+
+    call = factory.SubFactory(CallFactory, outcome="callback_scheduled")
+    caller = factory.SelfAttribute("call.caller")
+    business = factory.SelfAttribute("call.business")
+    reason = factory.SelfAttribute("call.summary")
+    promise = "We'll call you back by 4:00 pm."
+    due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+    created_by = factory.SelfAttribute("call.taken_by")

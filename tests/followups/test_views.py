@@ -1,0 +1,387 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from followups.models import Callback, CallbackStatus, Priority
+from followups.services import callback_claim
+from tests.calls.test_views import form_data
+from tests.factories import CallbackFactory, CallerFactory, CallFactory, receptionist_user
+from tests.querycounts import count_queries, next_cursor, row_ids
+
+pytestmark = pytest.mark.django_db
+
+LOCAL = "%Y-%m-%dT%H:%M"
+
+
+def local(dt):
+    return timezone.localtime(dt).strftime(LOCAL)
+
+
+# --- permissions -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "expected"),
+    [
+        ("get", "/callbacks/", (302, 403, 200, 200)),
+        ("get", "/callbacks/?view=overdue", (302, 403, 200, 200)),
+        ("get", "/callbacks/{pk}/", (302, 403, 200, 200)),
+        ("get", "/callbacks/open-for/?phone=2125550147", (302, 403, 200, 200)),
+        ("get", "/callbacks/promise/?nature=urgent&urgency=high", (302, 403, 200, 200)),
+        ("post", "/callbacks/{pk}/claim/", (302, 403, 302, 302)),
+        ("post", "/callbacks/{pk}/release/", (302, 403, 302, 302)),
+        ("post", "/callbacks/{pk}/attempt/", (302, 403, 400, 400)),
+        ("post", "/callbacks/{pk}/assign/", (302, 403, 403, 302)),
+        ("post", "/callbacks/{pk}/cancel/", (302, 403, 403, 400)),
+        ("get", "/callbacks/{pk}/claim/", (302, 405, 405, 405)),
+    ],
+)
+def test_permission_table(
+    method, url, expected, client, outsider_client, reception_client, manager_client
+):
+    """Expected status for anonymous, a user with no role, a receptionist and a manager."""
+    url = url.format(pk=CallbackFactory().pk)
+    clients = (client, outsider_client, reception_client, manager_client)
+    assert tuple(getattr(c, method)(url).status_code for c in clients) == expected
+
+
+def test_anonymous_is_sent_to_log_in(client):
+    response = client.get("/callbacks/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+# --- the promise on the call form ---------------------------------------------------------
+
+
+def test_call_form_has_the_callback_promise(reception_client):
+    content = reception_client.get("/calls/new/").content.decode()
+    for name in ("callback", "callback_due_at", "callback_promise", "callback_window"):
+        assert f'name="{name}"' in content
+    assert 'id="open-callbacks"' in content and "/callbacks/promise/" in content
+
+
+def test_logging_a_call_with_a_callback(reception_client, receptionist):
+    response = reception_client.post(
+        "/calls/new/",
+        form_data(
+            nature="urgent",
+            urgency="high",
+            outcome="callback_scheduled",
+            callback="on",
+            callback_due_at="",
+            callback_window="after 5 pm",
+        ),
+    )
+    assert response.status_code == 302
+    callback = Callback.objects.get()
+    minutes = (callback.due_at - callback.call.created_at).total_seconds() / 60
+    assert 14 <= minutes <= 16  # urgent + high: within 15 minutes by default
+    assert callback.preferred_window == "after 5 pm"
+    page = reception_client.get("/calls/new/").content.decode()
+    assert "Callback promised" in page
+
+
+def test_the_promise_can_be_changed(reception_client):
+    due = timezone.now() + timedelta(days=1)
+    reception_client.post(
+        "/calls/new/",
+        form_data(
+            outcome="callback_scheduled",
+            callback="on",
+            callback_due_at=local(due),
+            callback_promise="Tomorrow before lunch",
+        ),
+    )
+    callback = Callback.objects.get()
+    assert local(callback.due_at) == local(due)
+    assert callback.promise == "Tomorrow before lunch"
+
+
+def test_a_past_due_time_is_refused_and_everything_typed_is_kept(reception_client):
+    past = local(timezone.now() - timedelta(hours=1))
+    data = form_data(
+        outcome="callback_scheduled",
+        callback="on",
+        callback_due_at=past,
+        callback_promise="By noon",
+        callback_window="mornings",
+    )
+    response = reception_client.post("/calls/new/", data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["callback_due_at"] == ["That time has passed: pick a time later than now."]
+    content = response.content.decode()
+    for value in ("By noon", "mornings", data["summary"], data["wants"], data["notes"]):
+        assert value.replace("'", "&#x27;") in content
+    assert not Callback.objects.exists()
+
+
+def test_callback_outcome_without_a_callback_is_refused(reception_client):
+    response = reception_client.post("/calls/new/", form_data(outcome="callback_scheduled"))
+    assert response.status_code == 200
+    assert "tick “Call back”" in response.context["form"].errors["callback"][0]
+
+
+def test_promise_preview(reception_client, settings):
+    response = reception_client.get("/callbacks/promise/?nature=urgent&urgency=high")
+    data = response.json()
+    assert data["promise"].startswith("We'll call you back by ")
+    assert data["past"] is False
+    due = timezone.localtime() + timedelta(hours=3)
+    response = reception_client.get(
+        f"/callbacks/promise/?nature=urgent&urgency=high&due={local(due)}"
+    )
+    assert response.json()["due_at"] == local(due)
+    assert reception_client.get("/callbacks/promise/?nature=x&urgency=high").status_code == 400
+    bad = reception_client.get("/callbacks/promise/?nature=urgent&urgency=high&due=2026-13-45T1")
+    assert bad.status_code == 400 and "error" in bad.json()
+
+
+# --- the caller calls again ---------------------------------------------------------------
+
+
+def test_the_call_form_says_the_caller_has_an_open_callback(reception_client):
+    callback = CallbackFactory(call__caller=CallerFactory(phone="+12125550147"))
+    CallbackFactory()  # someone else's
+    response = reception_client.get("/callbacks/open-for/?phone=(212) 555-0147")
+    assert row_ids(response, "data-open-callback") == [callback.pk]
+    assert "already has an open callback" in response.content.decode()
+    by_caller = reception_client.get(f"/callbacks/open-for/?caller={callback.caller_id}")
+    assert row_ids(by_caller, "data-open-callback") == [callback.pk]
+    assert row_ids(reception_client.get("/callbacks/open-for/?phone=21"), "data-x") == []
+
+
+def test_attach_the_new_call_to_the_open_callback(reception_client):
+    callback = CallbackFactory(call__caller=CallerFactory(phone="+12125550147"))
+    response = reception_client.post(
+        "/calls/new/",
+        form_data(caller=callback.caller_id, attach_to=callback.pk, outcome="message_taken"),
+    )
+    assert response.status_code == 302
+    callback.refresh_from_db()
+    assert Callback.objects.count() == 1
+    assert callback.later_calls.count() == 1
+    assert callback.priority == Priority.HIGH
+    page = reception_client.get(callback.get_absolute_url()).content.decode()
+    assert "Called again" in page
+
+
+def test_attach_to_a_closed_callback_keeps_the_form(reception_client, manager):
+    callback = CallbackFactory(call__caller=CallerFactory(phone="+12125550147"))
+    Callback.objects.filter(pk=callback.pk).update(
+        status="cancelled", outcome="x", closed_at=timezone.now()
+    )
+    data = form_data(caller=callback.caller_id, attach_to=callback.pk)
+    response = reception_client.post("/calls/new/", data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["attach_to"] == ["That callback has just been closed."]
+    assert data["summary"].replace("'", "&#x27;") in response.content.decode()
+    assert callback.call.caller.calls.count() == 1  # the new call was not saved
+
+
+def test_attach_and_a_new_promise_at_once_is_refused(reception_client):
+    callback = CallbackFactory()
+    response = reception_client.post(
+        "/calls/new/",
+        form_data(caller=callback.caller_id, attach_to=callback.pk, callback="on"),
+    )
+    assert response.status_code == 200
+    assert "not both" in response.context["form"].errors["attach_to"][0]
+
+
+# --- the queue ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def queue(receptionist):
+    """One callback for each queue view, relative to now."""
+    now = timezone.now()
+    bob = receptionist_user(username="bob")
+    return {
+        "overdue": CallbackFactory(due_at=now - timedelta(minutes=40)),
+        "at_risk": CallbackFactory(due_at=now + timedelta(minutes=10)),
+        "later": CallbackFactory(due_at=now + timedelta(hours=3)),
+        "mine": CallbackFactory(due_at=now + timedelta(hours=2), assigned_to=receptionist),
+        "bobs": CallbackFactory(due_at=now + timedelta(hours=1), assigned_to=bob),
+        "done": CallbackFactory(
+            status="done", outcome="ok", closed_at=now, due_at=now - timedelta(hours=1)
+        ),
+    }
+
+
+def test_queue_views(reception_client, queue):
+    def ids(view):
+        return row_ids(reception_client.get(f"/callbacks/?view={view}"), "data-callback-row")
+
+    q = {name: cb.pk for name, cb in queue.items()}
+    assert ids("team") == [q["overdue"], q["at_risk"], q["bobs"], q["mine"], q["later"]]
+    assert ids("mine") == [q["mine"]]
+    assert ids("unassigned") == [q["overdue"], q["at_risk"], q["later"]]
+    assert ids("overdue") == [q["overdue"]]
+    assert ids("at_risk") == [q["at_risk"]]
+    assert reception_client.get("/callbacks/?view=nope").status_code == 400
+
+
+def test_claimed_callbacks_are_mine_and_not_at_risk(reception_client, receptionist, queue):
+    callback_claim(callback_id=queue["at_risk"].pk, user=receptionist)
+    mine = row_ids(reception_client.get("/callbacks/?view=mine"), "data-callback-row")
+    assert mine == [queue["at_risk"].pk, queue["mine"].pk]
+    assert row_ids(reception_client.get("/callbacks/?view=at_risk"), "data-callback-row") == []
+
+
+def test_queue_shows_lateness_counts_and_refreshes_as_a_fragment(reception_client, queue):
+    response = reception_client.get("/callbacks/")
+    content = response.content.decode()
+    assert "40\xa0minutes late" in content
+    assert 'hx-trigger="every 10s"' in content
+    counts = {key: count for key, _, count in response.context["tabs"]}
+    assert counts == {"mine": 1, "unassigned": 3, "team": 5, "overdue": 1, "at_risk": 1}
+    # The navigation of every page shows the counts.
+    nav = reception_client.get("/calls/").content.decode()
+    assert "1 overdue" in nav and "1 at risk" in nav and "1 mine" in nav
+    fragment = reception_client.get("/callbacks/?view=team", headers={"HX-Request": "true"})
+    assert b"<nav" not in fragment.content and b"callback-tabs" in fragment.content
+
+
+def test_queue_keyset_pages(reception_client, settings):
+    settings.CALLBACKS_PAGE_SIZE = 3
+    now = timezone.now()
+    made = [CallbackFactory(due_at=now + timedelta(minutes=m)).pk for m in range(40, 47)]
+    first = reception_client.get("/callbacks/")
+    seen = row_ids(first, "data-callback-row")
+    cursor = next_cursor(first)
+    while cursor:
+        page = reception_client.get(
+            f"/callbacks/?view=team&cursor={cursor}", headers={"HX-Request": "true"}
+        )
+        seen += row_ids(page, "data-callback-row")
+        cursor = next_cursor(page)
+    assert seen == made
+    assert reception_client.get("/callbacks/?cursor=garbage").status_code == 400
+
+
+@pytest.mark.parametrize("view", ["mine", "unassigned", "team", "overdue", "at_risk"])
+def test_queue_query_count_does_not_grow(reception_client, receptionist, view):
+    now = timezone.now()
+
+    def add(n):
+        for i in range(n):
+            CallbackFactory(
+                due_at=now + timedelta(minutes=(i % 3 - 1) * 20 + 5),
+                assigned_to=receptionist if i % 2 else None,
+            )
+
+    add(2)
+    few = count_queries(reception_client, f"/callbacks/?view={view}")
+    add(25)
+    assert count_queries(reception_client, f"/callbacks/?view={view}") == few
+    assert few <= 8
+
+
+def test_callback_page_query_count_does_not_grow(reception_client, receptionist, manager_client):
+    callback = CallbackFactory()
+    few = count_queries(reception_client, callback.get_absolute_url())
+    for _ in range(5):
+        callback.later_calls.add(CallFactory(caller=callback.caller))
+        callback_claim(callback_id=callback.pk, user=receptionist)
+        reception_client.post(
+            f"/callbacks/{callback.pk}/attempt/",
+            {
+                "result": "no_answer",
+                "next_due_at": local(timezone.now() + timedelta(hours=1)),
+                "version": Callback.objects.get(pk=callback.pk).version,
+            },
+        )
+    assert callback.attempts.count() == 5
+    assert count_queries(reception_client, callback.get_absolute_url()) == few
+    assert few <= 14
+    assert count_queries(manager_client, callback.get_absolute_url()) <= 16
+
+
+# --- claim, attempts, manager actions -----------------------------------------------------
+
+
+def test_claim_from_the_queue_and_the_loser_is_told(reception_client, receptionist):
+    callback = CallbackFactory()
+    bob = receptionist_user(username="bob", first_name="Bob", last_name="Ray")
+    callback_claim(callback_id=callback.pk, user=bob)
+    response = reception_client.post(f"/callbacks/{callback.pk}/claim/", follow=True)
+    assert "Bob Ray has already claimed this callback." in response.content.decode()
+    callback.refresh_from_db()
+    assert callback.claimed_by == bob
+
+
+def test_attempt_form_errors_keep_what_was_typed(reception_client, receptionist):
+    callback = callback_claim(callback_id=CallbackFactory().pk, user=receptionist)
+    response = reception_client.post(
+        f"/callbacks/{callback.pk}/attempt/",
+        {"result": "reached", "note": "Spoke to her husband", "version": callback.version},
+    )
+    assert response.status_code == 400
+    form = response.context["attempt_form"]
+    assert "outcome" in form.errors
+    assert "Spoke to her husband" in response.content.decode()
+    response = reception_client.post(
+        f"/callbacks/{callback.pk}/attempt/",
+        {
+            "result": "no_answer",
+            "note": "Rang out",
+            "next_due_at": local(timezone.now() - timedelta(hours=1)),
+            "version": callback.version,
+        },
+    )
+    assert response.status_code == 400
+    assert response.context["attempt_form"].errors["next_due_at"] == [
+        "That time has passed: pick a time later than now."
+    ]
+    assert callback.attempts.count() == 0
+
+
+def test_a_stale_attempt_is_a_conflict_that_keeps_the_form(reception_client, receptionist):
+    callback = CallbackFactory()
+    stale = callback.version
+    callback_claim(callback_id=callback.pk, user=receptionist)
+    response = reception_client.post(
+        f"/callbacks/{callback.pk}/attempt/",
+        {"result": "reached", "outcome": "Booked Tuesday", "version": stale},
+    )
+    assert response.status_code == 409
+    assert "Booked Tuesday" in response.content.decode()
+    assert response.context["attempt_form"]["version"].value() == stale + 1
+    assert callback.attempts.count() == 0
+
+
+def test_manager_reassigns_and_cancels_with_a_reason(manager_client, receptionist):
+    callback = CallbackFactory()
+    response = manager_client.post(
+        f"/callbacks/{callback.pk}/assign/", {"assignee": receptionist.pk}
+    )
+    assert response.status_code == 302
+    callback.refresh_from_db()
+    assert callback.assigned_to == receptionist
+    response = manager_client.post(f"/callbacks/{callback.pk}/cancel/", {"reason": ""})
+    assert response.status_code == 400
+    assert "reason" in response.context["cancel_form"].errors
+    manager_client.post(f"/callbacks/{callback.pk}/cancel/", {"reason": "Came in person"})
+    callback.refresh_from_db()
+    assert callback.status == CallbackStatus.CANCELLED and callback.outcome == "Came in person"
+    assert (
+        manager_client.post(f"/callbacks/{callback.pk}/assign/", {"assignee": "99999"}).status_code
+        == 400
+    )
+
+
+def test_output_is_escaped(reception_client):
+    callback = CallbackFactory(
+        call__caller=CallerFactory(name="<script>alert(1)</script>"), reason="<b>bold</b>"
+    )
+    for url in ("/callbacks/", callback.get_absolute_url()):
+        content = reception_client.get(url).content.decode()
+        assert "<script>alert(1)" not in content and "<b>bold</b>" not in content
+
+
+def test_call_page_shows_its_callback(reception_client):
+    callback = CallbackFactory()
+    content = reception_client.get(callback.call.get_absolute_url()).content.decode()
+    assert f'data-callback="{callback.pk}"' in content
