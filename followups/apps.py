@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class FollowupsConfig(AppConfig):
     name = "followups"
+    verbose_name = "Callbacks"

@@ -36,6 +36,7 @@ def main():
 
     from callers.models import Caller, CallerPhone
     from calls.models import Call
+    from followups.models import Callback
     from receptionist.roles import MANAGERS, ensure_groups
     from tests.querycounts import next_cursor
 
@@ -48,6 +49,9 @@ def main():
         started = time.monotonic()
         call_command("seed_demo", calls=args.calls - have)
         print(f"seed_demo took {time.monotonic() - started:.1f}s", flush=True)
+    elif not Callback.objects.exists():
+        # Calls seeded before callbacks existed: add the callbacks those calls promised.
+        call_command("seed_demo", if_empty=True)
     total = Call.objects.count()
 
     User = get_user_model()
@@ -62,6 +66,11 @@ def main():
     some_call = Call.objects.order_by("-started_at").values_list("pk", flat=True)[500]
     number = CallerPhone.objects.filter(caller_id=busy_caller).values_list("number", flat=True)[0]
     taker = Call.objects.values_list("taken_by_id", flat=True)[0]
+
+    some_callback = Callback.objects.active().order_by("due_at").values_list("pk", flat=True)[0]
+    callback_number = CallerPhone.objects.filter(caller__callbacks__pk=some_callback).values_list(
+        "number", flat=True
+    )[0]
 
     # A cursor 20 pages deep: keyset pages cost the same wherever they are.
     deep = "/calls/"
@@ -87,6 +96,14 @@ def main():
         ("lookup, partial number", "/callers/lookup/?phone=212 5"),
         ("lookup, exact number", f"/callers/lookup/?phone={number}"),
         ("lookup, name", "/callers/lookup/?caller_name=olivia"),
+        ("callbacks: team", "/callbacks/"),
+        ("callbacks: mine", "/callbacks/?view=mine"),
+        ("callbacks: unassigned", "/callbacks/?view=unassigned"),
+        ("callbacks: overdue", "/callbacks/?view=overdue"),
+        ("callbacks: at risk", "/callbacks/?view=at_risk"),
+        ("callback page", f"/callbacks/{some_callback}/"),
+        ("open callback notice, exact number", f"/callbacks/open-for/?phone={callback_number}"),
+        ("callback promise preview", "/callbacks/promise/?nature=urgent&urgency=high"),
     ]
 
     rows = []
@@ -108,8 +125,9 @@ def main():
 
     vendor = connection.vendor
     print(
-        f"\n{total:,} calls, {Caller.objects.count():,} callers on {vendor}; "
-        f"{args.runs} runs each\n"
+        f"\n{total:,} calls, {Caller.objects.count():,} callers, "
+        f"{Callback.objects.count():,} callbacks ({Callback.objects.active().count():,} open) "
+        f"on {vendor}; {args.runs} runs each\n"
     )
     print("| page | median ms | p95 ms | queries |")
     print("| --- | ---: | ---: | ---: |")

@@ -385,3 +385,31 @@ def test_call_page_shows_its_callback(reception_client):
     callback = CallbackFactory()
     content = reception_client.get(callback.call.get_absolute_url()).content.decode()
     assert f'data-callback="{callback.pk}"' in content
+
+
+def test_managers_edit_the_policy_in_the_admin_and_nothing_else(manager_client):
+    from followups.models import CallbackPolicy
+
+    assert manager_client.get("/admin/").status_code == 200
+    assert manager_client.get("/admin/followups/callbackpolicy/").status_code == 200
+    assert manager_client.get("/admin/calls/call/").status_code == 403
+    assert manager_client.get("/admin/followups/callback/").status_code == 403
+    policy = CallbackPolicy.objects.get(nature="urgent", urgency="high")
+    response = manager_client.post(
+        f"/admin/followups/callbackpolicy/{policy.pk}/change/",
+        {
+            "business": policy.business_id,
+            "nature": "urgent",
+            "urgency": "high",
+            "due_within_minutes": "10",
+        },
+    )
+    assert response.status_code == 302
+    assert manager_client.get("/callbacks/promise/?nature=urgent&urgency=high").status_code == 200
+    policy.refresh_from_db()
+    assert policy.due_within_minutes == 10
+
+
+def test_receptionists_have_no_admin(reception_client):
+    response = reception_client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response.url

@@ -328,8 +328,14 @@ class Command(BaseCommand):
         if calls < 0 or (callers is not None and callers < 1) or days < 1 or batch < 1:
             raise CommandError("--calls must be >= 0, --callers, --days and --batch >= 1.")
         if if_empty and Call.objects.exists():
-            self.stdout.write("Demo data already loaded: nothing to do.")
-            self.ensure_staff()
+            staff = self.ensure_staff()
+            if Callback.objects.exists():
+                self.stdout.write("Demo data already loaded: nothing to do.")
+            else:
+                # Demo data loaded before callbacks existed: add the callbacks its calls promised.
+                with transaction.atomic():
+                    added = self.create_callbacks(random.Random(seed), staff, batch)
+                self.stdout.write(f"Demo data already loaded; added {added:,} callbacks.")
             return
         callers = callers or max(50, calls // 10)
         rng = random.Random(seed)
@@ -639,7 +645,9 @@ class Command(BaseCommand):
         )
         if started > now - timedelta(days=1):
             # Still open: spread around now so every queue view has something in it.
-            callback.due_at = now + timedelta(minutes=rng.randint(-180, 360))
+            callback.due_at = max(
+                now + timedelta(minutes=rng.randint(-180, 360)), started + timedelta(minutes=5)
+            )
             callback.promise = promise_words(callback.due_at, started)
             if rng.random() < 0.15:
                 callback.status = CallbackStatus.CLAIMED

@@ -1,9 +1,11 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db.models import F
 
 from callers.models import Caller
 from calls.models import Call
+from followups.models import Callback, CallbackStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +24,15 @@ def test_seed_demo_loads_a_realistic_mix(capsys, settings):
     out = capsys.readouterr().out
     assert "calls: 600/600 (100%)" in out
     assert "Demo login: reception / " in out
-    assert get_user_model().objects.get(username="manager").groups.filter(name="Managers").exists()
+    manager = get_user_model().objects.get(username="manager")
+    assert manager.groups.filter(name="Managers").exists() and manager.is_staff
+    # Every call that promised a callback has one; the old ones were kept, with an attempt.
+    promised = Call.objects.filter(outcome="callback_scheduled")
+    assert Callback.objects.count() == promised.count() > 0
+    done = Callback.objects.filter(status=CallbackStatus.DONE)
+    assert done.exists() and all(c.attempts.count() == 1 for c in done[:20])
+    assert not Callback.objects.filter(due_at__lt=F("call__started_at")).exists()
+    assert "callbacks: " in out
 
 
 def test_seed_demo_if_empty_is_idempotent(capsys):
