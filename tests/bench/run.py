@@ -18,12 +18,35 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "receptionist.settings")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 
+def ensure_database():
+    """Create the benchmark's PostgreSQL database when it does not exist yet."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg2
+    from psycopg2 import sql
+
+    try:
+        psycopg2.connect(url).close()
+    except psycopg2.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        base, name = url.rsplit("/", 1)
+        admin = psycopg2.connect(f"{base}/postgres")
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        admin.close()
+        print(f"Created database {name}.", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
 
+    ensure_database()
     import django
 
     django.setup()
