@@ -11,16 +11,13 @@ from followups.models import RESCHEDULING_RESULTS, AttemptResult, Callback
 from receptionist.roles import MANAGERS, RECEPTIONISTS
 
 # A suggestion only: the person trying can pick any later time.
-RETRY_AFTER = {
-    AttemptResult.NO_ANSWER: timedelta(hours=1),
-    AttemptResult.LEFT_VOICEMAIL: timedelta(hours=2),
-}
+RETRY_AFTER = timedelta(hours=1)
 
 
 def suggested_retry(now=None):
     """The next try an hour from now, to the minute."""
     now = timezone.localtime(now or timezone.now()).replace(second=0, microsecond=0)
-    return now + RETRY_AFTER[AttemptResult.NO_ANSWER]
+    return now + RETRY_AFTER
 
 
 class AttemptForm(forms.Form):

@@ -306,13 +306,6 @@ class Callback(models.Model):
     def is_overdue(self):
         return self.is_active and self.due_at < timezone.now()
 
-    def lateness(self, now=None) -> timedelta | None:
-        """How late the callback is, or None when it is not overdue."""
-        if not self.is_active:
-            return None
-        late = (now or timezone.now()) - self.due_at
-        return late if late > timedelta(0) else None
-
 
 class CallbackAttempt(models.Model):
     """One try at keeping a callback: when, who, and what happened."""
