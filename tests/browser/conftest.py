@@ -46,14 +46,24 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def login(live_server, page):
-    """Log in through the login form, as a person would."""
+def log_in(live_server):
+    """Log a page in through the login form, as a person would (one browser per person)."""
 
-    def _login(username, password="correct-horse-battery"):
+    def _log_in(page, username, password="correct-horse-battery"):
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(f"{live_server.url}/calls/new/")
+
+    return _log_in
+
+
+@pytest.fixture
+def login(log_in, page):
+    """Log the test's page in."""
+
+    def _login(username, password="correct-horse-battery"):
+        log_in(page, username, password)
 
     return _login

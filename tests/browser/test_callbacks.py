@@ -5,27 +5,20 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from followups.models import Callback
-from tests.factories import receptionist_user
+from followups.models import Callback, Priority
+from tests.factories import CallbackFactory, CallerFactory, receptionist_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_callback_from_promise_to_outcome(live_server, browser):
+def test_callback_from_promise_to_outcome(live_server, browser, log_in):
     receptionist_user(username="rita", first_name="Rita", last_name="Reyes")
     receptionist_user(username="bob", first_name="Bob", last_name="Ray")
     rita = browser.new_context().new_page()
     bob = browser.new_context().new_page()
 
-    def login(page, username):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill("correct-horse-battery")
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{live_server.url}/calls/new/")
-
     # Rita promises a callback while the caller is on the phone.
-    login(rita, "rita")
+    log_in(rita, "rita")
     expect(rita.locator("#id_phone")).to_be_focused()
     rita.keyboard.type("(646) 555-0199")
     rita.locator("#id_caller_name").fill("Carla Cruz")
@@ -53,7 +46,7 @@ def test_callback_from_promise_to_outcome(live_server, browser):
     expect(rita.locator("#open-callbacks")).to_contain_text("already has an open callback")
 
     # Bob sees it in the queue, claims it, nobody answers: it is rescheduled.
-    login(bob, "bob")
+    log_in(bob, "bob")
     bob.goto(f"{live_server.url}/callbacks/")
     row = bob.locator(f"[data-callback-row='{callback.pk}']")
     expect(row).to_contain_text("Carla Cruz")
@@ -82,3 +75,25 @@ def test_callback_from_promise_to_outcome(live_server, browser):
     expect(bob.locator("[data-attempt-count]")).to_have_text("3")
     callback.refresh_from_db()
     assert callback.status == "done" and callback.attempt_count == 3
+
+
+def test_a_repeat_call_is_added_to_the_open_callback(live_server, page, login):
+    receptionist_user(username="rita")
+    callback = CallbackFactory(call__caller=CallerFactory(name="Dora Diaz", phone="+16465550123"))
+    login("rita")
+    expect(page.locator("#id_phone")).to_be_focused()
+    page.keyboard.type("646-555-0123")
+    notice = page.locator(f"[data-open-callback='{callback.pk}']")
+    expect(notice).to_contain_text("Dora Diaz already has an open callback")
+    page.get_by_label("Call back", exact=True).check()
+    notice.get_by_role("button", name="Add this call to it").click()
+    expect(notice.get_by_role("button")).to_have_text("This call will be added to it ✓")
+    # Adding to the open callback and promising a new one exclude each other.
+    expect(page.get_by_label("Call back", exact=True)).not_to_be_checked()
+    page.locator("#id_summary").fill("Asking again when someone will call")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".alert-info").first).to_contain_text("Added to the caller's open callback")
+    callback.refresh_from_db()
+    assert callback.later_calls.get().summary == "Asking again when someone will call"
+    assert callback.priority == Priority.HIGH
+    assert Callback.objects.count() == 1

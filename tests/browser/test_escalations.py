@@ -9,25 +9,18 @@ from tests.factories import manager_user, receptionist_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_abusive_call_to_debrief_and_caution(live_server, browser, settings):
+def test_abusive_call_to_debrief_and_caution(live_server, browser, log_in):
     receptionist_user(username="rita")
     manager_user(username="maya")
     reception = browser.new_context().new_page()
     manager = browser.new_context().new_page()
 
-    def login(page, username):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill("correct-horse-battery")
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{live_server.url}/calls/new/")
-
-    login(manager, "maya")
+    log_in(manager, "maya")
     manager.goto(f"{live_server.url}/escalations/")
     expect(manager.locator("#escalation-queue")).to_contain_text("No open escalations")
 
     # The receptionist logs an abusive call; the playbook appears with the mood.
-    login(reception, "rita")
+    log_in(reception, "rita")
     expect(reception.locator("#id_phone")).to_be_focused()
     reception.keyboard.type("(646) 555-0142")
     reception.locator("#id_caller_name").fill("Angry Andy")
