@@ -44,9 +44,16 @@ def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
             continue
         CallerPhone.objects.create(caller=target, number=phone.number, label=phone.label)
 
-    # Calls belong to the calls app; move them through the reverse relation so that this
-    # app does not import it. A queryset update keeps a merge of a busy caller to one query.
-    moved = source.calls.update(caller=target)
+    # Calls, callbacks and whatever else points at a caller belong to other apps: move them
+    # through the reverse relations, so that this app imports none of them (and a new one is
+    # never forgotten, or left to block the delete below). One UPDATE per relation keeps a
+    # merge of a busy caller cheap.
+    moved = {}
+    for relation in Caller._meta.related_objects:
+        if relation.one_to_many and relation.related_model is not CallerPhone:
+            name = relation.field.name
+            manager = relation.related_model._base_manager
+            moved[relation.name] = manager.filter(**{name: source}).update(**{name: target})
 
     def joined(a: str, b: str) -> str:
         a, b = a.strip(), b.strip()
@@ -61,7 +68,9 @@ def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
     target.is_vip = target.is_vip or source.is_vip
     target.caution = target.caution or source.caution
     target._history_user = source._history_user = user
-    target._change_reason = f"Merged caller #{source.pk} ({source.name}): {moved} call(s) moved"
+    target._change_reason = (
+        f"Merged caller #{source.pk} ({source.name}): {moved.get('calls', 0)} call(s) moved"
+    )
     target.save()
 
     source._change_reason = f"Merged into caller #{target.pk} ({target.name})"

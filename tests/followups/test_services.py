@@ -55,6 +55,15 @@ def test_policy_defaults_then_the_admin_row_wins():
     assert due - now == timedelta(minutes=7)
 
 
+def test_a_business_without_policy_rows_gets_the_defaults():
+    business = Business.objects.create(name="Answering service client")
+    assert not CallbackPolicy.objects.filter(business=business).exists()
+    now = timezone.now().replace(second=0, microsecond=0)
+    for nature, urgency, minutes in (("urgent", "emergency", 5), ("sales", "low", 1440)):
+        due = callback_due_at(business_id=business.pk, nature=nature, urgency=urgency, now=now)
+        assert due - now == timedelta(minutes=minutes)
+
+
 def test_the_migration_wrote_the_policy_table_for_the_default_business():
     business = Business.objects.default()
     assert CallbackPolicy.objects.filter(business=business).count() == 16
@@ -268,3 +277,14 @@ def test_the_database_refuses_a_closed_callback_without_outcome():
     callback = CallbackFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Callback.objects.filter(pk=callback.pk).update(status="done", closed_at=timezone.now())
+
+
+def test_merging_callers_moves_their_callbacks(manager):
+    from callers.services import caller_merge
+
+    callback = CallbackFactory()
+    kept = CallerFactory()
+    caller_merge(source=callback.caller, target=kept, user=manager)
+    callback.refresh_from_db()
+    assert callback.caller == kept
+    assert callback.call.caller == kept

@@ -86,7 +86,7 @@ def test_rescheduling_earns_new_reminders(people, django_capture_on_commit_callb
         assert callbacks_sweep(now=now)["due"] == 1
 
 
-def test_stale_claims_go_back_to_the_team(people, settings):
+def test_stale_claims_go_back_to_the_team(people, settings, django_capture_on_commit_callbacks):
     settings.CALLBACK_CLAIM_MINUTES = 30
     now = timezone.now()
     stale = CallbackFactory(assigned_to=people["rita"])
@@ -98,8 +98,12 @@ def test_stale_claims_go_back_to_the_team(people, settings):
         claimed_at=now - timedelta(minutes=31)
     )
     Callback.objects.filter(pk=tried.pk).update(last_attempt_at=now - timedelta(minutes=5))
-    assert callbacks_sweep(now=now)["released"] == 1
-    assert callbacks_sweep(now=now)["released"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert callbacks_sweep(now=now)["released"] == 1
+        assert callbacks_sweep(now=now)["released"] == 0
+    # The team hears that it is back in the queue, once.
+    assert recipients() == ["away@example.com", "bob@example.com", "rita@example.com"]
+    assert "back in the queue" in mail.outbox[0].subject
     stale.refresh_from_db()
     assert stale.status == CallbackStatus.OPEN
     assert stale.claimed_by is None and stale.assigned_to is None
