@@ -413,3 +413,14 @@ def test_managers_edit_the_policy_in_the_admin_and_nothing_else(manager_client):
 def test_receptionists_have_no_admin(reception_client):
     response = reception_client.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_call_form_helpers_query_counts_do_not_grow(reception_client):
+    caller = CallerFactory(phone="+12125550147")
+    CallbackFactory(call__caller=caller)
+    url = "/callbacks/open-for/?phone=2125550147"
+    few = count_queries(reception_client, url)
+    for _ in range(6):
+        CallbackFactory(call__caller=caller)
+    assert count_queries(reception_client, url) == few <= 7
+    assert count_queries(reception_client, "/callbacks/promise/?nature=sales&urgency=low") <= 8
