@@ -14,7 +14,7 @@ from callers.phones import parse
 from callers.services import caller_merge
 from calls.models import Call
 from receptionist.audit import audit_trail
-from receptionist.pagination import BadCursor, keyset_paginate, query_with
+from receptionist.pagination import keyset_paginate
 
 LOOKUP_LIMIT = 5
 
@@ -24,21 +24,10 @@ def caller_list(request):
     form = CallerSearchForm(request.GET)
     text = form.cleaned_data["q"] if form.is_valid() else ""
     callers = Caller.objects.for_user(request.user).search(text).with_phones()
-    try:
-        page = keyset_paginate(
-            callers,
-            key="name",
-            descending=False,
-            cursor=request.GET.get("cursor"),
-            size=settings.CALLERS_PAGE_SIZE,
-        )
-    except BadCursor as exc:
-        return HttpResponseBadRequest(str(exc))
-    context = {
-        "form": form,
-        "page": page,
-        "next_query": query_with(request.GET, cursor=page.next_cursor) if page.has_next else "",
-    }
+    page = keyset_paginate(
+        request, callers, key="name", descending=False, size=settings.CALLERS_PAGE_SIZE
+    )
+    context = {"form": form, "page": page}
     template = "callers/caller_list.html"
     if request.htmx:
         template += "#caller-rows" if request.GET.get("cursor") else "#caller-results"
@@ -48,21 +37,14 @@ def caller_list(request):
 @permission_required("callers.view_caller", raise_exception=True)
 def caller_detail(request, pk):
     caller = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=pk)
-    try:
-        page = keyset_paginate(
-            Call.objects.filter(caller=caller).select_related("taken_by"),
-            key="started_at",
-            descending=True,
-            cursor=request.GET.get("cursor"),
-            size=settings.CALLS_PAGE_SIZE,
-        )
-    except BadCursor as exc:
-        return HttpResponseBadRequest(str(exc))
-    context = {
-        "caller": caller,
-        "page": page,
-        "next_query": query_with(request.GET, cursor=page.next_cursor) if page.has_next else "",
-    }
+    page = keyset_paginate(
+        request,
+        Call.objects.filter(caller=caller).select_related("taken_by"),
+        key="started_at",
+        descending=True,
+        size=settings.CALLS_PAGE_SIZE,
+    )
+    context = {"caller": caller, "page": page}
     if request.htmx and request.GET.get("cursor"):
         return render(request, "callers/caller_detail.html#history-rows", context)
     context["counts"] = Call.objects.counts_by_caller([caller.pk])[caller.pk]

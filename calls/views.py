@@ -33,7 +33,7 @@ from calls.services import (
 )
 from receptionist.audit import audit_trail
 from receptionist.models import StaffProfile
-from receptionist.pagination import BadCursor, keyset_paginate, query_with
+from receptionist.pagination import keyset_paginate
 
 
 @permission_required("calls.add_call", raise_exception=True)
@@ -101,26 +101,12 @@ def call_list(request):
     calls = CallFilter(
         request.GET, queryset=Call.objects.for_user(request.user).for_list(), request=request
     )
-    if not calls.is_valid():
-        page = None
-    else:
-        try:
-            page = keyset_paginate(
-                calls.qs,
-                key="started_at",
-                descending=True,
-                cursor=request.GET.get("cursor"),
-                size=settings.CALLS_PAGE_SIZE,
-            )
-        except BadCursor as exc:
-            return HttpResponseBadRequest(str(exc))
-    context = {
-        "filter": calls,
-        "page": page,
-        "next_query": query_with(request.GET, cursor=page.next_cursor)
-        if page and page.has_next
-        else "",
-    }
+    page = None
+    if calls.is_valid():
+        page = keyset_paginate(
+            request, calls.qs, key="started_at", descending=True, size=settings.CALLS_PAGE_SIZE
+        )
+    context = {"filter": calls, "page": page}
     template = "calls/call_list.html"
     if request.htmx and request.GET.get("cursor"):
         template += "#call-rows"

@@ -27,7 +27,7 @@ from followups.services import (
     promise_words,
 )
 from receptionist.audit import audit_trail
-from receptionist.pagination import BadCursor, keyset_paginate, query_with
+from receptionist.pagination import keyset_paginate
 
 VIEWS = {
     "mine": ("Mine", lambda qs, user, now: qs.mine(user)),
@@ -45,22 +45,14 @@ def callback_queue(request):
         return HttpResponseBadRequest(f"Unknown view {view!r}: use one of {', '.join(VIEWS)}.")
     now = timezone.now()
     callbacks = Callback.objects.for_user(request.user)
-    try:
-        page = keyset_paginate(
-            VIEWS[view][1](callbacks, request.user, now).for_queue(),
-            key="due_at",
-            descending=False,
-            cursor=request.GET.get("cursor"),
-            size=settings.CALLBACKS_PAGE_SIZE,
-        )
-    except BadCursor as exc:
-        return HttpResponseBadRequest(str(exc))
-    context = {
-        "view": view,
-        "page": page,
-        "now": now,
-        "next_query": query_with(request.GET, cursor=page.next_cursor) if page.has_next else "",
-    }
+    page = keyset_paginate(
+        request,
+        VIEWS[view][1](callbacks, request.user, now).for_queue(),
+        key="due_at",
+        descending=False,
+        size=settings.CALLBACKS_PAGE_SIZE,
+    )
+    context = {"view": view, "page": page, "now": now}
     template = "followups/callback_queue.html"
     if request.htmx and request.GET.get("cursor"):
         return render(request, template + "#callback-rows", context)

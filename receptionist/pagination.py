@@ -10,19 +10,21 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import Q, QuerySet
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 
 
-class BadCursor(ValueError):
-    """The cursor in the URL was not made by this page."""
+class BadCursor(BadRequest):
+    """The cursor in the URL was not made by this page: Django answers 400 with the reason."""
 
 
 @dataclass
 class KeysetPage:
     items: list
     next_cursor: str | None
+    # The query string of the next page: the current one with the next cursor.
+    next_query: str = ""
 
     @property
     def has_next(self) -> bool:
@@ -39,16 +41,20 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         if not isinstance(pk, int):
-            raise BadCursor("bad id")
+            raise TypeError("the id in a cursor is an integer")
         return field.to_python(value), pk
     except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeDecodeError) as exc:
         raise BadCursor("This page link is not valid; start again from the first page.") from exc
 
 
 def keyset_paginate(
-    queryset: QuerySet, *, key: str, descending: bool, cursor: str | None, size: int
+    request: HttpRequest, queryset: QuerySet, *, key: str, descending: bool, size: int
 ) -> KeysetPage:
-    """One page of `queryset` ordered by (key, pk), starting after `cursor`."""
+    """One page of `queryset` ordered by (key, pk), after the request's `cursor` parameter.
+
+    A cursor this page did not make raises BadCursor, which Django turns into a 400.
+    """
+    cursor = request.GET.get("cursor")
     field = queryset.model._meta.get_field(key)
     queryset = queryset.order_by(f"-{key}", "-pk") if descending else queryset.order_by(key, "pk")
     if cursor:
@@ -64,7 +70,12 @@ def keyset_paginate(
         items = items[:size]
         last = items[-1]
         next_cursor = _encode(getattr(last, key), last.pk)
-    return KeysetPage(items=items, next_cursor=next_cursor)
+        return KeysetPage(
+            items=items,
+            next_cursor=next_cursor,
+            next_query=query_with(request.GET, cursor=next_cursor),
+        )
+    return KeysetPage(items=items, next_cursor=None)
 
 
 def query_with(params: QueryDict, **changes) -> str:

@@ -18,3 +18,5 @@ urlpatterns = [
     path("callbacks/", include("followups.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "receptionist.views.bad_request"

@@ -2,8 +2,10 @@
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import BadRequest
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -27,3 +29,10 @@ def healthz(request):
 @method_decorator(login_not_required, name="dispatch")
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+
+
+def bad_request(request, exception=None):
+    """The 400 page. It says why when the reason was written for people (BadRequest, such as
+    a bad page cursor), never for SuspiciousOperation, whose message may echo headers."""
+    reason = str(exception) if isinstance(exception, BadRequest) else ""
+    return render(request, "400.html", {"reason": reason}, status=400)

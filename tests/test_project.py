@@ -144,3 +144,12 @@ def test_checks_run_without_a_secret_key():
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_400_page_says_why_for_bad_requests_but_never_echoes_a_suspicious_one(reception_client):
+    response = reception_client.get("/calls/?cursor=garbage")
+    assert response.status_code == 400
+    assert b"This page link is not valid" in response.content
+    response = reception_client.get("/calls/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert b"evil.example" not in response.content
