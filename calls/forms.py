@@ -23,7 +23,7 @@ from calls.models import (
     Urgency,
 )
 from calls.services import must_escalate
-from receptionist.roles import MANAGERS, RECEPTIONISTS
+from receptionist.roles import MANAGERS, front_desk_staff
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
@@ -286,12 +286,7 @@ class CallFilter(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # A bounded list: the front desk staff, never every user or every caller.
-        self.filters["taken_by"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, groups__name__in=[RECEPTIONISTS, MANAGERS])
-            .distinct()
-            .order_by("username")
-        )
+        self.filters["taken_by"].queryset = front_desk_staff()
         self.form.helper = FormHelper()
         self.form.helper.form_tag = False
         self.form.helper.disable_csrf = True

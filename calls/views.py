@@ -34,6 +34,7 @@ from calls.services import (
 from receptionist.audit import audit_trail
 from receptionist.models import StaffProfile
 from receptionist.pagination import keyset_paginate
+from receptionist.roles import display_name
 
 
 @permission_required("calls.add_call", raise_exception=True)
@@ -282,7 +283,9 @@ def escalation_acknowledge_view(request, pk):
     try:
         escalation_acknowledge(escalation_id=escalation.pk, user=request.user)
     except EscalationTaken as exc:
-        messages.warning(request, f"{_name(exc.by)} has already taken this escalation.")
+        messages.warning(
+            request, f"{display_name(exc.by, 'Another manager')} has already taken this escalation."
+        )
     else:
         messages.success(request, "You have taken this escalation.")
     return redirect(escalation)
@@ -302,7 +305,7 @@ def escalation_assign_view(request, pk):
     except EscalationTaken:
         messages.warning(request, "This escalation is already resolved.")
     else:
-        messages.success(request, f"Assigned to {_name(form.cleaned_data['assignee'])}.")
+        messages.success(request, f"Assigned to {display_name(form.cleaned_data['assignee'])}.")
     return redirect(escalation)
 
 
@@ -316,7 +319,10 @@ def escalation_resolve_view(request, pk):
     try:
         escalation_resolve(escalation_id=escalation.pk, user=request.user, **form.cleaned_data)
     except EscalationTaken as exc:
-        messages.warning(request, f"{_name(exc.by)} has already resolved this escalation.")
+        messages.warning(
+            request,
+            f"{display_name(exc.by, 'Another manager')} has already resolved this escalation.",
+        )
     else:
         messages.success(request, "Escalation resolved; the receptionist will see your debrief.")
     return redirect("escalations:queue")
@@ -338,9 +344,3 @@ def availability_toggle(request):
         else "You are marked unavailable: no new-escalation e-mails until you come back.",
     )
     return redirect("escalations:queue")
-
-
-def _name(user) -> str:
-    if user is None:
-        return "Another manager"
-    return user.get_full_name() or user.username

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from calls.forms import DATETIME_FORMAT, LocalDateTimeInput
 from followups.models import RESCHEDULING_RESULTS, AttemptResult, Callback
-from receptionist.roles import MANAGERS, RECEPTIONISTS
+from receptionist.roles import display_name, front_desk_staff
 
 # A suggestion only: the person trying can pick any later time.
 RETRY_AFTER = timedelta(hours=1)
@@ -70,16 +70,6 @@ class AttemptForm(forms.Form):
         return data
 
 
-def front_desk_staff():
-    """A bounded list: the front desk, never every user."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=[RECEPTIONISTS, MANAGERS])
-        .distinct()
-        .order_by("first_name", "username")
-    )
-
-
 class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(
         label="Assign to",
@@ -91,7 +81,7 @@ class AssignForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = front_desk_staff()
-        self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["assignee"].label_from_instance = display_name
 
 
 class CancelForm(forms.Form):

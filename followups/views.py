@@ -28,6 +28,7 @@ from followups.services import (
 )
 from receptionist.audit import audit_trail
 from receptionist.pagination import keyset_paginate
+from receptionist.roles import display_name
 
 VIEWS = {
     "mine": ("Mine", lambda qs, user, now: qs.mine(user)),
@@ -97,20 +98,14 @@ def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_for
     return render(request, "followups/callback_detail.html", context, status=status)
 
 
-def _name(user) -> str:
-    if user is None:
-        return "Someone else"
-    return user.get_full_name() or user.username
-
-
 def _taken_message(request, exc: CallbackTaken):
     callback = exc.callback
     if callback.is_active:
-        messages.warning(request, f"{_name(exc.by)} has already claimed this callback.")
+        messages.warning(request, f"{display_name(exc.by)} has already claimed this callback.")
     else:
         messages.warning(
             request,
-            f"This callback was {callback.get_status_display().lower()} by {_name(exc.by)}.",
+            f"This callback was {callback.get_status_display().lower()} by {display_name(exc.by)}.",
         )
 
 
@@ -200,7 +195,7 @@ def callback_assign_view(request, pk):
     except CallbackTaken as exc:
         _taken_message(request, exc)
     else:
-        messages.success(request, f"Assigned to {_name(assignee) if assignee else 'the team'}.")
+        messages.success(request, f"Assigned to {display_name(assignee, 'the team')}.")
     return redirect(callback)
 
 

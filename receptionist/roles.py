@@ -37,6 +37,25 @@ MANAGER_PERMISSIONS = [
 ]
 
 
+def front_desk_staff():
+    """Active receptionists and managers: a bounded list for pickers, never every user."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[RECEPTIONISTS, MANAGERS])
+        .distinct()
+        .order_by("username")
+    )
+
+
+def display_name(user, nobody: str = "Someone else") -> str:
+    """How the app names a person in messages: full name, else username."""
+    if user is None:
+        return nobody
+    return user.get_full_name() or user.username
+
+
 def ensure_groups() -> dict[str, "Group"]:  # noqa: F821
     """The role groups with their permissions, (re)created if missing.
 
