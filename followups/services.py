@@ -250,6 +250,19 @@ def callback_cancel(*, callback_id: int, user, reason: str) -> Callback:
     return callback
 
 
+def _remind(pending, kind: str, limit: int, **marks) -> int:
+    """Mark up to `limit` of the `pending` callbacks as reminded and send the reminders
+    after commit. Rows another sweep has locked are skipped (it is reminding them)."""
+    with transaction.atomic():
+        rows = list(
+            pending.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
+        )
+        Callback.objects.filter(pk__in=rows).update(**marks)
+        for pk in rows:
+            transaction.on_commit(lambda pk=pk: notify_callback.enqueue(pk, kind))
+    return len(rows)
+
+
 def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
     """Remind people of callbacks coming due and overdue, once each, and release stale claims.
 
@@ -259,29 +272,22 @@ def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
     now = now or timezone.now()
     soon = now + timedelta(minutes=settings.CALLBACK_REMIND_MINUTES)
     done = {"due": 0, "overdue": 0, "released": 0}
-    with transaction.atomic():
-        rows = list(
-            Callback.objects.overdue(now)
-            .filter(overdue_reminded_at__isnull=True)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
-        )
-        # An overdue callback no longer needs its "due soon" reminder.
-        Callback.objects.filter(pk__in=rows).update(overdue_reminded_at=now, due_reminded_at=now)
-        for pk in rows:
-            transaction.on_commit(lambda pk=pk: notify_callback.enqueue(pk, "overdue"))
-        done["overdue"] = len(rows)
-    with transaction.atomic():
-        rows = list(
-            Callback.objects.active()
-            .filter(due_at__gte=now, due_at__lte=soon, due_reminded_at__isnull=True)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
-        )
-        Callback.objects.filter(pk__in=rows).update(due_reminded_at=now)
-        for pk in rows:
-            transaction.on_commit(lambda pk=pk: notify_callback.enqueue(pk, "due"))
-        done["due"] = len(rows)
+    # An overdue callback no longer needs its "due soon" reminder: both marks are set.
+    done["overdue"] = _remind(
+        Callback.objects.overdue(now).filter(overdue_reminded_at__isnull=True),
+        "overdue",
+        limit,
+        overdue_reminded_at=now,
+        due_reminded_at=now,
+    )
+    done["due"] = _remind(
+        Callback.objects.active().filter(
+            due_at__gte=now, due_at__lte=soon, due_reminded_at__isnull=True
+        ),
+        "due",
+        limit,
+        due_reminded_at=now,
+    )
     with transaction.atomic():
         stale = list(
             Callback.objects.stale_claims(now)

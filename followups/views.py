@@ -14,7 +14,7 @@ from callers.models import Business, Caller, CallerPhone
 from callers.phones import to_e164
 from calls.models import Nature, Urgency
 from followups.forms import AssignForm, AttemptForm, CancelForm
-from followups.models import Callback
+from followups.models import Callback, CallbackStatus
 from followups.services import (
     CallbackConflict,
     CallbackTaken,
@@ -88,13 +88,19 @@ def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_for
         "holds_claim": callback.claimed_by_id == request.user.pk,
         "manages": request.user.has_perm("followups.manage_callback"),
     }
-    if callback.is_active:
+    # An attempt can be recorded on an open callback, or on one this person has claimed. A
+    # form sent back with errors is always shown again, so that nothing typed is lost.
+    if attempt_form is not None or (
+        callback.is_active
+        and request.user.has_perm("followups.change_callback")
+        and (callback.status == CallbackStatus.OPEN or context["holds_claim"])
+    ):
         context["attempt_form"] = attempt_form or AttemptForm(callback=callback)
-        if context["manages"]:
-            context["assign_form"] = assign_form or AssignForm(
-                initial={"assignee": callback.assigned_to_id}
-            )
-            context["cancel_form"] = cancel_form or CancelForm()
+    if callback.is_active and context["manages"]:
+        context["assign_form"] = assign_form or AssignForm(
+            initial={"assignee": callback.assigned_to_id}
+        )
+        context["cancel_form"] = cancel_form or CancelForm()
     return render(request, "followups/callback_detail.html", context, status=status)
 
 
