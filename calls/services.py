@@ -23,6 +23,7 @@ from calls.tasks import notify_managers_of_escalation
 # The one place where calls reaches into followups (see DESIGN.md): logging a call creates
 # its callback, or attaches it to the caller's open one, in the same transaction.
 from followups.services import callback_attach, callback_create
+from receptionist.sweeps import mark_and_notify
 
 
 class EscalationTaken(Exception):
@@ -217,25 +218,16 @@ def escalation_resolve(
     return escalation
 
 
-def escalations_sweep(*, now=None) -> int:
+def escalations_sweep(*, now=None, limit: int = 500) -> int:
     """Re-notify every manager about escalations past their deadline, once each.
 
-    Safe on several machines at once: each run claims rows with SKIP LOCKED, so a row
-    another run is handling is skipped, and overdue_notified_at marks it as done.
+    Safe on several machines at once (see receptionist.sweeps.mark_and_notify):
+    overdue_notified_at marks an escalation as done.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        due = list(
-            Escalation.objects.overdue(now)
-            .filter(overdue_notified_at__isnull=True)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:500]
-        )
-        if not due:
-            return 0
-        Escalation.objects.filter(pk__in=due).update(overdue_notified_at=now)
-        for pk in due:
-            transaction.on_commit(
-                lambda pk=pk: notify_managers_of_escalation.enqueue(pk, "overdue")
-            )
-    return len(due)
+    return mark_and_notify(
+        Escalation.objects.overdue(now).filter(overdue_notified_at__isnull=True),
+        limit=limit,
+        notify=lambda pk: notify_managers_of_escalation.enqueue(pk, "overdue"),
+        overdue_notified_at=now,
+    )

@@ -18,6 +18,7 @@ from followups.models import (
     Priority,
 )
 from followups.tasks import notify_callback
+from receptionist.sweeps import mark_and_notify
 
 
 class CallbackTaken(Exception):
@@ -250,19 +251,6 @@ def callback_cancel(*, callback_id: int, user, reason: str) -> Callback:
     return callback
 
 
-def _remind(pending, kind: str, limit: int, **marks) -> int:
-    """Mark up to `limit` of the `pending` callbacks as reminded and send the reminders
-    after commit. Rows another sweep has locked are skipped (it is reminding them)."""
-    with transaction.atomic():
-        rows = list(
-            pending.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
-        )
-        Callback.objects.filter(pk__in=rows).update(**marks)
-        for pk in rows:
-            transaction.on_commit(lambda pk=pk: notify_callback.enqueue(pk, kind))
-    return len(rows)
-
-
 def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
     """Remind people of callbacks coming due and overdue, once each, and release stale claims.
 
@@ -273,19 +261,19 @@ def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
     soon = now + timedelta(minutes=settings.CALLBACK_REMIND_MINUTES)
     done = {"due": 0, "overdue": 0, "released": 0}
     # An overdue callback no longer needs its "due soon" reminder: both marks are set.
-    done["overdue"] = _remind(
+    done["overdue"] = mark_and_notify(
         Callback.objects.overdue(now).filter(overdue_reminded_at__isnull=True),
-        "overdue",
-        limit,
+        limit=limit,
+        notify=lambda pk: notify_callback.enqueue(pk, "overdue"),
         overdue_reminded_at=now,
         due_reminded_at=now,
     )
-    done["due"] = _remind(
+    done["due"] = mark_and_notify(
         Callback.objects.active().filter(
             due_at__gte=now, due_at__lte=soon, due_reminded_at__isnull=True
         ),
-        "due",
-        limit,
+        limit=limit,
+        notify=lambda pk: notify_callback.enqueue(pk, "due"),
         due_reminded_at=now,
     )
     with transaction.atomic():
