@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "receptionist.context_processors.navigation",
             ],
+            "builtins": ["receptionist.templatetags.people"],
         },
     },
 ]
