@@ -2,13 +2,15 @@
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.forms import inlineformset_factory
+from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from callers.models import Caller, CallerPhone
 
 
 class CallerForm(forms.ModelForm):
     """A caller's details. The caution flag is for managers only."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
 
     class Meta:
         model = Caller
@@ -28,6 +30,8 @@ class CallerForm(forms.ModelForm):
 
     def __init__(self, *args, can_flag=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["version"] = self.instance.version
         if not can_flag:
             del self.fields["caution"]
             del self.fields["caution_note"]
@@ -35,16 +39,30 @@ class CallerForm(forms.ModelForm):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
 
-    def clean(self):
-        data = super().clean()
-        if "caution" in self.fields and not data.get("caution") and data.get("caution_note"):
-            self.add_error("caution_note", "A handling note only goes with the caution flag.")
-        return data
+    @property
+    def editable_fields(self) -> list[str]:
+        return [name for name in self.Meta.fields if name in self.fields]
+
+    def _post_clean(self):
+        # The rules of a caller (a handling note only with the flag) are caller_update's:
+        # the form neither saves nor validates the instance itself.
+        pass
+
+
+class CallerPhoneBaseFormSet(BaseInlineFormSet):
+    def wanted_numbers(self) -> list[tuple[str, str]]:
+        """The numbers to keep or add, as (E.164, label), for caller_update."""
+        return [
+            (form.cleaned_data["number"].as_e164, form.cleaned_data["label"])
+            for form in self.forms
+            if form.cleaned_data.get("number") and not form.cleaned_data.get("DELETE")
+        ]
 
 
 CallerPhoneFormSet = inlineformset_factory(
     Caller,
     CallerPhone,
+    formset=CallerPhoneBaseFormSet,
     fields=["number", "label"],
     extra=1,
     can_delete=True,
@@ -55,3 +73,9 @@ CallerPhoneFormSet = inlineformset_factory(
 
 class CallerSearchForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
+
+
+class CallerMergeForm(forms.Form):
+    """Which caller to keep, as the merge page's address or form says."""
+
+    into = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

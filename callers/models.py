@@ -1,5 +1,6 @@
 """Businesses, callers and their phone numbers."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
@@ -41,6 +42,9 @@ class Business(models.Model):
         return self.name
 
 
+DEFAULT_HANDLING_NOTE = "Difficult caller: involve a manager early."
+
+
 class CallerQuerySet(models.QuerySet):
     def for_user(self, user):
         """Callers of the businesses this user may work for."""
@@ -65,6 +69,30 @@ class CallerQuerySet(models.QuerySet):
             )
         return self.filter(Q(name__icontains=text) | Q(organisation__icontains=text))
 
+    def for_lookup(self, *, phone: str = "", name: str = ""):
+        """The lookup panel's candidates as the number or name is typed, best first: callers
+        with a caution flag, then VIPs, then by name. The number wins once it has 3 digits;
+        a name needs 2 characters."""
+        if sum(ch.isdigit() for ch in phone) >= 3:
+            found = self.search(phone)
+        elif len(name.strip()) >= 2:
+            found = self.search(name)
+        else:
+            return self.none()
+        return found.order_by("-caution", "-is_vip", "name", "pk")
+
+    def matching(self, *, phone, name: str = ""):
+        """Who is on the phone: the callers who have exactly this number, and this name when
+        one was typed. The one rule behind the call form, the lookup panel and call_log:
+        one match is the caller; none means a new caller; several means pick one."""
+        e164 = phones.to_e164(str(phone or ""))
+        if e164 is None:
+            return self.none()
+        found = self.filter(pk__in=CallerPhone.objects.filter(number=e164).values("caller_id"))
+        if name.strip():
+            found = found.filter(name__iexact=name.strip())
+        return found
+
 
 class Caller(models.Model):
     """A person who phones the front desk, known by name and one or more numbers."""
@@ -87,8 +115,10 @@ class Caller(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Optimistic locking: an edit names the version it started from (see caller_update).
+    version = models.PositiveIntegerField(default=1)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["version"])
     objects = CallerQuerySet.as_manager()
 
     class Meta:
@@ -112,6 +142,19 @@ class Caller(models.Model):
 
     def get_absolute_url(self):
         return reverse("callers:detail", args=[self.pk])
+
+    def clean(self):
+        if not self.caution and self.caution_note.strip():
+            raise ValidationError(
+                {"caution_note": "A handling note only goes with the caution flag."}
+            )
+
+    @property
+    def handling_note(self) -> str:
+        """What to do with a caller who has the caution flag (a default when no note)."""
+        if not self.caution:
+            return ""
+        return self.caution_note or DEFAULT_HANDLING_NOTE
 
     @property
     def primary_phone(self):

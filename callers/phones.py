@@ -53,6 +53,4 @@ def e164_prefix(text: str, region: str | None = None) -> str | None:
     national_prefix = metadata.national_prefix if metadata else None
     if national_prefix and digits.startswith(national_prefix):
         digits = digits[len(national_prefix) :]
-    elif str(country_code) == "1" and digits.startswith("1") and len(digits) == 11:
-        digits = digits[1:]
     return f"+{country_code}{digits}"

@@ -1,14 +1,46 @@
-"""Writes on callers: create, update, merge."""
+"""Writes on callers: create, update (with its numbers), the caution flag, merge."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from callers.models import Business, Caller, CallerPhone
+from callers.phones import to_e164
+
+# What an edit may change; the caution flag and its note only with the flag permission.
+EDITABLE_FIELDS = {
+    "name",
+    "email",
+    "organisation",
+    "things_to_remember",
+    "is_vip",
+    "caution",
+    "caution_note",
+}
+CAUTION_FIELDS = {"caution", "caution_note"}
+
+
+class CallerConflict(Exception):
+    """Someone else saved the caller after this person opened it."""
+
+    def __init__(self, current: Caller):
+        super().__init__(f"Caller {current.pk} is at version {current.version}")
+        self.current = current
+
+
+class CallerGone(Exception):
+    """The caller was merged into another one (or removed) meanwhile."""
+
+    def __init__(self, pk: int):
+        super().__init__(f"Caller {pk} no longer exists")
+        self.pk = pk
 
 
 @transaction.atomic
 def caller_create(*, business: Business, name: str, phone: str | None = None, **fields) -> Caller:
     """Create a caller with an optional first phone number."""
-    caller = Caller.objects.create(business=business, name=name.strip(), **fields)
+    caller = Caller(business=business, name=name.strip(), **fields)
+    caller.full_clean(exclude=["business"])
+    caller.save()
     if phone:
         CallerPhone.objects.create(caller=caller, number=phone)
     return caller
@@ -21,21 +53,111 @@ def caller_add_phone(*, caller: Caller, phone: str) -> CallerPhone:
 
 
 @transaction.atomic
+def caller_update(
+    *,
+    caller_id: int,
+    expected_version: int,
+    user,
+    changes: dict,
+    phones: list[tuple[str, str]] | None = None,
+) -> Caller:
+    """Save an edit of a caller and, when `phones` is given, set their numbers to exactly
+    that list of (number, label), unless someone else saved the caller since
+    `expected_version` was read (CallerConflict).
+
+    The row lock (held until the transaction ends) makes check-and-bump atomic.
+    """
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    caller = Caller.objects.select_for_update().filter(pk=caller_id).first()
+    if caller is None:
+        raise CallerGone(caller_id)
+    if caller.version != expected_version:
+        raise CallerConflict(caller)
+    flagging = {
+        name for name in CAUTION_FIELDS & set(changes) if changes[name] != getattr(caller, name)
+    }
+    if flagging and not user.has_perm("callers.flag_caller"):
+        raise ValidationError(
+            {"caution": "Only a manager can set or clear the caution flag or its note."}
+        )
+    for name, value in changes.items():
+        setattr(caller, name, value.strip() if isinstance(value, str) else value)
+    caller.version += 1
+    caller._change_reason = "Edited"
+    caller.full_clean(exclude=["business"])
+    caller.save()
+    if phones is not None:
+        _set_phones(caller, phones)
+    return caller
+
+
+def _set_phones(caller: Caller, wanted: list[tuple[str, str]]) -> None:
+    """Make the caller's numbers exactly `wanted`. The caller holds the caller's row lock."""
+    by_number: dict[str, str] = {}
+    for number, label in wanted:
+        e164 = to_e164(str(number))
+        if e164 is None:
+            raise ValidationError({"phones": f"{number} is not a phone number."})
+        if e164 in by_number:
+            raise ValidationError({"phones": f"{number} is listed twice."})
+        by_number[e164] = label
+    for phone in list(caller.phones.all()):
+        e164 = phone.number.as_e164
+        if e164 not in by_number:
+            phone.delete()  # through the instance, so the audit trail records it
+        elif phone.label != by_number[e164]:
+            phone.label = by_number[e164]
+            phone.full_clean(exclude=["caller"])
+            phone.save()
+        by_number.pop(e164, None)
+    for e164, label in by_number.items():
+        phone = CallerPhone(caller=caller, number=e164, label=label)
+        phone.full_clean(exclude=["caller"], validate_unique=False)
+        phone.save()
+
+
+@transaction.atomic
+def caller_set_caution(
+    *, caller_id: int, user, caution: bool, note: str = "", reason: str
+) -> Caller:
+    """Set (with a handling note) or clear a caller's caution flag, as a manager decided.
+
+    Bumps the version, so that someone editing the caller meanwhile gets a conflict rather
+    than silently putting the old flag back.
+    """
+    if caution and not note.strip():
+        raise ValidationError({"caution_note": "Say how to handle this caller next time."})
+    caller = Caller.objects.select_for_update().get(pk=caller_id)
+    caller.caution, caller.caution_note = caution, note.strip() if caution else ""
+    caller.version += 1
+    caller._change_reason = reason
+    caller.save()
+    return caller
+
+
+@transaction.atomic
 def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
     """Merge `source` into `target`: calls and numbers move over, then `source` is deleted.
 
     Nothing is lost: free-text fields are concatenated, flags are OR-ed, and both the
     change to `target` and the deletion of `source` land in the audit trail with a reason.
+    Raises CallerGone when either was merged away meanwhile (two people merging at once).
     """
     if source.pk == target.pk:
-        raise ValueError("A caller cannot be merged into itself.")
-    # Lock both rows in a fixed order so two merges of the same pair cannot interleave.
+        raise ValidationError({"into": "A caller cannot be merged into itself."})
+    # Lock both rows in a fixed order so two merges of the same pair cannot interleave; the
+    # second one through finds a caller gone.
     locked = {
         c.pk: c
         for c in Caller.objects.select_for_update()
         .filter(pk__in=[source.pk, target.pk])
         .order_by("pk")
     }
+    for pk in (source.pk, target.pk):
+        if pk not in locked:
+            raise CallerGone(pk)
     source, target = locked[source.pk], locked[target.pk]
 
     target_numbers = set(target.phones.values_list("number", flat=True))
@@ -67,6 +189,7 @@ def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
     target.organisation = target.organisation or source.organisation
     target.is_vip = target.is_vip or source.is_vip
     target.caution = target.caution or source.caution
+    target.version += 1
     target._history_user = source._history_user = user
     target._change_reason = (
         f"Merged caller #{source.pk} ({source.name}): {moved.get('calls', 0)} call(s) moved"

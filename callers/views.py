@@ -1,22 +1,19 @@
-"""Views of the callers app: list, profile, edit, lookup as you type, merge."""
+"""Views of the callers app: the list, the edit form, merging duplicates.
+
+The caller's own page and the lookup panel show calls, so they live in calls (see
+calls/urls_callers.py, which mounts these views beside them under /callers/)."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Prefetch
-from django.http import HttpResponseBadRequest
+from django.core.exceptions import BadRequest, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
 
-from callers.forms import CallerForm, CallerPhoneFormSet, CallerSearchForm
+from callers.forms import CallerForm, CallerMergeForm, CallerPhoneFormSet, CallerSearchForm
 from callers.models import Caller
-from callers.phones import parse
-from callers.services import caller_merge
-from calls.models import Call
-from receptionist.audit import audit_trail
+from callers.services import CallerConflict, CallerGone, caller_merge, caller_update
+from receptionist.forms import add_service_errors
 from receptionist.pagination import keyset_paginate
-
-LOOKUP_LIMIT = 5
 
 
 @permission_required("callers.view_caller", raise_exception=True)
@@ -34,109 +31,98 @@ def caller_list(request):
     return render(request, template, context)
 
 
-@permission_required("callers.view_caller", raise_exception=True)
-def caller_detail(request, pk):
-    caller = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=pk)
-    page = keyset_paginate(
-        request,
-        Call.objects.filter(caller=caller).select_related("taken_by"),
-        key="started_at",
-        descending=True,
-        size=settings.CALLS_PAGE_SIZE,
-    )
-    context = {"caller": caller, "page": page}
-    if request.htmx and request.GET.get("cursor"):
-        return render(request, "callers/caller_detail.html#history-rows", context)
-    context["counts"] = Call.objects.counts_by_caller([caller.pk])[caller.pk]
-    context["changes"] = audit_trail(caller, limit=10)
-    return render(request, "callers/caller_detail.html", context)
-
-
 @permission_required("callers.change_caller", raise_exception=True)
 def caller_edit(request, pk):
-    caller = get_object_or_404(Caller.objects.for_user(request.user), pk=pk)
+    caller = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=pk)
     can_flag = request.user.has_perm("callers.flag_caller")
+    conflict = None
     if request.method == "POST":
         form = CallerForm(request.POST, instance=caller, can_flag=can_flag)
         phones = CallerPhoneFormSet(request.POST, instance=caller)
         if form.is_valid() and phones.is_valid():
-            form.save()
-            phones.save()
-            messages.success(request, "Caller saved.")
-            return redirect(caller)
+            try:
+                caller_update(
+                    caller_id=caller.pk,
+                    expected_version=form.cleaned_data["version"],
+                    user=request.user,
+                    changes={name: form.cleaned_data[name] for name in form.editable_fields},
+                    phones=phones.wanted_numbers(),
+                )
+            except CallerConflict as exc:
+                conflict = exc.current
+            except CallerGone:
+                messages.warning(request, "This caller was merged into another one meanwhile.")
+                return redirect("callers:list")
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Caller saved.")
+                return redirect(caller)
     else:
         form = CallerForm(instance=caller, can_flag=can_flag)
         phones = CallerPhoneFormSet(instance=caller)
-    return render(
-        request, "callers/caller_form.html", {"caller": caller, "form": form, "phones": phones}
-    )
-
-
-@require_GET
-@permission_required("callers.view_caller", raise_exception=True)
-def caller_lookup(request):
-    """Search-as-you-type on the call form: who is this, and have they called before?"""
-    phone = request.GET.get("phone", "").strip()[:40]
-    name = request.GET.get("caller_name", "").strip()[:200]
-    selected = request.GET.get("caller", "")
-    callers = Caller.objects.for_user(request.user)
-    exact_number = parse(phone) is not None
-    if sum(ch.isdigit() for ch in phone) >= 3:
-        matches = callers.search(phone)
-    elif len(name) >= 2:
-        matches = callers.search(name)
-    else:
-        matches = callers.none()
-    # Two small queries instead of one GROUP BY over every caller that matches a short prefix.
-    ids = list(
-        matches.order_by("-caution", "-is_vip", "name", "pk").values_list("pk", flat=True)[
-            : LOOKUP_LIMIT + 1
-        ]
-    )
-    more = len(ids) > LOOKUP_LIMIT
-    ids = ids[:LOOKUP_LIMIT]
-    found = list(
-        Caller.objects.filter(pk__in=ids)
-        .with_phones()
-        .prefetch_related(
-            Prefetch(
-                "calls",
-                queryset=Call.objects.select_related("taken_by").order_by("-started_at", "-pk")[:3],
-                to_attr="recent_calls",
-            )
+    if conflict is not None:
+        # Keep everything this person typed; show what the other person saved beside it,
+        # and let them save again on top of the newer version.
+        form = CallerForm(
+            _with_version(request.POST, conflict.version), instance=caller, can_flag=can_flag
         )
-        .order_by("-caution", "-is_vip", "name", "pk")
+        form.is_valid()
+        messages.warning(
+            request,
+            "Someone else saved this caller while you were editing. Your changes are still "
+            "in the form below and were not saved; compare them with the saved version, then "
+            "save again.",
+        )
+    return render(
+        request,
+        "callers/caller_form.html",
+        {
+            "caller": caller,
+            "form": form,
+            "phones": phones,
+            "conflict": conflict,
+            "conflict_phones": list(conflict.phones.order_by("pk")) if conflict else [],
+        },
+        status=409 if conflict is not None else 200,
     )
-    counts = Call.objects.counts_by_caller(ids)
-    for caller in found:
-        caller.counts = counts[caller.pk]
-        caller.call_ordinal = caller.counts["today"] + 1
-    context = {
-        "callers": found,
-        "more": more,
-        "autoselect": found[0].pk if exact_number and len(found) == 1 else None,
-        "selected": selected,
-        "phone": phone,
-        "name": name,
-    }
-    return render(request, "callers/caller_lookup.html", context)
+
+
+def _with_version(data, version: int):
+    data = data.copy()
+    data["version"] = version
+    return data
 
 
 @permission_required("callers.merge_caller", raise_exception=True)
 def caller_merge_view(request, pk):
     source = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=pk)
+    merge = CallerMergeForm(request.POST if request.method == "POST" else request.GET)
+    if not merge.is_valid():
+        raise BadRequest("Pick the caller to keep from the list.")
     target = None
-    into = request.POST.get("into") or request.GET.get("into")
-    if into:
-        if not into.isdigit():
-            return HttpResponseBadRequest("Pick the caller to keep from the list.")
-        target = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=into)
+    if merge.cleaned_data["into"] is not None:
+        target = get_object_or_404(
+            Caller.objects.for_user(request.user).with_phones(), pk=merge.cleaned_data["into"]
+        )
         if target.pk == source.pk:
-            return HttpResponseBadRequest("A caller cannot be merged into itself.")
+            raise BadRequest("A caller cannot be merged into itself.")
     if request.method == "POST":
         if target is None:
-            return HttpResponseBadRequest("Pick the caller to keep from the list.")
-        kept = caller_merge(source=source, target=target, user=request.user)
+            raise BadRequest("Pick the caller to keep from the list.")
+        try:
+            kept = caller_merge(source=source, target=target, user=request.user)
+        except CallerGone:
+            # Someone merged one of the two a moment ago: nothing was changed by this one.
+            messages.warning(
+                request,
+                f"{source.name} or {target.name} was just merged by someone else; nothing "
+                "more was changed. Check the caller below.",
+            )
+            survivor = Caller.objects.filter(pk__in=[target.pk, source.pk]).first()
+            return redirect(survivor or "callers:list")
+        except ValidationError as exc:
+            raise BadRequest(" ".join(exc.messages)) from exc
         messages.success(request, f"{source.name} was merged into {kept.name}.")
         return redirect(kept)
     candidates = []

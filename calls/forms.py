@@ -1,16 +1,16 @@
 """Forms of the calls app: the call form (new and edit) and the call log filters."""
 
+import uuid
 from datetime import date, datetime, time, timedelta
 
 import django_filters
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.contrib.auth import get_user_model
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
 from callers.models import Caller
-from callers.phones import to_e164
 from calls.models import (
     PLAYBOOK,
     Call,
@@ -22,17 +22,9 @@ from calls.models import (
     Outcome,
     Urgency,
 )
-from calls.services import must_escalate
-from receptionist.roles import MANAGERS, front_desk_staff
-
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
-
-
-class LocalDateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs={"step": "1", **(attrs or {})}, format=DATETIME_FORMAT)
+from receptionist.bounds import plausible_date_validators
+from receptionist.forms import LocalDateTimeField, LocalDateTimeInput
+from receptionist.roles import display_name, front_desk_staff, managers
 
 
 class KeyRadioSelect(forms.RadioSelect):
@@ -78,11 +70,30 @@ CALLBACK_FIELDS = [
 ]
 
 
+# What the promise preview (followups.views.promise_preview) reads from the call form. It
+# answers out-of-band swaps of the due time, the words to say and a note.
+PROMISE_PREVIEW = {
+    "hx-get": reverse_lazy("callbacks:promise"),
+    "hx-include": (
+        "#fieldset_nature, #fieldset_urgency, #id_callback, #id_callback_due_at, "
+        "#id_callback_promise, #id_callback_due_edited, #id_callback_words_shown, #id_caller"
+    ),
+    "hx-swap": "none",
+    "hx-sync": "this:replace",
+}
+
+
 class CallForm(forms.ModelForm):
     """The call form. New calls also name the caller: a match from the lookup or a new name."""
 
     caller = forms.ModelChoiceField(
-        queryset=Caller.objects.none(), required=False, widget=forms.HiddenInput
+        queryset=Caller.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid_choice": "The chosen caller no longer exists (merged or removed): pick "
+            "again from the list."
+        },
     )
     escalate = forms.BooleanField(
         label="Flag for a manager",
@@ -108,7 +119,7 @@ class CallForm(forms.ModelForm):
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
         help_text="A promise to call back, kept in the callback queue until it is kept.",
     )
-    callback_due_at = forms.DateTimeField(
+    callback_due_at = LocalDateTimeField(
         label="Call back by",
         required=False,
         widget=LocalDateTimeInput(attrs={"step": "60"}),
@@ -126,8 +137,17 @@ class CallForm(forms.ModelForm):
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. after 5 pm"}),
     )
+    # Set by the promise preview once the due time was changed by hand: from then on a new
+    # nature or urgency changes the words to say, not the time.
+    callback_due_edited = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The words the promise preview last wrote: words still equal to them are its to replace.
+    callback_words_shown = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     # The caller's open callback this call belongs to (offered by the open-callback notice).
-    attach_to = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    attach_to = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    # One key per form shown: sent twice (a double click, a retry), it logs one call.
+    submission_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
     caller_name = forms.CharField(
         label="Caller's name",
         max_length=200,
@@ -147,8 +167,6 @@ class CallForm(forms.ModelForm):
                     "placeholder": "(212) 555-0147",
                 }
             ),
-            "started_at": LocalDateTimeInput(),
-            "ended_at": LocalDateTimeInput(),
             "direction": KeyRadioSelect({"inbound": "i", "outbound": "o"}),
             "nature": KeyRadioSelect(
                 {"sales": "s", "appointment": "a", "urgent": "u", "other": "o"}
@@ -160,6 +178,7 @@ class CallForm(forms.ModelForm):
             "promised": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"started_at": LocalDateTimeField, "ended_at": LocalDateTimeField}
         help_texts = {
             "ended_at": "Left empty, the call ends when it is saved.",
         }
@@ -167,10 +186,9 @@ class CallForm(forms.ModelForm):
     def __init__(self, *args, user=None, creating=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.creating = creating
-        self.fields["started_at"].input_formats = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M"]
-        self.fields["ended_at"].input_formats = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M"]
-        self.fields["callback_due_at"].input_formats = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M"]
         if creating:
+            if not self.is_bound:
+                self.initial.setdefault("submission_key", uuid.uuid4())
             self.fields["caller"].queryset = Caller.objects.for_user(user)
             self.fields["phone"].required = True
             # Search as you type: the lookup panel beside the form follows phone and name.
@@ -186,6 +204,11 @@ class CallForm(forms.ModelForm):
             self.fields["caller_name"].widget.attrs.update(
                 lookup, **{"hx-trigger": "input changed delay:300ms"}
             )
+            # A due time changed by hand is kept from then on; the words follow it.
+            self.fields["callback_due_at"].widget.attrs.update(
+                PROMISE_PREVIEW,
+                **{"hx-trigger": "change", "hx-vals": '{"callback_due_edited": "true"}'},
+            )
         else:
             for name in (
                 "caller",
@@ -193,70 +216,16 @@ class CallForm(forms.ModelForm):
                 "escalate",
                 "playbook_steps",
                 "escalation_reason",
+                "callback_due_edited",
+                "callback_words_shown",
+                "submission_key",
                 *CALLBACK_FIELDS,
             ):
                 del self.fields[name]
 
-    def clean(self):
-        data = super().clean()
-        started, ended = data.get("started_at"), data.get("ended_at")
-        if started and started > timezone.now() + timedelta(minutes=5):
-            self.add_error("started_at", "The call cannot start in the future.")
-        if started and ended and ended < started:
-            self.add_error("ended_at", "The call cannot end before it started.")
-        if self.creating:
-            self._clean_caller(data)
-            if must_escalate(mood=data.get("mood"), outcome=data.get("outcome")):
-                data["escalate"] = True  # abuse always goes to a manager
-            self._clean_callback(data)
-        return data
-
-    def _clean_callback(self, data):
-        due = data.get("callback_due_at")
-        if data.get("callback") and data.get("attach_to"):
-            self.add_error(
-                "attach_to",
-                "Either add this call to the open callback or promise a new one, not both.",
-            )
-        elif data.get("callback") and due is not None and due <= timezone.now():
-            self.add_error("callback_due_at", "That time has passed: pick a time later than now.")
-        elif (
-            data.get("outcome") == Outcome.CALLBACK_SCHEDULED
-            and not data.get("callback")
-            and not data.get("attach_to")
-        ):
-            self.add_error(
-                "callback",
-                "The outcome says a callback was promised: tick “Call back” and say when.",
-            )
-
-    def _clean_caller(self, data):
-        caller, name, phone = (
-            data.get("caller"),
-            data.get("caller_name", "").strip(),
-            data.get("phone"),
-        )
-        if caller is not None or "phone" in self.errors:
-            return
-        if phone:
-            # No caller was picked: a caller who has exactly this number and the same name
-            # (or no name typed) is the one on the phone; otherwise a new caller is created.
-            e164 = to_e164(str(phone))
-            matches = list(
-                self.fields["caller"].queryset.filter(phones__number=e164).distinct()[:2]
-            )
-            if len(matches) == 1 and (not name or name.casefold() == matches[0].name.casefold()):
-                data["caller"] = matches[0]
-                return
-            if len(matches) > 1 and not name:
-                self.add_error(
-                    "caller_name",
-                    "Several callers share this number: pick one from the list, or type a name "
-                    "to create a new caller.",
-                )
-                return
-        if not name:
-            self.add_error("caller_name", "Nobody has this number yet: type the caller's name.")
+    # No clean(): every rule of a call (who is calling, the callback behind "callback
+    # scheduled", times that make sense, abuse always escalated) is call_log's and the
+    # model's. The view puts their refusals on this form's fields.
 
 
 class CallFilter(django_filters.FilterSet):
@@ -264,10 +233,16 @@ class CallFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(label="Search", method="filter_search")
     date_from = django_filters.DateFilter(
-        label="From", method="filter_from", widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        method="filter_from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=plausible_date_validators(),
     )
     date_to = django_filters.DateFilter(
-        label="To", method="filter_to", widget=forms.DateInput(attrs={"type": "date"})
+        label="To",
+        method="filter_to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=plausible_date_validators(),
     )
     nature = django_filters.ChoiceFilter(choices=Nature.choices, empty_label="Any")
     urgency = django_filters.ChoiceFilter(choices=Urgency.choices, empty_label="Any")
@@ -277,7 +252,9 @@ class CallFilter(django_filters.FilterSet):
     taken_by = django_filters.ModelChoiceFilter(
         label="Taken by", queryset=get_user_model().objects.none(), empty_label="Anyone"
     )
-    caller = django_filters.NumberFilter(field_name="caller_id", widget=forms.HiddenInput)
+    caller = django_filters.NumberFilter(
+        field_name="caller_id", widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1
+    )
 
     class Meta:
         model = Call
@@ -326,7 +303,10 @@ class EscalateForm(forms.Form):
 class ResolveForm(forms.Form):
     """Resolve an escalation: what was done, the debrief, and the caller's caution flag."""
 
-    resolution = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    # Not required here: escalation_resolve asks for it, together with its other rules.
+    resolution = forms.CharField(
+        max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     debrief = forms.CharField(
         label="Debrief note to the receptionist",
         max_length=5000,
@@ -348,26 +328,11 @@ class ResolveForm(forms.Form):
 
     def __init__(self, *args, escalation: Escalation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.escalation = escalation
         if not self.is_bound:
             self.initial["caution_note"] = escalation.call.caller.caution_note
 
-    def clean(self):
-        data = super().clean()
-        call = self.escalation.call
-        if (
-            must_escalate(mood=call.mood, outcome=call.outcome)
-            and not data.get("debrief", "").strip()
-        ):
-            self.add_error(
-                "debrief", "After an abusive call, write a debrief note to the receptionist."
-            )
-        if (
-            data.get("caution_decision") == CautionDecision.SET
-            and not data.get("caution_note", "").strip()
-        ):
-            self.add_error("caution_note", "Say how to handle this caller next time.")
-        return data
+    # No clean(): the debrief after abuse and the handling note with a caution flag are
+    # escalation_resolve's rules; the view puts its refusals on these fields.
 
 
 class AssignForm(forms.Form):
@@ -375,8 +340,14 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, groups__name=MANAGERS)
-            .order_by("username")
-        )
+        self.fields["assignee"].queryset = managers()
+        self.fields["assignee"].label_from_instance = display_name
+
+
+class LookupForm(forms.Form):
+    """What the lookup panel is asked, as the call form is typed."""
+
+    phone = forms.CharField(required=False, max_length=40, strip=True)
+    caller_name = forms.CharField(required=False, max_length=200, strip=True)
+    # The caller chosen so far: kept while it still matches what is typed.
+    caller = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Case, Count, Q, When
 from django.db.models.expressions import RawSQL
@@ -12,6 +13,11 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from callers.models import Business, Caller
+from receptionist.bounds import EARLIEST
+
+# A browser's clock may run a little ahead of the server's.
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_DURATION = timedelta(days=1)
 
 
 class Direction(models.TextChoices):
@@ -83,6 +89,10 @@ class CallQuerySet(models.QuerySet):
             )
         return self.filter(Q(summary__icontains=text) | Q(notes__icontains=text))
 
+    def latest_per_caller(self, n: int):
+        """A caller's last `n` calls, for a Prefetch (the database ranks them per caller)."""
+        return self.select_related("taken_by").order_by("-started_at", "-pk")[:n]
+
     def counts_by_caller(self, caller_ids, now=None) -> dict[int, dict[str, int]]:
         """Calls today and in the last 7 days per caller, in one aggregate query."""
         now = now or timezone.now()
@@ -128,8 +138,10 @@ class Call(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Optimistic locking: an edit names the version it started from (see services.call_update).
     version = models.PositiveIntegerField(default=1)
+    # The call form's one-time key: the same form sent twice logs one call (see call_log).
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["version", "updated_at"])
+    history = HistoricalRecords(excluded_fields=["version", "updated_at", "submission_key"])
     objects = CallQuerySet.as_manager()
 
     class Meta:
@@ -178,11 +190,33 @@ class Call(models.Model):
     def is_difficult(self):
         return self.mood in {Mood.ANGRY, Mood.ABUSIVE}
 
-    def clean(self):
-        from django.core.exceptions import ValidationError
+    @property
+    def is_calm(self):
+        return self.mood == Mood.CALM
 
-        if self.ended_at and self.started_at and self.ended_at < self.started_at:
-            raise ValidationError({"ended_at": "The call cannot end before it started."})
+    @property
+    def is_pressing(self):
+        """High or emergency urgency: shown in red in lists."""
+        return self.urgency in {Urgency.HIGH, Urgency.EMERGENCY}
+
+    def clean(self):
+        errors = {}
+        latest = timezone.now() + CLOCK_SKEW
+        started, ended = self.started_at, self.ended_at
+        if started is not None:
+            if started < EARLIEST:
+                errors["started_at"] = "A call in this log cannot have started before 2000."
+            elif started > latest:
+                errors["started_at"] = "The call cannot start in the future."
+        if ended is not None:
+            if ended > latest:
+                errors["ended_at"] = "The call cannot end in the future."
+            elif started is not None and ended < started:
+                errors["ended_at"] = "The call cannot end before it started."
+            elif started is not None and ended - started > MAX_DURATION:
+                errors["ended_at"] = "A call cannot last more than a day: check the end time."
+        if errors:
+            raise ValidationError(errors)
 
 
 class EscalationStatus(models.TextChoices):
@@ -235,6 +269,19 @@ class EscalationQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(call__business__in=Business.objects.for_user(user))
+
+    def involving(self, user):
+        """The escalations this person raised, or of the calls they took."""
+        return self.filter(Q(raised_by=user) | Q(call__taken_by=user))
+
+    def visible_to(self, user):
+        """The escalations this person may read, debrief included: every one for managers;
+        for the front desk, those involving them. The one rule for the escalation page,
+        "my escalations", the call page and the API."""
+        visible = self.for_user(user)
+        if user.has_perm("calls.manage_escalation"):
+            return visible
+        return visible.involving(user)
 
     def unresolved(self):
         return self.exclude(status=EscalationStatus.RESOLVED)
@@ -352,6 +399,22 @@ class Escalation(models.Model):
     @property
     def is_overdue(self):
         return self.status == EscalationStatus.OPEN and self.ack_deadline < timezone.now()
+
+    @property
+    def is_open(self):
+        return self.status == EscalationStatus.OPEN
+
+    @property
+    def is_resolved(self):
+        return self.status == EscalationStatus.RESOLVED
+
+    @property
+    def is_critical(self):
+        return self.severity == Severity.CRITICAL
+
+    @property
+    def is_high(self):
+        return self.severity == Severity.HIGH
 
     @property
     def playbook_labels(self):

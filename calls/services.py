@@ -1,13 +1,15 @@
 """Writes on calls. `call_log` is the one flow that composes callers, calls and callbacks."""
 
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from callers.models import Business, Caller
-from callers.services import caller_add_phone, caller_create
+from callers.services import caller_add_phone, caller_create, caller_set_caution
 from calls.models import (
     PLAYBOOK_KEYS,
     Call,
@@ -23,6 +25,7 @@ from calls.tasks import notify_managers_of_escalation
 # The one place where calls reaches into followups (see DESIGN.md): logging a call creates
 # its callback, or attaches it to the caller's open one, in the same transaction.
 from followups.services import callback_attach, callback_create
+from receptionist.roles import managers
 from receptionist.sweeps import mark_and_notify
 
 
@@ -36,9 +39,21 @@ class EscalationTaken(Exception):
         self.by = who
 
 
-def must_escalate(*, mood: str, outcome: str) -> bool:
-    """Abuse always goes to a manager."""
-    return mood == Mood.ABUSIVE or outcome == Outcome.TERMINATED_ABUSIVE
+class EscalationAlreadyOpen(Exception):
+    """The call already has an open escalation (someone flagged it first)."""
+
+    def __init__(self, escalation: Escalation):
+        super().__init__(f"Call {escalation.call_id} already has escalation {escalation.pk}")
+        self.escalation = escalation
+        self.by = escalation.raised_by
+
+
+class CallAlreadyLogged(Exception):
+    """The same call form was sent twice: the first one logged the call."""
+
+    def __init__(self, call: Call):
+        super().__init__(f"Already logged as call {call.pk}")
+        self.call = call
 
 
 class CallConflict(Exception):
@@ -49,6 +64,60 @@ class CallConflict(Exception):
         self.current = current
 
 
+def must_escalate(*, mood: str, outcome: str) -> bool:
+    """Abuse always goes to a manager."""
+    return mood == Mood.ABUSIVE or outcome == Outcome.TERMINATED_ABUSIVE
+
+
+SEVERAL_CALLERS = (
+    "Several callers share this number: pick one from the list, or type a name to create a "
+    "new caller."
+)
+
+
+def caller_on_the_phone(*, user, caller: Caller | None, phone, name: str) -> Caller | None:
+    """Who is calling: the caller picked from the list, else the one caller with this number
+    (and this name, when one was typed; see Caller.objects.matching), else nobody yet (None:
+    a new caller, who needs a name). Raises ValidationError when it cannot tell.
+
+    The lookup panel shows this choice as the number is typed; call_log applies it on save.
+    """
+    name = name.strip()
+    callers = Caller.objects.for_user(user)
+    if caller is not None:
+        if not callers.filter(pk=caller.pk).exists():
+            raise ValidationError({"caller": "That caller is not one you can log calls for."})
+        return caller
+    matches = list(callers.matching(phone=phone, name=name)[:2])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ValidationError({"caller_name": SEVERAL_CALLERS})
+    if not name:
+        raise ValidationError(
+            {
+                "caller_name": "Nobody has this number yet: type the caller's name."
+                if phone
+                else "Type the caller's name."
+            }
+        )
+    return None
+
+
+def _check_callback_choice(*, outcome: str, callback: bool, attach_to: int | None) -> None:
+    if callback and attach_to is not None:
+        raise ValidationError(
+            {
+                "attach_to": "Either add this call to the open callback or promise a new one, "
+                "not both."
+            }
+        )
+    if outcome == Outcome.CALLBACK_SCHEDULED and not callback and attach_to is None:
+        raise ValidationError(
+            {"callback": "The outcome says a callback was promised: tick “Call back” and say when."}
+        )
+
+
 @transaction.atomic
 def call_log(
     *,
@@ -56,7 +125,6 @@ def call_log(
     caller: Caller | None = None,
     caller_name: str = "",
     phone=None,
-    business: Business | None = None,
     escalate: bool = False,
     escalation_reason: str = "",
     playbook_steps: list[str] | None = None,
@@ -65,26 +133,52 @@ def call_log(
     callback_promise: str = "",
     callback_window: str = "",
     attach_to: int | None = None,
+    submission_key: uuid.UUID | None = None,
     **fields,
 ) -> Call:
-    """Log a call: pick the caller (creating one from name + number if new), save the call,
+    """Log a call: find the caller (creating one from name + number if new), save the call,
     raise its escalation when asked to (always for abuse), and record the promise to call
-    back (or attach the call to the caller's open callback), all in one transaction."""
-    if caller is None:
-        if not caller_name.strip():
-            raise ValueError("A new caller needs a name.")
-        business = business or Business.objects.default()
-        caller = caller_create(business=business, name=caller_name, phone=phone)
-    elif phone:
-        caller_add_phone(caller=caller, phone=phone)
+    back (or attach the call to the caller's open callback), all in one transaction.
+
+    The same `submission_key` twice raises CallAlreadyLogged with the first call: a form
+    sent twice (a double click, two tabs) logs one call.
+    """
+    if submission_key is not None:
+        earlier = Call.objects.filter(submission_key=submission_key).first()
+        if earlier is not None:
+            raise CallAlreadyLogged(earlier)
+    _check_callback_choice(
+        outcome=fields.get("outcome", Outcome.RESOLVED), callback=callback, attach_to=attach_to
+    )
+    known = caller_on_the_phone(user=user, caller=caller, phone=phone, name=caller_name)
+    if known is None:
+        caller = caller_create(business=Business.objects.default(), name=caller_name, phone=phone)
+    else:
+        caller = known
+        if phone:
+            caller_add_phone(caller=caller, phone=phone)
     if fields.get("ended_at") is None:
         # The form's timer stops when the call is saved.
         fields["ended_at"] = max(timezone.now(), fields.get("started_at") or timezone.now())
     call = Call(
-        business_id=caller.business_id, caller=caller, phone=phone or "", taken_by=user, **fields
+        business_id=caller.business_id,
+        caller=caller,
+        phone=phone or "",
+        taken_by=user,
+        submission_key=submission_key,
+        **fields,
     )
-    call.full_clean(exclude=["caller", "business", "taken_by"])
-    call.save()
+    call.full_clean(exclude=["caller", "business", "taken_by", "submission_key"])
+    try:
+        with transaction.atomic():
+            call.save()
+    except IntegrityError:
+        # The same form sent twice at once: the second insert waited for the first one's
+        # key, which is now committed. Everything this one wrote is rolled back.
+        earlier = submission_key and Call.objects.filter(submission_key=submission_key).first()
+        if earlier:
+            raise CallAlreadyLogged(earlier) from None
+        raise
     if escalate or must_escalate(mood=call.mood, outcome=call.outcome):
         escalation_raise(
             call=call, user=user, reason=escalation_reason, playbook_steps=playbook_steps or []
@@ -125,27 +219,49 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
 def escalation_raise(
     *, call: Call, user, reason: str = "", playbook_steps: list[str]
 ) -> Escalation:
-    """Hand a call to the managers, with a deadline to acknowledge it; notify after commit."""
+    """Hand a call to the managers, with a deadline to acknowledge it; notify after commit.
+
+    One open escalation per call: the second person to flag it gets EscalationAlreadyOpen.
+    """
+    unknown = sorted(set(playbook_steps) - set(PLAYBOOK_KEYS))
+    if unknown:
+        raise ValidationError(
+            {"playbook_steps": f"Not a step of the playbook: {', '.join(unknown)}."}
+        )
+    # The call's row lock: two people flagging it at once take turns here, and the second
+    # finds the first one's escalation (the unique constraint is the backstop).
+    Call.objects.select_for_update().filter(pk=call.pk).values_list("pk").first()
+    _refuse_if_open(call)
     now = timezone.now()
     minutes = (
         settings.ESCALATION_ACK_MINUTES_ABUSIVE
         if must_escalate(mood=call.mood, outcome=call.outcome)
         else settings.ESCALATION_ACK_MINUTES
     )
-    steps = [key for key in PLAYBOOK_KEYS if key in set(playbook_steps)]
     escalation = Escalation(
         call=call,
         raised_by=user,
         raised_at=now,
         reason=reason.strip() or f"{call.get_mood_display()} caller: {call.summary}",
         severity=severity_for(call.mood, call.urgency),
-        playbook_steps=steps,
+        playbook_steps=[key for key in PLAYBOOK_KEYS if key in set(playbook_steps)],
         ack_deadline=now + timedelta(minutes=minutes),
     )
-    escalation.full_clean(exclude=["call", "raised_by"])
-    escalation.save()
+    escalation.full_clean(exclude=["call", "raised_by"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            escalation.save()
+    except IntegrityError:
+        _refuse_if_open(call)
+        raise
     transaction.on_commit(lambda: notify_managers_of_escalation.enqueue(escalation.pk, "raised"))
     return escalation
+
+
+def _refuse_if_open(call: Call) -> None:
+    current = call.escalations.unresolved().select_related("raised_by").first()
+    if current is not None:
+        raise EscalationAlreadyOpen(current)
 
 
 @transaction.atomic
@@ -169,6 +285,8 @@ def escalation_acknowledge(*, escalation_id: int, user) -> Escalation:
 @transaction.atomic
 def escalation_assign(*, escalation_id: int, user, assignee) -> Escalation:
     """Give an unresolved escalation to another manager."""
+    if not managers().filter(pk=assignee.pk).exists():
+        raise ValidationError({"assignee": "Escalations go to a manager: pick one from the list."})
     escalation = Escalation.objects.select_for_update().get(pk=escalation_id)
     if escalation.status == EscalationStatus.RESOLVED:
         raise EscalationTaken(escalation)
@@ -188,14 +306,34 @@ def escalation_resolve(
     caution_decision: str = CautionDecision.KEEP,
     caution_note: str = "",
 ) -> Escalation:
-    """Close an escalation with its resolution, the debrief, and the caller's caution flag."""
+    """Close an escalation with its resolution, the debrief, and the caller's caution flag.
+
+    After abuse the receptionist always gets a debrief; setting the caution flag needs a
+    handling note for whoever takes the next call.
+    """
     escalation = (
         Escalation.objects.select_for_update(of=("self",))
         .select_related("call__caller")
         .get(pk=escalation_id)
     )
     if escalation.status == EscalationStatus.RESOLVED:
-        raise EscalationTaken(escalation)
+        raise EscalationTaken(
+            Escalation.objects.select_related("acknowledged_by", "resolved_by").get(
+                pk=escalation_id
+            )
+        )
+    call = escalation.call
+    errors = {}
+    if not resolution.strip():
+        errors["resolution"] = "Say what was done."
+    if must_escalate(mood=call.mood, outcome=call.outcome) and not debrief.strip():
+        errors["debrief"] = "After an abusive call, write a debrief note to the receptionist."
+    if caution_decision not in CautionDecision.values:
+        errors["caution_decision"] = "Keep, set or clear the caution flag."
+    elif caution_decision == CautionDecision.SET and not caution_note.strip():
+        errors["caution_note"] = "Say how to handle this caller next time."
+    if errors:
+        raise ValidationError(errors)
     now = timezone.now()
     if escalation.status == EscalationStatus.OPEN:
         escalation.acknowledged_by, escalation.acknowledged_at = user, now
@@ -206,15 +344,21 @@ def escalation_resolve(
     escalation.resolved_by, escalation.resolved_at = user, now
     escalation.full_clean(exclude=["call", "raised_by"])
     escalation.save()
-    caller = escalation.call.caller
     if caution_decision == CautionDecision.SET:
-        caller.caution, caller.caution_note = True, caution_note.strip()
-        caller._change_reason = f"Caution set when escalation #{escalation.pk} was resolved"
-        caller.save()
+        caller_set_caution(
+            caller_id=call.caller_id,
+            user=user,
+            caution=True,
+            note=caution_note,
+            reason=f"Caution set when escalation #{escalation.pk} was resolved",
+        )
     elif caution_decision == CautionDecision.CLEAR:
-        caller.caution, caller.caution_note = False, ""
-        caller._change_reason = f"Caution cleared when escalation #{escalation.pk} was resolved"
-        caller.save()
+        caller_set_caution(
+            caller_id=call.caller_id,
+            user=user,
+            caution=False,
+            reason=f"Caution cleared when escalation #{escalation.pk} was resolved",
+        )
     return escalation
 
 

@@ -1,25 +1,17 @@
 """Background work of the calls app, run through the Tasks API (never inside a request)."""
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
-from django.db.models import Q
 from django.urls import reverse
 from django_tasks import task
 
 from calls.models import Escalation, Outcome
-from receptionist.roles import MANAGERS
+from receptionist.roles import MANAGERS, emails_of, users_in
 
 
 def manager_emails(*, include_unavailable: bool) -> list[str]:
-    managers = (
-        get_user_model()
-        .objects.filter(Q(groups__name=MANAGERS) | Q(is_superuser=True), is_active=True)
-        .exclude(email="")
-    )
-    if not include_unavailable:
-        managers = managers.exclude(staff_profile__available=False)
-    return sorted(set(managers.values_list("email", flat=True)))
+    """Managers (and superusers) to notify; the unavailable ones only when asked."""
+    return emails_of(users_in(MANAGERS, superusers=True), include_unavailable=include_unavailable)
 
 
 @task()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calls import views
+from calls.views import escalations as views
 
 app_name = "escalations"
 urlpatterns = [

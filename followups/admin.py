@@ -35,7 +35,6 @@ class CallbackAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
         "closed_by",
         "created_by",
     ]
-    filter_horizontal = []
     readonly_fields = ["version", "later_calls"]
     inlines = [CallbackAttemptInline]
     show_full_result_count = False

@@ -6,8 +6,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from calls.forms import DATETIME_FORMAT, LocalDateTimeInput
-from followups.models import RESCHEDULING_RESULTS, AttemptResult, Callback
+from calls.models import Nature, Urgency
+from followups.models import AttemptResult, Callback
+from receptionist.forms import LocalDateTimeField, LocalDateTimeInput
 from receptionist.roles import display_name, front_desk_staff
 
 # A suggestion only: the person trying can pick any later time.
@@ -29,10 +30,9 @@ class AttemptForm(forms.Form):
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    next_due_at = forms.DateTimeField(
+    next_due_at = LocalDateTimeField(
         label="Try again by",
         required=False,
-        input_formats=[DATETIME_FORMAT, "%Y-%m-%dT%H:%M"],
         widget=LocalDateTimeInput(attrs={"step": "60"}),
         help_text="After no answer or a voicemail the callback goes back in the queue then.",
     )
@@ -50,24 +50,6 @@ class AttemptForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("next_due_at", suggested_retry())
             self.initial.setdefault("version", callback.version)
-
-    def clean(self):
-        data = super().clean()
-        result, outcome = data.get("result"), data.get("outcome", "").strip()
-        due = data.get("next_due_at")
-        if result == AttemptResult.REACHED and not outcome:
-            self.add_error("outcome", "The caller was reached: say how it ended to close it.")
-        elif result and not outcome:
-            if due is None and "next_due_at" not in self.errors:
-                message = (
-                    "Say when to try again."
-                    if result in RESCHEDULING_RESULTS
-                    else "Say when to try again, or write an outcome to close it."
-                )
-                self.add_error("next_due_at", message)
-            elif due is not None and due <= timezone.now():
-                self.add_error("next_due_at", "That time has passed: pick a time later than now.")
-        return data
 
 
 class AssignForm(forms.Form):
@@ -88,3 +70,24 @@ class CancelForm(forms.Form):
     reason = forms.CharField(
         label="Why is it cancelled?", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class OpenForForm(forms.Form):
+    """What the open-callback notice is asked: the caller picked, or the number typed."""
+
+    phone = forms.CharField(required=False, max_length=40)
+    caller = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    attach_to = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class PromisePreviewForm(forms.Form):
+    """The call form's callback fields, as the promise preview reads them."""
+
+    nature = forms.ChoiceField(choices=Nature.choices)
+    urgency = forms.ChoiceField(choices=Urgency.choices)
+    callback = forms.BooleanField(required=False)
+    callback_due_at = LocalDateTimeField(required=False)
+    callback_due_edited = forms.BooleanField(required=False)
+    callback_promise = forms.CharField(required=False, max_length=200)
+    callback_words_shown = forms.CharField(required=False, max_length=200)
+    caller = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

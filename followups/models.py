@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -73,6 +74,11 @@ DEFAULT_POLICY_MINUTES = {
 }
 
 
+# A promise further out than this is not a callback but a plan.
+POLICY_MAX_MINUTES = 30 * 24 * 60
+MAX_DUE_AHEAD = timedelta(days=366)
+
+
 class CallbackPolicyQuerySet(models.QuerySet):
     def minutes_for(self, *, business_id: int | None, nature: str, urgency: str) -> int:
         """How soon a callback of this nature and urgency is due, in minutes."""
@@ -97,7 +103,12 @@ class CallbackPolicy(models.Model):
     nature = models.CharField(max_length=12, choices=Nature.choices)
     urgency = models.CharField(max_length=10, choices=Urgency.choices)
     due_within_minutes = models.PositiveIntegerField(
-        "call back within (minutes)", help_text="The receptionist can change it on the call."
+        "call back within (minutes)",
+        help_text="The receptionist can change it on the call. At most 30 days (43,200).",
+        validators=[
+            MinValueValidator(1, "At least one minute."),
+            MaxValueValidator(POLICY_MAX_MINUTES, "At most 30 days (43,200 minutes)."),
+        ],
     )
 
     objects = CallbackPolicyQuerySet.as_manager()
@@ -117,6 +128,10 @@ class CallbackPolicy(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(due_within_minutes__gte=1), name="callback_policy_minutes_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_within_minutes__lte=POLICY_MAX_MINUTES),
+                name="callback_policy_minutes_at_most_30_days",
             ),
         ]
 
@@ -158,6 +173,20 @@ class CallbackQuerySet(models.QuerySet):
         cutoff = (now or timezone.now()) - timedelta(minutes=settings.CALLBACK_CLAIM_MINUTES)
         return self.filter(status=CallbackStatus.CLAIMED, claimed_at__lt=cutoff).filter(
             Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff)
+        )
+
+    def open_for(self, *, caller_id: int | None = None, phone: str = ""):
+        """The open callbacks of the caller on the phone (picked, or known by this exact
+        number): the call form's notice, soonest first."""
+        if caller_id is not None:
+            callers = Caller.objects.filter(pk=caller_id)
+        else:
+            callers = Caller.objects.matching(phone=phone)
+        return (
+            self.active()
+            .filter(caller__in=callers)
+            .select_related("caller", "claimed_by", "assigned_to")
+            .order_by("due_at", "pk")
         )
 
     def for_queue(self):
@@ -305,6 +334,27 @@ class Callback(models.Model):
     @property
     def is_overdue(self):
         return self.is_active and self.due_at < timezone.now()
+
+    @property
+    def is_unclaimed(self):
+        """Open and nobody is calling them yet: anyone on the front desk may claim it."""
+        return self.status == CallbackStatus.OPEN
+
+    @property
+    def is_claimed(self):
+        return self.status == CallbackStatus.CLAIMED
+
+    @property
+    def is_cancelled(self):
+        return self.status == CallbackStatus.CANCELLED
+
+    @property
+    def is_urgent(self):
+        return self.priority >= Priority.URGENT
+
+    @property
+    def is_high_priority(self):
+        return self.priority == Priority.HIGH
 
 
 class CallbackAttempt(models.Model):

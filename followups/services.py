@@ -9,7 +9,9 @@ from django.utils import formats, timezone
 
 from calls.models import Call
 from followups.models import (
+    MAX_DUE_AHEAD,
     PRIORITY_FOR_URGENCY,
+    RESCHEDULING_RESULTS,
     AttemptResult,
     Callback,
     CallbackAttempt,
@@ -18,6 +20,7 @@ from followups.models import (
     Priority,
 )
 from followups.tasks import notify_callback
+from receptionist.roles import front_desk_staff
 from receptionist.sweeps import mark_and_notify
 
 
@@ -66,9 +69,13 @@ def promise_words(due_at: datetime, now=None) -> str:
     return f"We'll call you back by {when}."
 
 
-def _check_future(due_at: datetime, field: str, now=None):
-    if due_at <= (now or timezone.now()):
+def check_due(due_at: datetime, field: str, now=None) -> None:
+    """A promise is kept later than now, and within a year (anything further is a typo)."""
+    now = now or timezone.now()
+    if due_at <= now:
         raise ValidationError({field: "That time has passed: pick a time later than now."})
+    if due_at > now + MAX_DUE_AHEAD:
+        raise ValidationError({field: "That is more than a year away: check the date."})
 
 
 @transaction.atomic
@@ -87,7 +94,7 @@ def callback_create(
         due_at = callback_due_at(
             business_id=call.business_id, nature=call.nature, urgency=call.urgency, now=now
         )
-    _check_future(due_at, "callback_due_at", now)
+    check_due(due_at, "callback_due_at", now)
     callback = Callback(
         business_id=call.business_id,
         call=call,
@@ -183,13 +190,17 @@ def callback_attempt(
     outcome = outcome.strip()
     now = timezone.now()
     if result == AttemptResult.REACHED and not outcome:
-        raise ValidationError({"outcome": "The caller was reached: say how it ended."})
+        raise ValidationError({"outcome": "The caller was reached: say how it ended to close it."})
     if not outcome:
         if next_due_at is None:
             raise ValidationError(
-                {"next_due_at": "Say when to try again, or write an outcome to close it."}
+                {
+                    "next_due_at": "Say when to try again."
+                    if result in RESCHEDULING_RESULTS
+                    else "Say when to try again, or write an outcome to close it."
+                }
             )
-        _check_future(next_due_at, "next_due_at", now)
+        check_due(next_due_at, "next_due_at", now)
     attempt = CallbackAttempt(
         callback=callback,
         attempted_at=now,
@@ -220,6 +231,10 @@ def callback_attempt(
 @transaction.atomic
 def callback_assign(*, callback_id: int, user, assignee) -> Callback:
     """Give an open callback to one person, or to the whole team (assignee None)."""
+    if assignee is not None and not front_desk_staff().filter(pk=assignee.pk).exists():
+        raise ValidationError(
+            {"assignee": "Callbacks go to someone on the front desk: pick one from the list."}
+        )
     callback = Callback.objects.select_for_update().get(pk=callback_id)
     if not callback.is_active:
         raise CallbackTaken(callback)

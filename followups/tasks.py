@@ -1,7 +1,6 @@
 """Background work of the followups app: callback reminders, sent through the Tasks API."""
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.urls import reverse
 from django.utils import timezone
@@ -9,7 +8,7 @@ from django_tasks import task
 
 from calls.tasks import manager_emails
 from followups.models import Callback
-from receptionist.roles import RECEPTIONISTS
+from receptionist.roles import RECEPTIONISTS, emails_of, users_in
 
 SUBJECTS = {
     "due": "Callback #{pk} is due at {due}",
@@ -20,13 +19,7 @@ SUBJECTS = {
 
 def team_emails() -> list[str]:
     """The front desk: receptionists who are not marked unavailable."""
-    people = (
-        get_user_model()
-        .objects.filter(groups__name=RECEPTIONISTS, is_active=True)
-        .exclude(email="")
-        .exclude(staff_profile__available=False)
-    )
-    return sorted(set(people.values_list("email", flat=True)))
+    return emails_of(users_in(RECEPTIONISTS), include_unavailable=False)
 
 
 @task()

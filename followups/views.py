@@ -3,17 +3,15 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import BadRequest, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
-from callers.models import Business, Caller, CallerPhone
-from callers.phones import to_e164
-from calls.models import Nature, Urgency
-from followups.forms import AssignForm, AttemptForm, CancelForm
+from callers.models import Business, CallerPhone
+from calls.forms import CallForm
+from followups.forms import AssignForm, AttemptForm, CancelForm, OpenForForm, PromisePreviewForm
 from followups.models import Callback, CallbackStatus
 from followups.services import (
     CallbackConflict,
@@ -24,9 +22,11 @@ from followups.services import (
     callback_claim,
     callback_due_at,
     callback_release,
+    check_due,
     promise_words,
 )
 from receptionist.audit import audit_trail
+from receptionist.forms import add_service_errors
 from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
 
@@ -43,7 +43,8 @@ VIEWS = {
 def callback_queue(request):
     view = request.GET.get("view", "team")
     if view not in VIEWS:
-        return HttpResponseBadRequest(f"Unknown view {view!r}: use one of {', '.join(VIEWS)}.")
+        # Shown through the 400 page, escaped like everything else it prints.
+        raise BadRequest(f"Unknown view {view!r}: use one of {', '.join(VIEWS)}.")
     now = timezone.now()
     callbacks = Callback.objects.for_user(request.user)
     page = keyset_paginate(
@@ -56,6 +57,9 @@ def callback_queue(request):
     context = {"view": view, "page": page, "now": now}
     template = "followups/callback_queue.html"
     if request.htmx and request.GET.get("cursor"):
+        # Rows added below the first page: the 10-second refresh would throw them away, so
+        # this answer also replaces the refresher with a "Refresh" link (out of band).
+        context["paused"] = True
         return render(request, template + "#callback-rows", context)
     counts = request.callback_counts = callbacks.queue_counts(request.user, now)
     context["tabs"] = [(key, label, counts[key]) for key, (label, _) in VIEWS.items()]
@@ -175,7 +179,7 @@ def callback_attempt_view(request, pk):
         _taken_message(request, exc)
         return redirect(callback)
     except ValidationError as exc:
-        form.add_error(None, exc)
+        add_service_errors(form, exc)
         return callback_detail(request, pk, attempt_form=form, status=400)
     if attempt.rescheduled_to:
         messages.success(
@@ -200,6 +204,9 @@ def callback_assign_view(request, pk):
         callback_assign(callback_id=callback.pk, user=request.user, assignee=assignee)
     except CallbackTaken as exc:
         _taken_message(request, exc)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return callback_detail(request, pk, assign_form=form, status=400)
     else:
         messages.success(request, f"Assigned to {display_name(assignee, 'the team')}.")
     return redirect(callback)
@@ -216,6 +223,9 @@ def callback_cancel_view(request, pk):
         callback_cancel(callback_id=callback.pk, user=request.user, **form.cleaned_data)
     except CallbackTaken as exc:
         _taken_message(request, exc)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return callback_detail(request, pk, cancel_form=form, status=400)
     else:
         messages.success(request, "Callback cancelled.")
     return redirect(callback)
@@ -225,53 +235,79 @@ def callback_cancel_view(request, pk):
 @permission_required("followups.view_callback", raise_exception=True)
 def open_for_caller(request):
     """On the call form, as the number is typed: does this caller have an open callback?"""
-    caller_id = request.GET.get("caller", "")
-    e164 = to_e164(request.GET.get("phone", "")[:40])
-    callbacks = Callback.objects.for_user(request.user).active()
-    if caller_id.isdigit():
-        callbacks = callbacks.filter(caller_id=int(caller_id))
-    elif e164:
-        callbacks = callbacks.filter(
-            caller__in=Caller.objects.filter(phones__number=e164).values("pk")
-        )
+    form = OpenForForm(request.GET)
+    if not form.is_valid():
+        raise BadRequest("The notice was asked about a number or a caller it cannot read.")
+    data = form.cleaned_data
+    callbacks = Callback.objects.for_user(request.user)
+    if data["caller"] is not None or data["phone"]:
+        found = list(callbacks.open_for(caller_id=data["caller"], phone=data["phone"])[:5])
     else:
-        callbacks = callbacks.none()
-    found = list(
-        callbacks.select_related("caller", "claimed_by", "assigned_to").order_by("due_at", "pk")[:5]
-    )
-    attach_to = request.GET.get("attach_to", "")
+        found = []
     return render(
         request,
         "followups/callback_open_notice.html",
-        {"callbacks": found, "attach_to": attach_to, "now": timezone.now()},
+        {"callbacks": found, "attach_to": data["attach_to"], "now": timezone.now()},
     )
 
 
 @require_GET
 @permission_required("followups.add_callback", raise_exception=True)
 def promise_preview(request):
-    """The due time the policy gives and the words to say, for the call form."""
-    nature, urgency = request.GET.get("nature", ""), request.GET.get("urgency", "")
-    if nature not in Nature.values or urgency not in Urgency.values:
-        return JsonResponse({"error": "Give nature and urgency from the call form."}, status=400)
-    due_text = request.GET.get("due", "")
+    """The call form's callback fields, as nature and urgency change: the due time the
+    policy gives (unless it was changed by hand) and the words to say (unless typed).
+
+    Answers out-of-band swaps of the parts that change, so that nothing the receptionist is
+    typing in is replaced under their fingers.
+    """
+    form = PromisePreviewForm(request.GET)
+    form.is_valid()
+    if {"nature", "urgency", "callback", "caller"} & set(form.errors):
+        raise BadRequest("Give nature and urgency from the call form.")
+    data = form.cleaned_data
+    if not data["callback"]:
+        return HttpResponse("")
+    if "callback_due_at" in form.errors:
+        # A time the browser sent but nobody can mean (year 9999): say so beside the field.
+        return render(
+            request,
+            "followups/callback_promise_preview.html",
+            {"problem": " ".join(form.errors["callback_due_at"]), "edited": True},
+        )
     now = timezone.now()
-    if due_text:
-        try:
-            due = parse_datetime(due_text)
-        except ValueError:
-            due = None
-        if due is None:
-            return JsonResponse({"error": "due is not a date and time."}, status=400)
-        if timezone.is_naive(due):
-            due = timezone.make_aware(due)
-    else:
-        business = Business.objects.default()
-        due = callback_due_at(business_id=business.pk, nature=nature, urgency=urgency, now=now)
-    return JsonResponse(
+    typed_due, typed_words = data["callback_due_at"], data.get("callback_promise", "")
+    business = None
+    if data["caller"] is not None:
+        business = Business.objects.for_user(request.user).filter(callers=data["caller"]).first()
+    business = business or Business.objects.default()
+    edited = data["callback_due_edited"] and typed_due is not None
+    due = (
+        typed_due
+        if edited
+        else callback_due_at(
+            business_id=business.pk, nature=data["nature"], urgency=data["urgency"], now=now
+        )
+    )
+    # Words still as this preview last wrote them are replaced; words typed are kept.
+    words_are_ours = not typed_words or typed_words == data.get("callback_words_shown")
+    try:
+        check_due(due, "callback_due_at", now)
+        problem = ""
+    except ValidationError as exc:
+        problem = " ".join(exc.messages)
+    words = promise_words(due, now) if words_are_ours and not problem else None
+    shown = CallForm(
+        initial={"callback_due_at": timezone.localtime(due), "callback_promise": words or ""},
+        user=request.user,
+    )
+    return render(
+        request,
+        "followups/callback_promise_preview.html",
         {
-            "due_at": timezone.localtime(due).strftime("%Y-%m-%dT%H:%M"),
-            "promise": promise_words(due, now),
-            "past": due <= now,
-        }
+            "form": shown,
+            "replace_due": not edited,
+            "words": words,
+            "problem": problem,
+            "edited": edited,
+        },
     )

@@ -1,7 +1,29 @@
 """Middleware of the project."""
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.shortcuts import resolve_url
+
+
+class RefuseNulInQueryMiddleware:
+    """A NUL character in the address's parameters is a 400 with the reason.
+
+    No person types one, and PostgreSQL refuses it in any text it is given, so it would
+    otherwise surface as a server error wherever a parameter reaches a query. Forms refuse
+    it on their own fields (Django's CharField does), keeping what was typed; this covers
+    the query string, where nothing typed is at stake.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            raise BadRequest("The address has a NUL character in it: remove it and try again.")
+        return self.get_response(request)
 
 
 class HtmxLoginRedirectMiddleware:

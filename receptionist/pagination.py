@@ -39,11 +39,26 @@ def _encode(value: Any, pk: int) -> str:
 def _decode(cursor: str, field) -> tuple[Any, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-        if not isinstance(pk, int):
-            raise TypeError("the id in a cursor is an integer")
-        return field.to_python(value), pk
-    except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeDecodeError) as exc:
+        value, pk = json.loads(base64.b64decode(padded.encode(), altchars=b"-_", validate=True))
+        # Only what _encode writes: a string or a number, and an id a database can hold.
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise TypeError("the key in a cursor is a string or a number")
+        if "\x00" in str(value):
+            raise ValueError("no NUL characters in a cursor")
+        if type(pk) is not int or not 0 < pk < 2**63:
+            raise TypeError("the id in a cursor is a positive integer")
+        value = field.to_python(value)
+        if value is None:
+            raise TypeError("a cursor has a key")
+        return value, pk
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        binascii.Error,
+        ValidationError,
+        UnicodeDecodeError,
+    ) as exc:
         raise BadCursor("This page link is not valid; start again from the first page.") from exc
 
 

@@ -1,4 +1,7 @@
-"""The roles of the front desk, as Django groups."""
+"""The roles of the front desk, as Django groups, and the one query for "who has this role"."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 RECEPTIONISTS = "Receptionists"
 MANAGERS = "Managers"
@@ -37,16 +40,33 @@ MANAGER_PERMISSIONS = [
 ]
 
 
-def front_desk_staff():
-    """Active receptionists and managers: a bounded list for pickers, never every user."""
-    from django.contrib.auth import get_user_model
-
+def users_in(*groups: str, superusers: bool = False):
+    """Active users in any of these role groups (and superusers if asked), each once, by
+    username: a bounded list for pickers and notices, never every user."""
+    condition = Q(groups__name__in=groups)
+    if superusers:
+        condition |= Q(is_superuser=True)
     return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=[RECEPTIONISTS, MANAGERS])
-        .distinct()
-        .order_by("username")
+        get_user_model().objects.filter(condition, is_active=True).distinct().order_by("username")
     )
+
+
+def front_desk_staff():
+    """Receptionists and managers: who can take a call or keep a callback."""
+    return users_in(RECEPTIONISTS, MANAGERS)
+
+
+def managers():
+    return users_in(MANAGERS)
+
+
+def emails_of(users, *, include_unavailable: bool) -> list[str]:
+    """The e-mail addresses of these people, leaving out those marked unavailable unless
+    asked, and those with no address."""
+    users = users.exclude(email="")
+    if not include_unavailable:
+        users = users.exclude(staff_profile__available=False)
+    return sorted(set(users.order_by().values_list("email", flat=True)))
 
 
 def display_name(user, nobody: str = "Someone else") -> str:

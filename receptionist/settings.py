@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "receptionist.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "receptionist.middleware.HtmxLoginRedirectMiddleware",
@@ -89,9 +90,13 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "receptionist.context_processors.navigation",
+                "calls.context_processors.navigation",
+                "followups.context_processors.navigation",
             ],
-            "builtins": ["receptionist.templatetags.people"],
+            "builtins": [
+                "receptionist.templatetags.people",
+                "receptionist.templatetags.navigation",
+            ],
         },
     },
 ]

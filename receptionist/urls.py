@@ -12,7 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("callers/", include("callers.urls")),
+    path("callers/", include("calls.urls_callers")),
     path("calls/", include("calls.urls")),
     path("escalations/", include("calls.urls_escalations")),
     path("callbacks/", include("followups.urls")),

@@ -46,69 +46,15 @@
     }
   }
 
-  // Picking a caller from the lookup panel fills the hidden caller field and the name.
-  function pickCaller(id, name) {
-    var field = document.getElementById("id_caller");
-    var nameField = document.getElementById("id_caller_name");
-    if (!field) return;
-    field.value = id;
-    if (nameField && name) nameField.value = name;
-    document.querySelectorAll("[data-pick-caller]").forEach(function (button) {
-      var picked = button.getAttribute("data-pick-caller") === String(id);
-      button.textContent = picked ? "Selected \u2713" : "Use this caller";
-      button.classList.toggle("btn-primary", picked);
-      button.classList.toggle("btn-outline-primary", !picked);
-    });
-    callerChanged(field.value);
-  }
-
-  // Tell the open-callback notice which caller is chosen (it asks the server again).
-  var lastCaller = null;
-  function callerChanged(value) {
-    if (value === lastCaller) return;
-    lastCaller = value;
-    document.body.dispatchEvent(new CustomEvent("caller-picked"));
-  }
-
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-pick-caller]");
-    if (!button) return;
-    var id = button.getAttribute("data-pick-caller");
-    var field = document.getElementById("id_caller");
-    if (field && field.value === id) {
-      // A second click undoes the choice: the call goes to a new caller.
-      field.value = "";
-      button.textContent = "Use this caller";
-      button.classList.add("btn-outline-primary");
-      button.classList.remove("btn-primary");
-      callerChanged("");
-      return;
-    }
-    pickCaller(id, button.getAttribute("data-caller-name"));
-  });
-
+  // The server decides who is on the phone (the lookup panel sets the hidden caller field
+  // itself); this only shows the chosen caller's name in the name field when it differs.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (!event.detail.target || event.detail.target.id !== "caller-lookup") return;
-    var field = document.getElementById("id_caller");
-    if (!field) return;
-    var cards = event.detail.target.querySelectorAll("[data-caller-card]");
-    var ids = Array.prototype.map.call(cards, function (card) {
-      return card.getAttribute("data-caller-card");
-    });
-    // A chosen caller who no longer matches what is typed is no longer chosen.
-    if (field.value && ids.indexOf(field.value) === -1) {
-      field.value = "";
-      callerChanged("");
-    }
-    var auto = event.detail.target.querySelector("[data-autoselect]");
+    var chosen = event.detail.target.querySelector("[data-chosen]");
     var nameField = document.getElementById("id_caller_name");
-    var typedName = nameField ? nameField.value.trim().toLowerCase() : "";
-    var autoName = auto ? (auto.getAttribute("data-caller-name") || "").toLowerCase() : "";
-    if (!field.value && auto && (!typedName || typedName === autoName)) {
-      pickCaller(auto.getAttribute("data-autoselect"), auto.getAttribute("data-caller-name"));
-    } else if (field.value) {
-      pickCaller(field.value, null);
-    }
+    if (!chosen || !nameField) return;
+    var name = chosen.getAttribute("data-caller-name") || "";
+    if (nameField.value.trim().toLowerCase() !== name.toLowerCase()) nameField.value = name;
   });
 
   document.addEventListener("DOMContentLoaded", startTimer);
@@ -157,8 +103,8 @@
   });
 })();
 
-// The callback promise on the call form: ticking "Call back" shows when it is due (from the
-// policy for the nature and urgency) and the words to say; both can be changed by hand.
+// The callback promise on the call form: ticking "Call back" shows its fields; the server's
+// promise preview fills in the due time and the words (followups.views.promise_preview).
 // A caller with an open callback can have this call added to it instead.
 (function () {
   "use strict";
@@ -168,35 +114,6 @@
   function byId(id) {
     return document.getElementById(id);
   }
-  function checkedValue(name) {
-    var input = document.querySelector('input[name="' + name + '"]:checked');
-    return input ? input.value : "";
-  }
-
-  function refreshPromise(useTypedDue) {
-    var box = section();
-    var due = byId("id_callback_due_at");
-    var promise = byId("id_callback_promise");
-    if (!box || !due || !byId("id_callback").checked) return;
-    var params = new URLSearchParams({ nature: checkedValue("nature"), urgency: checkedValue("urgency") });
-    if (useTypedDue || due.dataset.edited) {
-      if (!due.value) return;
-      params.set("due", due.value);
-    }
-    fetch(box.getAttribute("data-promise-url") + "?" + params.toString(), {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    })
-      .then(function (response) {
-        return response.ok ? response.json() : null;
-      })
-      .then(function (data) {
-        if (!data) return;
-        if (!due.dataset.edited) due.value = data.due_at;
-        if (!promise.dataset.edited) promise.value = data.promise;
-      });
-  }
-
   function showFields(on) {
     var fields = document.querySelector("[data-callback-fields]");
     if (fields) fields.classList.toggle("d-none", !on);
@@ -231,26 +148,16 @@
       if (target.checked) {
         setAttach("");
         if (outcome && outcome.value === "resolved") outcome.value = "callback_scheduled";
-        refreshPromise(false);
       }
-    } else if (target.name === "nature" || target.name === "urgency") {
-      refreshPromise(false);
     } else if (target.id === "id_outcome" && target.value === "callback_scheduled") {
       var box = byId("id_callback");
       var attach = byId("id_attach_to");
       if (box && !box.checked && !(attach && attach.value)) {
         box.checked = true;
         showFields(true);
-        refreshPromise(false);
+        // Ask the promise preview, as ticking the box by hand does.
+        box.dispatchEvent(new Event("change", { bubbles: true }));
       }
-    } else if (target.id === "id_callback_due_at") {
-      target.dataset.edited = "1";
-      refreshPromise(true);
-    }
-  });
-  document.addEventListener("input", function (event) {
-    if (event.target && event.target.id === "id_callback_promise") {
-      event.target.dataset.edited = "1";
     }
   });
 
@@ -282,12 +189,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var box = byId("id_callback");
-    if (box && box.checked) {
-      showFields(true);
-      var due = byId("id_callback_due_at");
-      if (due && due.value) due.dataset.edited = "1";
-      var promise = byId("id_callback_promise");
-      if (promise && promise.value) promise.dataset.edited = "1";
-    }
+    if (box && box.checked) showFields(true);
   });
 })();

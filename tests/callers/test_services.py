@@ -1,4 +1,5 @@
 import pytest
+from django.core.exceptions import ValidationError
 
 from callers.models import Caller, CallerPhone
 from callers.services import caller_merge
@@ -55,5 +56,6 @@ def test_merge_is_in_the_audit_trail():
 
 def test_a_caller_cannot_be_merged_into_itself():
     caller = CallerFactory()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError) as refused:
         caller_merge(source=caller, target=caller, user=manager_user())
+    assert refused.value.message_dict == {"into": ["A caller cannot be merged into itself."]}

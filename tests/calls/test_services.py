@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from callers.models import Caller
@@ -50,8 +51,11 @@ def test_call_log_for_a_known_caller_adds_a_new_number_once():
 
 
 def test_call_log_without_a_caller_or_name_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError) as refused:
         call_log(user=receptionist_user(), phone="+12125550147", **fields())
+    assert refused.value.message_dict == {
+        "caller_name": ["Nobody has this number yet: type the caller's name."]
+    }
     assert not Call.objects.exists()
 
 

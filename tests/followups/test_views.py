@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -123,19 +124,77 @@ def test_callback_outcome_without_a_callback_is_refused(reception_client):
     assert "tick “Call back”" in response.context["form"].errors["callback"][0]
 
 
-def test_promise_preview(reception_client, settings):
-    response = reception_client.get("/callbacks/promise/?nature=urgent&urgency=high")
-    data = response.json()
-    assert data["promise"].startswith("We'll call you back by ")
-    assert data["past"] is False
-    due = timezone.localtime() + timedelta(hours=3)
-    response = reception_client.get(
-        f"/callbacks/promise/?nature=urgent&urgency=high&due={local(due)}"
+def preview(client, **params):
+    return client.get("/callbacks/promise/", {"callback": "on", **params})
+
+
+def test_promise_preview_fills_the_due_time_and_the_words(reception_client):
+    response = preview(reception_client, nature="urgent", urgency="high")
+    assert response.status_code == 200
+    content = response.content.decode()
+    # Urgent and high: 15 minutes by the default policy, to the minute.
+    due = timezone.localtime() + timedelta(minutes=15)
+    assert 'id="callback-due-box" hx-swap-oob="true"' in content
+    assert f'value="{due:%Y-%m-%dT%H:%M}' in content or (
+        f'value="{due + timedelta(minutes=1):%Y-%m-%dT%H:%M}' in content
     )
-    assert response.json()["due_at"] == local(due)
-    assert reception_client.get("/callbacks/promise/?nature=x&urgency=high").status_code == 400
-    bad = reception_client.get("/callbacks/promise/?nature=urgent&urgency=high&due=2026-13-45T1")
-    assert bad.status_code == 400 and "error" in bad.json()
+    words = re.search(r'name="callback_words_shown" value="([^"]+)"', content).group(1)
+    assert words.startswith("We&#x27;ll call you back by ")
+    assert 'id="callback-promise-box" hx-swap-oob="true"' in content
+
+
+def test_promise_preview_keeps_a_time_and_words_changed_by_hand(reception_client):
+    due = timezone.localtime() + timedelta(hours=3)
+    by_hand = preview(
+        reception_client,
+        nature="urgent",
+        urgency="high",
+        callback_due_at=local(due),
+        callback_due_edited="true",
+    ).content.decode()
+    assert "callback-due-box" not in by_hand  # the time typed stays as it is
+    assert 'name="callback_due_edited" value="True"' in by_hand
+    assert "callback-promise-box" in by_hand  # the words follow the time typed
+    typed = preview(
+        reception_client,
+        nature="sales",
+        urgency="low",
+        callback_promise="Before Friday, promised",
+        callback_words_shown="We'll call you back by 4:00 pm.",
+    ).content.decode()
+    assert "callback-due-box" in typed
+    assert "callback-promise-box" not in typed  # words typed are never replaced
+
+
+@pytest.mark.parametrize(
+    ("due", "problem"),
+    [
+        ("2026-13-45T10:00", "Enter a valid date/time."),
+        ("9999-12-31T23:59", "Pick a date between 2000 and 2099."),
+        ("0001-01-01T00:00", "Pick a date between 2000 and 2099."),
+        ("2000-01-01T10:00", "That time has passed"),
+        ("2090-01-01T10:00", "That is more than a year away"),
+    ],
+)
+def test_promise_preview_says_what_is_wrong_with_a_time(reception_client, due, problem):
+    response = preview(
+        reception_client,
+        nature="urgent",
+        urgency="high",
+        callback_due_at=due,
+        callback_due_edited="true",
+    )
+    assert response.status_code == 200
+    assert "data-due-problem" in response.content.decode()
+    assert problem in response.content.decode()
+
+
+def test_promise_preview_refuses_what_is_not_from_the_call_form(reception_client):
+    assert preview(reception_client, nature="x", urgency="high").status_code == 400
+    markup = preview(reception_client, nature="<b>x</b>", urgency="high")
+    assert markup.status_code == 400 and b"<b>x</b>" not in markup.content
+    nothing = reception_client.get("/callbacks/promise/", {"nature": "sales", "urgency": "low"})
+    assert nothing.status_code == 200 and nothing.content == b""  # "Call back" not ticked
 
 
 # --- the caller calls again ---------------------------------------------------------------

@@ -1,0 +1,97 @@
+"""The caller pages that show calls: the caller's page (/callers/<id>/) and the lookup panel
+of the call form. They live here because they show calls: callers knows nothing of them."""
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import BadRequest, ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from callers.models import Caller
+from calls.forms import LookupForm
+from calls.models import Call
+from calls.services import caller_on_the_phone
+from receptionist.audit import audit_trail
+from receptionist.pagination import keyset_paginate
+
+LOOKUP_LIMIT = 5
+
+
+@permission_required("callers.view_caller", raise_exception=True)
+def caller_detail(request, pk):
+    caller = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=pk)
+    page = keyset_paginate(
+        request,
+        Call.objects.filter(caller=caller).select_related("taken_by"),
+        key="started_at",
+        descending=True,
+        size=settings.CALLS_PAGE_SIZE,
+    )
+    context = {"caller": caller, "page": page}
+    if request.htmx and request.GET.get("cursor"):
+        return render(request, "calls/caller_detail.html#history-rows", context)
+    context["counts"] = Call.objects.counts_by_caller([caller.pk])[caller.pk]
+    context["changes"] = audit_trail(caller, limit=10)
+    return render(request, "calls/caller_detail.html", context)
+
+
+@require_GET
+@permission_required("callers.view_caller", raise_exception=True)
+def caller_lookup(request):
+    """Search-as-you-type on the call form: who is this, and have they called before?
+
+    The server decides who is on the phone (calls.services.caller_on_the_phone, the rule
+    call_log applies when the form is saved) and sets the form's hidden caller field with
+    an out-of-band swap; the page's script only shows the choice.
+    """
+    form = LookupForm(request.GET)
+    if not form.is_valid():
+        raise BadRequest("The lookup was asked for a number, a name or a caller it cannot read.")
+    phone, name = form.cleaned_data["phone"], form.cleaned_data["caller_name"]
+    selected = form.cleaned_data["caller"]
+    callers = Caller.objects.for_user(request.user)
+    ids = list(
+        callers.for_lookup(phone=phone, name=name).values_list("pk", flat=True)[: LOOKUP_LIMIT + 1]
+    )
+    more = len(ids) > LOOKUP_LIMIT
+    ids = ids[:LOOKUP_LIMIT]
+    found = list(
+        Caller.objects.filter(pk__in=ids)
+        .with_phones()
+        .prefetch_related(
+            Prefetch("calls", queryset=Call.objects.latest_per_caller(3), to_attr="recent_calls")
+        )
+        .order_by("-caution", "-is_vip", "name", "pk")
+    )
+    counts = Call.objects.counts_by_caller(ids)
+    # A caller picked earlier stays picked while they still match what is typed, unless
+    # another name was typed over theirs: then the number and the new name decide.
+    picked = next((caller for caller in found if caller.pk == selected), None)
+    if picked is not None and name and name.casefold() != picked.name.casefold():
+        picked = None
+    try:
+        chosen = caller_on_the_phone(user=request.user, caller=picked, phone=phone, name=name)
+    except ValidationError:
+        chosen = None  # several share the number, or no name yet: the form says so on save
+    for caller in found:
+        caller.counts = counts[caller.pk]
+        caller.call_ordinal = caller.counts["today"] + 1
+        caller.pick_values = json.dumps({"caller": str(caller.pk), "caller_name": caller.name})
+    response = render(
+        request,
+        "calls/caller_lookup.html",
+        {
+            "callers": found,
+            "more": more,
+            "chosen": chosen,
+            "phone": phone,
+            "name": name,
+        },
+    )
+    if getattr(chosen, "pk", None) != selected:
+        # The open-callback notice listens for this and asks again for the new caller.
+        response["HX-Trigger"] = "caller-picked"
+    return response

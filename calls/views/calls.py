@@ -1,0 +1,243 @@
+"""Log a call, the call log, a call's page, its edit form, and flagging it for a manager."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import BadRequest, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from calls.forms import CALL_FIELDS, CALLBACK_FIELDS, CallFilter, CallForm, EscalateForm
+from calls.models import HANDOVER_WORDS, Call, Outcome
+from calls.services import (
+    CallAlreadyLogged,
+    CallConflict,
+    EscalationAlreadyOpen,
+    call_log,
+    call_update,
+    escalation_raise,
+)
+from receptionist.audit import audit_trail
+from receptionist.forms import add_service_errors
+from receptionist.pagination import keyset_paginate
+from receptionist.roles import display_name
+
+
+@permission_required("calls.add_call", raise_exception=True)
+def call_new(request):
+    if request.method == "POST":
+        form = CallForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                _log_call(request, form.cleaned_data)
+            except ValidationError as exc:
+                # Nothing was saved, and the form keeps everything that was typed.
+                add_service_errors(form, exc)
+            except CallAlreadyLogged as exc:
+                messages.info(
+                    request,
+                    format_html(
+                        "That form was sent twice: the call from {} was logged once. "
+                        '<a href="{}">Open it</a>',
+                        exc.call.caller.name,
+                        exc.call.get_absolute_url(),
+                    ),
+                )
+                return redirect("calls:new")
+            else:
+                return redirect("calls:new")
+    else:
+        initial = {"started_at": timezone.localtime().replace(microsecond=0)}
+        if request.GET.get("phone"):
+            initial["phone"] = request.GET["phone"][:40]
+        form = CallForm(initial=initial, user=request.user)
+    return render(
+        request,
+        "calls/call_form.html",
+        {"form": form, "creating": True, "handover_words": HANDOVER_WORDS},
+    )
+
+
+def _log_call(request, data) -> Call:
+    """Save a valid new call (with its escalation and callback) and say what happened."""
+    call = call_log(
+        user=request.user,
+        caller=data["caller"],
+        caller_name=data["caller_name"],
+        escalate=data["escalate"],
+        escalation_reason=data["escalation_reason"],
+        playbook_steps=data["playbook_steps"],
+        submission_key=data["submission_key"],
+        **{name: data[name] for name in CALLBACK_FIELDS},
+        **{name: data[name] for name in CALL_FIELDS},
+    )
+    if call.escalations.exists():
+        messages.info(request, "A manager has been flagged for this call.")
+    if call.outcome == Outcome.TERMINATED_ABUSIVE:
+        messages.warning(
+            request,
+            "That was a hard call. Take a minute away from the phone if you can; "
+            "a manager has been told and will debrief you.",
+        )
+    if data["attach_to"]:
+        messages.info(request, "Added to the caller's open callback; its priority went up.")
+    elif data["callback"]:
+        messages.info(request, "Callback promised: it is in the callback queue.")
+    messages.success(
+        request,
+        format_html(
+            'Call from {} logged. <a href="{}">Open it</a>',
+            call.caller.name,
+            call.get_absolute_url(),
+        ),
+    )
+    return call
+
+
+@permission_required("calls.view_call", raise_exception=True)
+def call_list(request):
+    calls = CallFilter(
+        request.GET, queryset=Call.objects.for_user(request.user).for_list(), request=request
+    )
+    page = None
+    if calls.is_valid():
+        page = keyset_paginate(
+            request, calls.qs, key="started_at", descending=True, size=settings.CALLS_PAGE_SIZE
+        )
+    context = {"filter": calls, "page": page}
+    template = "calls/call_list.html"
+    if request.htmx and request.GET.get("cursor"):
+        template += "#call-rows"
+    elif request.htmx:
+        template += "#call-results"
+    return render(request, template, context)
+
+
+@permission_required("calls.view_call", raise_exception=True)
+def call_detail(request, pk):
+    call = get_object_or_404(
+        Call.objects.for_user(request.user).select_related("caller", "taken_by"), pk=pk
+    )
+    escalations = list(
+        call.escalations.visible_to(request.user)
+        .select_related("resolved_by", "acknowledged_by")
+        .order_by("-raised_at")
+    )
+    # Through the reverse relation that followups adds to Call: calls does not import it.
+    callbacks = list(call.callbacks.select_related("claimed_by", "closed_by").order_by("pk"))
+    return render(
+        request,
+        "calls/call_detail.html",
+        {
+            "call": call,
+            "changes": audit_trail(call),
+            "escalations": escalations,
+            "callbacks": callbacks,
+        },
+    )
+
+
+@permission_required("calls.change_call", raise_exception=True)
+def call_edit(request, pk):
+    call = get_object_or_404(
+        Call.objects.for_user(request.user).select_related("caller", "taken_by"), pk=pk
+    )
+    conflict = None
+    if request.method == "POST":
+        form = CallForm(request.POST, instance=call, creating=False)
+        expected_version = _posted_version(request, "call")
+        if form.is_valid():
+            try:
+                call_update(
+                    call_id=call.pk,
+                    expected_version=expected_version,
+                    user=request.user,
+                    changes={name: form.cleaned_data[name] for name in CALL_FIELDS},
+                )
+            except CallConflict as exc:
+                conflict = exc.current
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Call saved.")
+                return redirect(call)
+        version = expected_version
+    else:
+        form = CallForm(instance=call, creating=False)
+        version = call.version
+    if conflict is not None:
+        # Keep everything this person typed; show what the other person saved, and let
+        # them save again on top of the newer version once they have looked at it.
+        version = conflict.version
+        messages.warning(
+            request,
+            "Someone else saved this call while you were editing it. Your changes are still "
+            "in the form below and were not saved; compare them with the saved version, "
+            "then save again.",
+        )
+    return render(
+        request,
+        "calls/call_form.html",
+        {
+            "form": form,
+            "call": call,
+            "creating": False,
+            "version": version,
+            "conflict": conflict,
+            "cancel_url": reverse("calls:detail", args=[call.pk]),
+        },
+        status=409 if conflict is not None else 200,
+    )
+
+
+def _posted_version(request, what: str) -> int:
+    """The version a posted edit started from; a form without one is a 400 with a reason."""
+    text = request.POST.get("version", "")
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**31:
+        raise BadRequest(f"The form did not say which version of the {what} it edits.")
+    return int(text)
+
+
+@permission_required("calls.add_escalation", raise_exception=True)
+def call_escalate(request, pk):
+    call = get_object_or_404(Call.objects.for_user(request.user).select_related("caller"), pk=pk)
+    status = 200
+    if request.method == "POST":
+        form = EscalateForm(request.POST)
+        if form.is_valid():
+            try:
+                escalation_raise(
+                    call=call,
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    playbook_steps=form.cleaned_data["playbook_steps"],
+                )
+            except EscalationAlreadyOpen as exc:
+                # Someone flagged it first: say who, and keep the note typed (nothing sent).
+                form.add_error(None, _already_open(exc))
+                status = 409
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "A manager has been flagged for this call.")
+                return redirect(call)
+    else:
+        open_one = call.escalations.unresolved().select_related("raised_by").first()
+        if open_one is not None:
+            messages.info(request, _already_open(EscalationAlreadyOpen(open_one)))
+            return redirect(call)
+        form = EscalateForm()
+    return render(
+        request, "calls/escalation_raise.html", {"call": call, "form": form}, status=status
+    )
+
+
+def _already_open(exc: EscalationAlreadyOpen) -> str:
+    raised_at = timezone.localtime(exc.escalation.raised_at)
+    return (
+        f"{display_name(exc.by)} flagged this call for a manager at {raised_at:%H:%M}: it "
+        "already has an open escalation. Your note was not sent; add it to the call's notes "
+        "if it matters."
+    )

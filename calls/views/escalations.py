@@ -1,0 +1,160 @@
+"""The managers' escalation queue, an escalation's page and its actions, and "my
+escalations" for the front desk."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from calls.forms import AssignForm, ResolveForm
+from calls.models import Escalation, EscalationStatus
+from calls.services import (
+    EscalationTaken,
+    escalation_acknowledge,
+    escalation_assign,
+    escalation_resolve,
+)
+from receptionist.forms import add_service_errors
+from receptionist.models import StaffProfile
+from receptionist.roles import display_name
+
+
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_queue(request):
+    escalations = list(Escalation.objects.for_user(request.user).for_queue()[:200])
+    context = {"escalations": escalations, "now": timezone.now()}
+    if request.htmx:
+        return render(request, "calls/escalation_queue.html#escalation-queue", context)
+    available = getattr(getattr(request.user, "staff_profile", None), "available", True)
+    context["available"] = available
+    return render(request, "calls/escalation_queue.html", context)
+
+
+@permission_required("calls.view_escalation", raise_exception=True)
+def escalation_mine(request):
+    """The escalations of the calls this person took or raised, with the debriefs."""
+    escalations = list(
+        Escalation.objects.visible_to(request.user)
+        .involving(request.user)
+        .select_related("call__caller", "resolved_by", "acknowledged_by")
+        .order_by("-raised_at", "-pk")[:100]
+    )
+    return render(request, "calls/escalation_mine.html", {"escalations": escalations})
+
+
+def _escalation_or_404(request, pk):
+    """The escalation (404 when missing), if this person may see it (403 otherwise)."""
+    try:
+        return (
+            Escalation.objects.visible_to(request.user)
+            .select_related(
+                "call__caller",
+                "call__taken_by",
+                "raised_by",
+                "acknowledged_by",
+                "assigned_to",
+                "resolved_by",
+            )
+            .get(pk=pk)
+        )
+    except Escalation.DoesNotExist:
+        if Escalation.objects.for_user(request.user).filter(pk=pk).exists():
+            raise PermissionDenied from None
+        raise Http404 from None
+
+
+@permission_required("calls.view_escalation", raise_exception=True)
+def escalation_detail(request, pk, resolve_form=None, assign_form=None):
+    escalation = _escalation_or_404(request, pk)
+    manages = request.user.has_perm("calls.manage_escalation")
+    context = {"escalation": escalation, "manages": manages, "now": timezone.now()}
+    if manages and escalation.status != EscalationStatus.RESOLVED:
+        context["resolve_form"] = resolve_form or ResolveForm(escalation=escalation)
+        context["assign_form"] = assign_form or AssignForm(
+            initial={"assignee": escalation.assigned_to_id}
+        )
+    return render(request, "calls/escalation_detail.html", context)
+
+
+@require_POST
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_acknowledge_view(request, pk):
+    escalation = _escalation_or_404(request, pk)
+    try:
+        escalation_acknowledge(escalation_id=escalation.pk, user=request.user)
+    except EscalationTaken as exc:
+        messages.warning(
+            request, f"{display_name(exc.by, 'Another manager')} has already taken this escalation."
+        )
+    else:
+        messages.success(request, "You have taken this escalation.")
+    return redirect(escalation)
+
+
+@require_POST
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_assign_view(request, pk):
+    escalation = _escalation_or_404(request, pk)
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        try:
+            escalation_assign(
+                escalation_id=escalation.pk,
+                user=request.user,
+                assignee=form.cleaned_data["assignee"],
+            )
+        except EscalationTaken:
+            messages.warning(request, "This escalation is already resolved.")
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Assigned to {display_name(form.cleaned_data['assignee'])}.")
+            return redirect(escalation)
+    if form.errors:
+        return escalation_detail(request, pk, assign_form=form)
+    return redirect(escalation)
+
+
+@require_POST
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_resolve_view(request, pk):
+    escalation = _escalation_or_404(request, pk)
+    form = ResolveForm(request.POST, escalation=escalation)
+    if form.is_valid():
+        try:
+            escalation_resolve(escalation_id=escalation.pk, user=request.user, **form.cleaned_data)
+        except EscalationTaken as exc:
+            messages.warning(
+                request,
+                f"{display_name(exc.by, 'Another manager')} has already resolved this escalation.",
+            )
+            return redirect(escalation)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, "Escalation resolved; the receptionist will see your debrief."
+            )
+            return redirect("escalations:queue")
+    return escalation_detail(request, pk, resolve_form=form)
+
+
+@require_POST
+@permission_required("calls.manage_escalation", raise_exception=True)
+def availability_toggle(request):
+    choice = request.POST.get("available")
+    if choice not in {"0", "1"}:
+        raise BadRequest("Say available=1 (back) or available=0 (unavailable).")
+    profile, _ = StaffProfile.objects.get_or_create(user=request.user)
+    profile.available = choice == "1"
+    profile.save()
+    messages.success(
+        request,
+        "You will get new escalation e-mails."
+        if profile.available
+        else "You are marked unavailable: no new-escalation e-mails until you come back.",
+    )
+    return redirect("escalations:queue")

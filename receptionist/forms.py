@@ -1,0 +1,52 @@
+"""Form helpers shared by the apps: the local date-time field and how a service's refusal
+lands on a form."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from receptionist.bounds import EARLIEST, LATEST, OUT_OF_RANGE
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+DATETIME_INPUT_FORMATS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M"]
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """The browser's date-time picker, to the second unless `step` says otherwise."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"step": "1", **(attrs or {})}, format=DATETIME_FORMAT)
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A date and time typed in the local time zone, refused outside this century.
+
+    The range check happens here, before anything converts the value to UTC: a year-9999
+    time in a zone west of Greenwich would overflow on the way.
+    """
+
+    widget = LocalDateTimeInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", DATETIME_INPUT_FORMATS)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        try:
+            result = super().to_python(value)
+            if result is not None and not (EARLIEST <= result < LATEST):
+                raise ValidationError(OUT_OF_RANGE, code="out_of_range")
+        except OverflowError as exc:
+            raise ValidationError(OUT_OF_RANGE, code="out_of_range") from exc
+        return result
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's refusal on the form: on the field it names when the form has that
+    field, above the form otherwise. The service's words are shown as they are."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
