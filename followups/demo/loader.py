@@ -1,0 +1,334 @@
+"""Load demo callers, calls and callbacks in batches.
+
+A million calls must load in under two minutes on PostgreSQL: calls go in by COPY, and a big
+load drops the secondary indexes first and builds each once at the end (indexes_dropped).
+Other databases (SQLite in the tests) take the same rows through bulk_create.
+"""
+
+import io
+import random
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from callers.models import Caller, CallerPhone
+from calls.models import Call
+from followups.demo.data import (
+    AREA_CODES,
+    CAUTION_NOTES,
+    DIFFICULT_MOOD_WEIGHTS,
+    FIRST,
+    LAST,
+    MOOD_WEIGHTS,
+    NATURE_WEIGHTS,
+    ORGANISATIONS,
+    OUTCOME_BY_NATURE,
+    REMEMBER,
+    SUMMARIES,
+    URGENCY_BY_NATURE,
+)
+from followups.demo.progress import Progress
+from followups.models import (
+    DEFAULT_POLICY_MINUTES,
+    PRIORITY_FOR_URGENCY,
+    AttemptResult,
+    Callback,
+    CallbackAttempt,
+    CallbackStatus,
+)
+from followups.services import promise_words
+
+# The columns of a call row, in the order call_rows yields them.
+CALL_FIELDS = (
+    "business_id",
+    "caller_id",
+    "phone",
+    "started_at",
+    "ended_at",
+    "direction",
+    "nature",
+    "urgency",
+    "mood",
+    "summary",
+    "wants",
+    "promised",
+    "notes",
+    "outcome",
+    "taken_by_id",
+)
+
+
+def weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights)[0]
+
+
+def copy_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", "\\n").replace("\r", "")
+
+
+@contextmanager
+def indexes_dropped(big: bool, *, out):
+    """On PostgreSQL, load big data sets without secondary indexes, then build them once.
+
+    Building an index over a million rows is much faster than updating it a million
+    times. Indexes that back a constraint stay. Runs inside the caller's transaction,
+    so a failed load leaves every index in place.
+    """
+    if not big or connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.relname, pg_get_indexdef(i.oid)
+            FROM pg_index x
+            JOIN pg_class i ON i.oid = x.indexrelid
+            JOIN pg_class t ON t.oid = x.indrelid
+            WHERE t.relname IN ('callers_caller', 'callers_callerphone', 'calls_call')
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+            """
+        )
+        indexes = cursor.fetchall()
+        # Check foreign keys as rows arrive, not at commit: PostgreSQL cannot build
+        # an index on a table with deferred checks still pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    progress = Progress(out, "indexes", len(indexes))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for done, (_, definition) in enumerate(indexes, start=1):
+            cursor.execute(definition)
+            progress.update(done)
+    progress.finish()
+
+
+def analyze():
+    """Fresh statistics, or the planner guesses on a table it thinks is empty."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ANALYZE callers_caller, callers_callerphone, calls_call, "
+            "followups_callback, followups_callbackattempt"
+        )
+
+
+def create_callers(rng, business, total, batch, *, out) -> list[tuple[int, str]]:
+    """The callers with one number each, as (caller id, number) rows for create_calls."""
+    progress = Progress(out, "callers", total)
+    rows: list[tuple[int, str]] = []
+    done = 0
+    while done < total:
+        size = min(batch, total - done)
+        objs, numbers = [], []
+        for _ in range(size):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            difficult = rng.random() < 0.03
+            caution = difficult and rng.random() < 0.4
+            objs.append(
+                Caller(
+                    business=business,
+                    name=f"{first} {last}",
+                    organisation=rng.choice(ORGANISATIONS) if rng.random() < 0.3 else "",
+                    email=f"{first}.{last}{rng.randint(1, 999)}@example.com".lower().replace(
+                        "'", ""
+                    )
+                    if rng.random() < 0.5
+                    else "",
+                    things_to_remember=rng.choice(REMEMBER).format(first=first)
+                    if rng.random() < 0.25
+                    else "",
+                    is_vip=rng.random() < 0.02,
+                    caution=caution,
+                    caution_note=rng.choice(CAUTION_NOTES) if caution else "",
+                )
+            )
+            numbers.append(
+                f"+1{rng.choice(AREA_CODES)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+            )
+        Caller.objects.bulk_create(objs, batch_size=batch)
+        CallerPhone.objects.bulk_create(
+            [CallerPhone(caller=c, number=n) for c, n in zip(objs, numbers, strict=True)],
+            batch_size=batch,
+        )
+        # Difficult callers are marked by a negative sign here, to skew their moods.
+        rows.extend(
+            (c.pk if not (c.caution or rng.random() < 0.02) else -c.pk, n)
+            for c, n in zip(objs, numbers, strict=True)
+        )
+        done += size
+        progress.update(done)
+    progress.finish()
+    return rows
+
+
+def call_rows(rng, business, caller_rows, staff, total, days):
+    """Yield call rows as tuples in CALL_FIELDS order: plain values, ready for COPY."""
+    now = timezone.now()
+    span = days * 24 * 3600
+    count = len(caller_rows)
+    for _ in range(total):
+        # A few callers call often, most call rarely.
+        caller_id, number = caller_rows[int(count * rng.random() ** 2.5)]
+        difficult = caller_id < 0
+        caller_id = abs(caller_id)
+        nature = weighted(rng, NATURE_WEIGHTS)
+        started = now - timedelta(seconds=rng.randrange(span))
+        # Office hours, mostly: move night calls into the day.
+        if started.hour < 8 or started.hour > 18:
+            started = started.replace(hour=rng.randint(8, 17))
+        if started > now:
+            started -= timedelta(days=1)
+        ended = started + timedelta(seconds=rng.randint(25, 900))
+        mood = weighted(rng, DIFFICULT_MOOD_WEIGHTS if difficult else MOOD_WEIGHTS)
+        outcome = weighted(rng, OUTCOME_BY_NATURE[nature])
+        if mood == "abusive" and rng.random() < 0.5:
+            outcome = "terminated_abusive"
+        summary = rng.choice(SUMMARIES[nature])
+        wants = "A call back today" if outcome == "callback_scheduled" else ""
+        promised = "We'll call back before 5 pm" if outcome == "callback_scheduled" else ""
+        notes = (
+            "Caller raised their voice; stayed calm and offered a manager."
+            if mood in {"angry", "abusive"}
+            else ""
+        )
+        yield (
+            business.pk,
+            caller_id,
+            number,
+            started,
+            ended,
+            "inbound",
+            nature,
+            weighted(rng, URGENCY_BY_NATURE[nature]),
+            mood,
+            summary,
+            wants,
+            promised,
+            notes,
+            outcome,
+            rng.choice(staff).pk,
+        )
+
+
+def create_calls(rng, business, caller_rows, staff, total, days, batch, *, out):
+    if total == 0:
+        return
+    progress = Progress(out, "calls", total)
+    rows = call_rows(rng, business, caller_rows, staff, total, days)
+    done = 0
+    while done < total:
+        size = min(batch, total - done)
+        chunk = [next(rows) for _ in range(size)]
+        if connection.vendor == "postgresql":
+            copy_calls(chunk)
+        else:
+            bulk_calls(chunk)
+        done += size
+        progress.update(done)
+    progress.finish()
+
+
+def bulk_calls(chunk):
+    Call.objects.bulk_create([Call(**dict(zip(CALL_FIELDS, row, strict=True))) for row in chunk])
+
+
+def copy_calls(chunk):
+    # COPY is several times faster than INSERT for a million rows; demo data skips
+    # the audit trail, which records what people change, not what a script loads.
+    now = timezone.now().isoformat()
+    buffer = io.StringIO()
+    for row in chunk:
+        values = [v.isoformat() if hasattr(v, "isoformat") else copy_escape(str(v)) for v in row]
+        buffer.write("\t".join([*values, now, now, "1"]) + "\n")
+    buffer.seek(0)
+    columns = ", ".join([*CALL_FIELDS, "created_at", "updated_at", "version"])
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY calls_call ({columns}) FROM STDIN", buffer)
+
+
+def create_callbacks(rng, staff, batch, *, out) -> int:
+    """A callback for each call that promised one: those of the last day still open
+    (some overdue, some at risk, some later), the older ones kept, with their attempt."""
+    now = timezone.now()
+    promised = (
+        Call.objects.filter(outcome="callback_scheduled", callbacks__isnull=True)
+        .order_by()
+        .values_list("pk", "business_id", "caller_id", "started_at", "summary", "nature", "urgency")
+    )
+    total = promised.count()
+    if total == 0:
+        return 0
+    progress = Progress(out, "callbacks", total)
+    done = 0
+    rows = promised.iterator(chunk_size=batch)
+    while done < total:
+        chunk = [row for _, row in zip(range(batch), rows, strict=False)]
+        if not chunk:
+            break
+        callbacks = [callback_for(rng, staff, now, *row) for row in chunk]
+        Callback.objects.bulk_create(callbacks, batch_size=batch)
+        CallbackAttempt.objects.bulk_create(
+            [
+                CallbackAttempt(
+                    callback=c,
+                    attempted_at=c.closed_at,
+                    attempted_by=c.closed_by,
+                    result=AttemptResult.REACHED,
+                    note="",
+                )
+                for c in callbacks
+                if c.status == CallbackStatus.DONE
+            ],
+            batch_size=batch,
+        )
+        done += len(chunk)
+        progress.update(done)
+    progress.finish()
+    return done
+
+
+def callback_for(
+    rng, staff, now, call_id, business_id, caller_id, started, summary, nature, urgency
+) -> Callback:
+    minutes = DEFAULT_POLICY_MINUTES[nature][urgency]
+    due = started + timedelta(minutes=minutes)
+    callback = Callback(
+        business_id=business_id,
+        call_id=call_id,
+        caller_id=caller_id,
+        reason=summary,
+        promise=promise_words(due, started),
+        preferred_window="after 5 pm" if rng.random() < 0.1 else "",
+        due_at=due,
+        priority=PRIORITY_FOR_URGENCY[urgency],
+        created_by=rng.choice(staff),
+    )
+    if started > now - timedelta(days=1):
+        # Still open: spread around now so every queue view has something in it.
+        callback.due_at = max(
+            now + timedelta(minutes=rng.randint(-180, 360)), started + timedelta(minutes=5)
+        )
+        callback.promise = promise_words(callback.due_at, started)
+        if rng.random() < 0.15:
+            callback.status = CallbackStatus.CLAIMED
+            callback.claimed_by = rng.choice(staff)
+            callback.claimed_at = now - timedelta(minutes=rng.randint(0, 20))
+        elif rng.random() < 0.2:
+            callback.assigned_to = rng.choice(staff)
+    else:
+        closed = due - timedelta(minutes=rng.randint(0, min(minutes, 120)))
+        callback.status = CallbackStatus.DONE
+        callback.outcome = "Reached the caller; " + rng.choice(
+            ["booked an appointment.", "answered their question.", "sent the quote."]
+        )
+        callback.closed_by = rng.choice(staff)
+        callback.closed_at = closed
+        callback.attempt_count = 1
+        callback.last_attempt_at = closed
+    return callback

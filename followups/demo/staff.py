@@ -1,0 +1,43 @@
+"""The demo users: two who can log in (a receptionist and a manager) and two more who only
+appear in the data, so calls and callbacks are spread over several people."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
+
+PEOPLE = [
+    ("reception", "Rita", "Reception", RECEPTIONISTS, True),
+    ("manager", "Maya", "Manager", MANAGERS, True),
+    ("jordan", "Jordan", "Lee", RECEPTIONISTS, False),
+    ("sam", "Sam", "Okafor", RECEPTIONISTS, False),
+]
+
+
+def ensure_staff(out) -> list:
+    """The demo users, created if missing. Their passwords are printed only when DEBUG is on."""
+    User = get_user_model()
+    groups = ensure_groups()
+    staff = []
+    for username, first, last, group, login in PEOPLE:
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last}
+        )
+        user.groups.add(groups[group])
+        if group == MANAGERS and not user.is_staff:
+            user.is_staff = True  # managers edit the callback policy in the admin
+            user.save(update_fields=["is_staff"])
+        if login and settings.DEBUG:
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            out.write(f"Demo login: {username} / {password}  ({group[:-1].lower()})")
+        elif created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        staff.append(user)
+    if not settings.DEBUG:
+        out.write("DEBUG is off: demo users have no password (set one with changepassword).")
+    return staff
