@@ -33,7 +33,7 @@ def caller_list(request):
 
 @permission_required("callers.change_caller", raise_exception=True)
 def caller_edit(request, pk):
-    caller = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=pk)
+    caller = get_object_or_404(Caller.objects.for_user(request.user), pk=pk)
     can_flag = request.user.has_perm("callers.flag_caller")
     conflict = None
     if request.method == "POST":

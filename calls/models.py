@@ -208,7 +208,7 @@ class Call(models.Model):
                 errors["started_at"] = "A call in this log cannot have started before 2000."
             elif started > latest:
                 errors["started_at"] = "The call cannot start in the future."
-        if ended is not None:
+        if ended is not None and "started_at" not in errors:
             if ended > latest:
                 errors["ended_at"] = "The call cannot end in the future."
             elif started is not None and ended < started:

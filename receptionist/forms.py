@@ -2,7 +2,9 @@
 lands on a form."""
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from receptionist.bounds import EARLIEST, LATEST, OUT_OF_RANGE
 
@@ -50,3 +52,17 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         return
     for field, errors in error.error_dict.items():
         form.add_error(field if field in form.fields else None, errors)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the username's length checked before anyone is asked.
+
+    AuthenticationForm sets the field's max_length after the field was built, which adds no
+    validator: a 256-character name went on to the lockout table (255 characters) and
+    failed there. Refused here, it is a message on the field.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))

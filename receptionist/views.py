@@ -10,6 +10,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from receptionist.forms import LoginForm
+
 
 @login_not_required
 @transaction.non_atomic_requests
@@ -28,6 +30,7 @@ def healthz(request):
 
 @method_decorator(login_not_required, name="dispatch")
 class LoginView(auth_views.LoginView):
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
 

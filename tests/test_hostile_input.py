@@ -1,0 +1,151 @@
+"""What a hostile or clumsy request gets: a 400 with a reason or a message on the field,
+never a server error, and never its own markup drawn back."""
+
+import base64
+import json
+
+import pytest
+
+from calls.models import Call
+from tests.calls.test_views import form_data
+from tests.factories import CallbackFactory, CallerFactory, CallFactory
+
+pytestmark = pytest.mark.django_db
+
+LISTS = ["/calls/", "/callers/", "/callbacks/", "/callers/{caller}/"]
+
+
+def cursor(*values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+@pytest.fixture
+def some(db):
+    caller = CallerFactory(name="Ann Lee", phone="+12125550147")
+    for _ in range(3):
+        CallFactory(caller=caller)
+    CallbackFactory(call__caller=caller)
+    return caller
+
+
+@pytest.mark.parametrize("url", LISTS)
+@pytest.mark.parametrize(
+    "forged",
+    [
+        cursor(None, 1),
+        cursor("2026-01-01T00:00:00+00:00", None),
+        cursor("2026-01-01T00:00:00+00:00", 2**70),
+        cursor("Ann\x00", 1),
+        cursor({"a": 1}, 1),
+        cursor("2026-01-01T00:00:00+00:00", True),
+        "abc\x00def",
+        "!!!",
+        cursor(["x"], 1),
+    ],
+)
+def test_forged_cursors_are_a_400_with_a_reason(manager_client, some, url, forged):
+    response = manager_client.get(url.format(caller=some.pk), {"cursor": forged})
+    assert response.status_code == 400
+    assert b"not valid" in response.content or b"NUL character" in response.content
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/calls/?q=a%00b",
+        "/callers/?q=%00",
+        "/callers/lookup/?caller_name=An%00n",
+        "/callers/lookup/?phone=212%00555",
+        "/callbacks/?view=team%00",
+        "/callbacks/open-for/?phone=%00",
+        "/callbacks/promise/?nature=sales%00&urgency=low",
+        "/calls/new/?phone=%00",
+        "/calls/?nature%00=sales",
+    ],
+)
+def test_a_nul_anywhere_in_the_address_is_a_400(manager_client, some, url):
+    response = manager_client.get(url)
+    assert response.status_code == 400
+    assert b"NUL character" in response.content
+
+
+def test_markup_in_the_queue_view_is_not_drawn(manager_client):
+    markup = '<meta http-equiv="refresh" content="0;url=//evil"><form><input type=password>'
+    response = manager_client.get("/callbacks/", {"view": markup})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    content = response.content.decode()
+    assert "<meta http-equiv" not in content and "<input type=password>" not in content
+    assert "&lt;meta http-equiv=" in content  # said, escaped
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01"},
+        {"date_to": "1899-01-01"},
+    ],
+)
+def test_absurd_dates_in_the_call_log_are_a_message(manager_client, some, params):
+    response = manager_client.get("/calls/", params)
+    assert response.status_code == 200
+    assert "Pick a date between 2000 and 2099." in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["²", "-1", "1e3", "99999999999999999999999", "<b>"])
+def test_ids_that_are_not_ids_are_refused(manager_client, some, value):
+    assert manager_client.get("/callbacks/open-for/", {"caller": value}).status_code == 400
+    assert manager_client.get("/callbacks/open-for/", {"attach_to": value}).status_code == 400
+    merge = manager_client.get(f"/callers/{some.pk}/merge/", {"into": value})
+    assert merge.status_code == 400
+    assert manager_client.get("/callers/lookup/", {"caller": value}).status_code == 400
+    assert manager_client.get("/calls/", {"caller": value}).status_code == 200  # a message
+
+
+@pytest.mark.parametrize("version", ["", "²", "-3", "99999999999999999999", "1.5"])
+def test_an_edit_without_a_readable_version_is_a_400(reception_client, version):
+    call = CallFactory()
+    response = reception_client.post(f"/calls/{call.pk}/edit/", {**form_data(), "version": version})
+    assert response.status_code == 400
+    assert b"did not say which version" in response.content
+
+
+@pytest.mark.parametrize("attach_to", ["99999999999999999999", "0", "x"])
+def test_a_forged_attach_to_is_a_field_message(reception_client, attach_to):
+    response = reception_client.post("/calls/new/", form_data(attach_to=attach_to))
+    assert response.status_code == 200
+    assert "attach_to" in response.context["form"].errors
+    assert not Call.objects.exists()
+
+
+def test_a_username_longer_than_any_is_a_message_not_a_server_error(client):
+    response = client.post("/accounts/login/", {"username": "u" * 256, "password": "pw"})
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+
+
+def test_nul_in_a_posted_field_is_a_message_and_keeps_the_rest(reception_client):
+    response = reception_client.post(
+        "/calls/new/", form_data(summary="Bad\x00byte", notes="Keep these notes")
+    )
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.context["form"].errors["summary"]
+    assert "Keep these notes" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"view": "<script>alert(1)</script>"},
+        {"phone": "<img src=x onerror=alert(1)>"},
+        {"caller_name": "<svg onload=alert(1)>"},
+    ],
+)
+def test_markup_in_parameters_is_escaped_wherever_it_is_repeated(manager_client, some, params):
+    for url in ("/callbacks/", "/callers/lookup/", "/calls/new/", "/callbacks/open-for/"):
+        response = manager_client.get(url, params)
+        assert response.status_code in (200, 400)
+        content = response.content.decode()
+        for raw in params.values():
+            assert raw not in content

@@ -1,0 +1,114 @@
+"""Two people clicking the same button at once, on PostgreSQL's real row locks: one wins,
+the other is told why, and nothing is written twice."""
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from callers.models import Caller
+from callers.services import CallerGone, caller_merge
+from calls.models import Call, Escalation
+from calls.services import CallAlreadyLogged, EscalationAlreadyOpen, call_log, escalation_raise
+from tests.factories import CallerFactory, CallFactory, manager_user, receptionist_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (SQLite serialises every writer)")
+
+
+def at_once(*jobs) -> list:
+    """Run the jobs in threads released together; what each returned or raised, in order."""
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait()
+            results[index] = job()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_two_people_flagging_a_call_at_once_get_one_escalation(round_):
+    call = CallFactory(taken_by=receptionist_user())
+    rita, bob = receptionist_user(username="rita"), receptionist_user(username="bob")
+    results = at_once(
+        *(
+            lambda user=user: escalation_raise(
+                call=call, user=user, reason=f"{user.username} says help", playbook_steps=[]
+            )
+            for user in (rita, bob)
+        )
+    )
+    won = [r for r in results if isinstance(r, Escalation)]
+    told = [r for r in results if isinstance(r, EscalationAlreadyOpen)]
+    assert len(won) == 1 and len(told) == 1, results
+    assert told[0].by == won[0].raised_by  # the loser is told who flagged it
+    assert Escalation.objects.filter(call=call).count() == 1
+
+
+def test_two_merges_of_the_same_callers_at_once_merge_once():
+    keep = CallerFactory(name="Ann Lee", phone="+12125550147")
+    duplicate = CallerFactory(name="Ann  Lee", phone="+12125550148")
+    CallFactory(caller=duplicate)
+    maya, omar = manager_user(username="maya"), manager_user(username="omar")
+    results = at_once(
+        lambda: caller_merge(source=duplicate, target=keep, user=maya),
+        lambda: caller_merge(source=duplicate, target=keep, user=omar),
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Caller", "CallerGone"], results
+    assert [c.pk for c in Caller.objects.all()] == [keep.pk]
+    assert Call.objects.get().caller_id == keep.pk
+
+
+def test_merging_both_ways_at_once_leaves_one_caller():
+    ann = CallerFactory(name="Ann Lee", phone="+12125550147")
+    anne = CallerFactory(name="Anne Lee", phone="+12125550148")
+    results = at_once(
+        lambda: caller_merge(source=ann, target=anne, user=manager_user(username="m1")),
+        lambda: caller_merge(source=anne, target=ann, user=manager_user(username="m2")),
+    )
+    assert sum(isinstance(r, CallerGone) for r in results) == 1, results
+    assert Caller.objects.count() == 1
+
+
+def test_the_same_call_form_sent_twice_at_once_logs_one_call():
+    user = receptionist_user()
+    key = uuid.uuid4()
+
+    def submit():
+        return call_log(
+            user=user,
+            caller_name="New Person",
+            phone="+12125550199",
+            submission_key=key,
+            started_at=timezone.now() - timedelta(minutes=2),
+            nature="appointment",
+            summary="Book a check-up",
+        )
+
+    results = at_once(submit, submit)
+    logged = [r for r in results if isinstance(r, Call)]
+    repeated = [r for r in results if isinstance(r, CallAlreadyLogged)]
+    assert len(logged) == 1 and len(repeated) == 1, results
+    assert repeated[0].call == logged[0]
+    assert Call.objects.count() == 1
+    assert Caller.objects.count() == 1  # the second one's new caller was rolled back
