@@ -340,3 +340,45 @@ def test_the_call_form_says_what_is_wrong_with_a_time(reception_client, started,
     assert response.status_code == 200
     assert response.context["form"].errors["started_at"] == [message]
     assert not Call.objects.exists()
+
+
+# --- who may read an escalation -----------------------------------------------------------
+
+
+def test_the_call_page_shows_a_debrief_only_to_those_who_may_read_the_escalation(client):
+    taker, raiser, other = (receptionist_user(username=name) for name in ("tess", "ray", "otto"))
+    call = CallFactory(taken_by=taker)
+    escalation = escalation_raise(call=call, user=raiser, reason="Help", playbook_steps=[])
+    escalation_resolve(
+        escalation_id=escalation.pk,
+        user=manager_user(),
+        resolution="Sorted",
+        debrief="You did well to stay calm",
+    )
+    seen = {}
+    for user in (taker, raiser, other):
+        client.force_login(user)
+        page = client.get(f"/calls/{call.pk}/").content.decode()
+        mine = client.get("/escalations/mine/").content.decode()
+        seen[user.username] = (
+            "You did well to stay calm" in page,
+            "You did well to stay calm" in mine,
+            client.get(f"/escalations/{escalation.pk}/").status_code,
+        )
+    assert seen == {
+        "tess": (True, True, 200),
+        "ray": (True, True, 200),  # who raised it reads it too, in "mine" as on its page
+        "otto": (False, False, 403),
+    }
+    assert set(Escalation.objects.visible_to(other)) == set()
+    assert set(Escalation.objects.visible_to(manager_user())) == {escalation}
+
+
+def test_the_call_form_query_count_does_not_grow(reception_client):
+    from tests.querycounts import count_queries
+
+    few = count_queries(reception_client, "/calls/new/")
+    for _ in range(10):
+        CallFactory()
+    assert count_queries(reception_client, "/calls/new/") == few
+    assert few <= 8
