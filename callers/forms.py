@@ -5,6 +5,7 @@ from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from callers.models import Caller, CallerPhone
+from callers.services import EDITABLE_FIELDS
 
 
 class CallerForm(forms.ModelForm):
@@ -14,15 +15,7 @@ class CallerForm(forms.ModelForm):
 
     class Meta:
         model = Caller
-        fields = [
-            "name",
-            "email",
-            "organisation",
-            "things_to_remember",
-            "is_vip",
-            "caution",
-            "caution_note",
-        ]
+        fields = EDITABLE_FIELDS
         widgets = {
             "things_to_remember": forms.Textarea(attrs={"rows": 3}),
             "caution_note": forms.Textarea(attrs={"rows": 2}),

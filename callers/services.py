@@ -6,8 +6,9 @@ from django.db import transaction
 from callers.models import Business, Caller, CallerPhone
 from callers.phones import to_e164
 
-# What an edit may change; the caution flag and its note only with the flag permission.
-EDITABLE_FIELDS = {
+# What an edit may change, in the order the form shows it; the caution flag and its note
+# only with the flag permission.
+EDITABLE_FIELDS = (
     "name",
     "email",
     "organisation",
@@ -15,7 +16,7 @@ EDITABLE_FIELDS = {
     "is_vip",
     "caution",
     "caution_note",
-}
+)
 CAUTION_FIELDS = {"caution", "caution_note"}
 
 
@@ -67,7 +68,7 @@ def caller_update(
 
     The row lock (held until the transaction ends) makes check-and-bump atomic.
     """
-    unknown = set(changes) - EDITABLE_FIELDS
+    unknown = set(changes).difference(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
     caller = Caller.objects.select_for_update().filter(pk=caller_id).first()

@@ -25,7 +25,7 @@ from calls.tasks import notify_managers_of_escalation
 # The one place where calls reaches into followups (see DESIGN.md): logging a call creates
 # its callback, or attaches it to the caller's open one, in the same transaction.
 from followups.services import callback_attach, callback_create
-from receptionist.roles import managers
+from receptionist.roles import display_name, managers
 from receptionist.sweeps import mark_and_notify
 
 
@@ -291,7 +291,7 @@ def escalation_assign(*, escalation_id: int, user, assignee) -> Escalation:
     if escalation.status == EscalationStatus.RESOLVED:
         raise EscalationTaken(escalation)
     escalation.assigned_to = assignee
-    escalation._change_reason = f"Assigned to {assignee} by {user}"
+    escalation._change_reason = f"Assigned to {display_name(assignee)} by {display_name(user)}"
     escalation.save()
     return escalation
 

@@ -20,7 +20,7 @@ from followups.models import (
     Priority,
 )
 from followups.tasks import notify_callback
-from receptionist.roles import front_desk_staff
+from receptionist.roles import display_name, front_desk_staff
 from receptionist.sweeps import mark_and_notify
 
 
@@ -243,7 +243,9 @@ def callback_assign(*, callback_id: int, user, assignee) -> Callback:
         assignee, "pk", None
     ):
         _release(callback, "")
-    callback._change_reason = f"Assigned to {assignee or 'the team'} by {user}"
+    callback._change_reason = (
+        f"Assigned to {display_name(assignee, 'the team')} by {display_name(user)}"
+    )
     callback.version += 1
     callback.save()
     return callback
@@ -299,7 +301,10 @@ def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
         )
         for callback in stale:
             # The claimant is kept in the audit trail through the change reason.
-            _release(callback, f"Claim by {callback.claimed_by} released: no attempt in time")
+            _release(
+                callback,
+                f"Claim by {display_name(callback.claimed_by)} released: no attempt in time",
+            )
             callback.assigned_to = None
             callback.version += 1
             callback.save()

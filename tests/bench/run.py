@@ -126,7 +126,7 @@ def main():
         ("callbacks: at risk", "/callbacks/?view=at_risk"),
         ("callback page", f"/callbacks/{some_callback}/"),
         ("open callback notice, exact number", f"/callbacks/open-for/?phone={callback_number}"),
-        ("callback promise preview", "/callbacks/promise/?nature=urgent&urgency=high"),
+        ("callback promise preview", "/callbacks/promise/?nature=urgent&urgency=high&callback=on"),
     ]
 
     rows = []
