@@ -44,12 +44,25 @@ class CallerForm(forms.ModelForm):
 
 class CallerPhoneBaseFormSet(BaseInlineFormSet):
     def wanted_numbers(self) -> list[tuple[str, str]]:
-        """The numbers to keep or add, as (E.164, label), for caller_update."""
-        return [
-            (form.cleaned_data["number"].as_e164, form.cleaned_data["label"])
-            for form in self.forms
-            if form.cleaned_data.get("number") and not form.cleaned_data.get("DELETE")
-        ]
+        """The numbers to keep or add, as (E.164, label), for caller_update.
+
+        A number goes only when its "Delete" box is ticked: one the form left out (a
+        truncated or forged form) is kept, never deleted by omission.
+        """
+        wanted = {phone.pk: (phone.number.as_e164, phone.label) for phone in self.get_queryset()}
+        added = []
+        for form in self.forms:
+            data = form.cleaned_data
+            pk = form.instance.pk
+            if pk in wanted and data.get("DELETE"):
+                del wanted[pk]
+            elif data.get("number") and not data.get("DELETE"):
+                entry = (data["number"].as_e164, data["label"])
+                if pk in wanted:
+                    wanted[pk] = entry
+                else:
+                    added.append(entry)
+        return [*wanted.values(), *added]
 
 
 CallerPhoneFormSet = inlineformset_factory(
@@ -60,6 +73,10 @@ CallerPhoneFormSet = inlineformset_factory(
     extra=1,
     can_delete=True,
     min_num=0,
+    # Nobody has twenty numbers; a forged form asking for millions of rows gets a message.
+    max_num=20,
+    absolute_max=25,
+    validate_max=True,
     widgets={"number": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})},
 )
 

@@ -43,6 +43,7 @@ class Business(models.Model):
 
 
 DEFAULT_HANDLING_NOTE = "Difficult caller: involve a manager early."
+HANDLING_NOTE_NEEDED = "Say how to handle this caller next time."
 
 
 class CallerQuerySet(models.QuerySet):
@@ -148,6 +149,8 @@ class Caller(models.Model):
             raise ValidationError(
                 {"caution_note": "A handling note only goes with the caution flag."}
             )
+        if self.caution and not self.caution_note.strip():
+            raise ValidationError({"caution_note": HANDLING_NOTE_NEEDED})
 
     @property
     def handling_note(self) -> str:

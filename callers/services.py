@@ -128,10 +128,9 @@ def caller_set_caution(
     Bumps the version, so that someone editing the caller meanwhile gets a conflict rather
     than silently putting the old flag back.
     """
-    if caution and not note.strip():
-        raise ValidationError({"caution_note": "Say how to handle this caller next time."})
     caller = Caller.objects.select_for_update().get(pk=caller_id)
     caller.caution, caller.caution_note = caution, note.strip() if caution else ""
+    caller.full_clean(exclude=["business"])
     caller.version += 1
     caller._change_reason = reason
     caller.save()
@@ -186,6 +185,17 @@ def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
 
     target.things_to_remember = joined(target.things_to_remember, source.things_to_remember)
     target.caution_note = joined(target.caution_note, source.caution_note)
+    for name in ("things_to_remember", "caution_note"):
+        limit = Caller._meta.get_field(name).max_length
+        if len(getattr(target, name)) > limit:
+            # Nothing is cut: the person merging shortens one side first.
+            label = Caller._meta.get_field(name).verbose_name
+            raise ValidationError(
+                {
+                    "into": f"Together the two callers' “{label}” are longer than {limit:,} "
+                    "characters: shorten one of them first, then merge."
+                }
+            )
     target.email = target.email or source.email
     target.organisation = target.organisation or source.organisation
     target.is_vip = target.is_vip or source.is_vip

@@ -12,15 +12,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from callers.forms import CallerForm, CallerMergeForm, CallerPhoneFormSet, CallerSearchForm
 from callers.models import Caller
 from callers.services import CallerConflict, CallerGone, caller_merge, caller_update
-from receptionist.forms import add_service_errors
+from receptionist.forms import VERSION_UNKNOWN, add_service_errors, with_version
 from receptionist.pagination import keyset_paginate
 
 
 @permission_required("callers.view_caller", raise_exception=True)
 def caller_list(request):
     form = CallerSearchForm(request.GET)
-    text = form.cleaned_data["q"] if form.is_valid() else ""
-    callers = Caller.objects.for_user(request.user).search(text).with_phones()
+    callers = Caller.objects.for_user(request.user)
+    # A search that cannot be read finds nobody (and says why), rather than everybody.
+    callers = callers.search(form.cleaned_data["q"]) if form.is_valid() else callers.none()
+    callers = callers.with_phones()
     page = keyset_paginate(
         request, callers, key="name", descending=False, size=settings.CALLERS_PAGE_SIZE
     )
@@ -35,11 +37,18 @@ def caller_list(request):
 def caller_edit(request, pk):
     caller = get_object_or_404(Caller.objects.for_user(request.user), pk=pk)
     can_flag = request.user.has_perm("callers.flag_caller")
-    conflict = None
+    conflict, status = None, 200
     if request.method == "POST":
         form = CallerForm(request.POST, instance=caller, can_flag=can_flag)
         phones = CallerPhoneFormSet(request.POST, instance=caller)
-        if form.is_valid() and phones.is_valid():
+        forms_valid = form.is_valid() & phones.is_valid()  # both, so both show their errors
+        if "version" in form.errors:
+            # A forged or broken form: saving it could overwrite anyone's edit. Show what
+            # was typed, with the reason, and nothing to save it with.
+            form.errors.pop("version")
+            form.add_error(None, VERSION_UNKNOWN.format(what="caller"))
+            status = 400
+        elif forms_valid:
             try:
                 caller_update(
                     caller_id=caller.pk,
@@ -65,7 +74,7 @@ def caller_edit(request, pk):
         # Keep everything this person typed; show what the other person saved beside it,
         # and let them save again on top of the newer version.
         form = CallerForm(
-            _with_version(request.POST, conflict.version), instance=caller, can_flag=can_flag
+            with_version(request.POST, conflict.version), instance=caller, can_flag=can_flag
         )
         form.is_valid()
         messages.warning(
@@ -84,14 +93,8 @@ def caller_edit(request, pk):
             "conflict": conflict,
             "conflict_phones": list(conflict.phones.order_by("pk")) if conflict else [],
         },
-        status=409 if conflict is not None else 200,
+        status=409 if conflict is not None else status,
     )
-
-
-def _with_version(data, version: int):
-    data = data.copy()
-    data["version"] = version
-    return data
 
 
 @permission_required("callers.merge_caller", raise_exception=True)
@@ -122,7 +125,12 @@ def caller_merge_view(request, pk):
             survivor = Caller.objects.filter(pk__in=[target.pk, source.pk]).first()
             return redirect(survivor or "callers:list")
         except ValidationError as exc:
-            raise BadRequest(" ".join(exc.messages)) from exc
+            return render(
+                request,
+                "callers/caller_merge.html",
+                {"source": source, "target": target, "refused": exc.messages, "form": merge},
+                status=400,
+            )
         messages.success(request, f"{source.name} was merged into {kept.name}.")
         return redirect(kept)
     candidates = []

@@ -210,8 +210,10 @@ class CallForm(forms.ModelForm):
                 **{"hx-trigger": "change", "hx-vals": '{"callback_due_edited": "true"}'},
             )
         else:
+            # An edit keeps when the call ended: the timer was the form that logged it.
+            self.fields["ended_at"].required = True
+            self.fields["ended_at"].help_text = ""
             for name in (
-                "caller",
                 "caller_name",
                 "escalate",
                 "playbook_steps",
@@ -226,6 +228,12 @@ class CallForm(forms.ModelForm):
     # No clean(): every rule of a call (who is calling, the callback behind "callback
     # scheduled", times that make sense, abuse always escalated) is call_log's and the
     # model's. The view puts their refusals on this form's fields.
+
+
+class IntegerFilter(django_filters.Filter):
+    """A whole number: "1.5" or "²" is a message, not caller 1."""
+
+    field_class = forms.IntegerField
 
 
 class CallFilter(django_filters.FilterSet):
@@ -252,8 +260,11 @@ class CallFilter(django_filters.FilterSet):
     taken_by = django_filters.ModelChoiceFilter(
         label="Taken by", queryset=get_user_model().objects.none(), empty_label="Anyone"
     )
-    caller = django_filters.NumberFilter(
-        field_name="caller_id", widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1
+    caller = IntegerFilter(
+        field_name="caller_id",
+        widget=forms.HiddenInput,
+        min_value=1,
+        max_value=2**63 - 1,
     )
 
     class Meta:

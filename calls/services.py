@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from callers.models import Business, Caller
+from callers.models import HANDLING_NOTE_NEEDED, Business, Caller
 from callers.services import caller_add_phone, caller_create, caller_set_caution
 from calls.models import (
     PLAYBOOK_KEYS,
@@ -33,7 +33,10 @@ class EscalationTaken(Exception):
     """Another manager acknowledged (or resolved) the escalation first."""
 
     def __init__(self, escalation: Escalation):
-        who = escalation.acknowledged_by or escalation.resolved_by
+        if escalation.status == EscalationStatus.RESOLVED:
+            who = escalation.resolved_by
+        else:
+            who = escalation.acknowledged_by
         super().__init__(f"Already taken by {who}")
         self.escalation = escalation
         self.by = who
@@ -69,6 +72,7 @@ def must_escalate(*, mood: str, outcome: str) -> bool:
     return mood == Mood.ABUSIVE or outcome == Outcome.TERMINATED_ABUSIVE
 
 
+CALLER_GONE = "The chosen caller no longer exists (merged or removed): pick again from the list."
 SEVERAL_CALLERS = (
     "Several callers share this number: pick one from the list, or type a name to create a "
     "new caller."
@@ -154,7 +158,11 @@ def call_log(
     if known is None:
         caller = caller_create(business=Business.objects.default(), name=caller_name, phone=phone)
     else:
-        caller = known
+        # The caller's row lock: a merge of this caller waits for this call, and moves it
+        # too; a merge that went first leaves no caller here, and the form says so.
+        caller = Caller.objects.select_for_update().filter(pk=known.pk).first()
+        if caller is None:
+            raise ValidationError({"caller": CALLER_GONE})
         if phone:
             caller_add_phone(caller=caller, phone=phone)
     if fields.get("ended_at") is None:
@@ -206,12 +214,37 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     call = Call.objects.select_for_update().get(pk=call_id)
     if call.version != expected_version:
         raise CallConflict(call)
+    was_abusive = must_escalate(mood=call.mood, outcome=call.outcome)
+    outcome_before = call.outcome
     for name, value in changes.items():
         setattr(call, name, value)
+    if (
+        call.outcome == Outcome.CALLBACK_SCHEDULED
+        and outcome_before != Outcome.CALLBACK_SCHEDULED
+        and not call.callbacks.exists()  # the relation followups adds: no import of it
+    ):
+        raise ValidationError(
+            {
+                "outcome": "“Callback scheduled” goes with a promise in the callback queue, "
+                "and this call has none: choose another outcome."
+            }
+        )
     call.version += 1
     call._change_reason = "Edited"
-    call.full_clean(exclude=["caller", "business", "taken_by"])
+    call.full_clean(exclude=["caller", "business", "taken_by", "submission_key"])
     call.save()
+    if (
+        must_escalate(mood=call.mood, outcome=call.outcome)
+        and not was_abusive
+        and not call.escalations.unresolved().exists()
+    ):
+        # Abuse always goes to a manager, also when it is recorded afterwards.
+        escalation_raise(
+            call=call,
+            user=user,
+            reason=f"Recorded as abusive after the call: {call.summary}",
+            playbook_steps=[],
+        )
     return call
 
 
@@ -331,7 +364,7 @@ def escalation_resolve(
     if caution_decision not in CautionDecision.values:
         errors["caution_decision"] = "Keep, set or clear the caution flag."
     elif caution_decision == CautionDecision.SET and not caution_note.strip():
-        errors["caution_note"] = "Say how to handle this caller next time."
+        errors["caution_note"] = HANDLING_NOTE_NEEDED
     if errors:
         raise ValidationError(errors)
     now = timezone.now()

@@ -26,7 +26,7 @@ from followups.services import (
     promise_words,
 )
 from receptionist.audit import audit_trail
-from receptionist.forms import add_service_errors
+from receptionist.forms import add_service_errors, with_version
 from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
 
@@ -151,6 +151,16 @@ def callback_attempt_view(request, pk):
     callback = _callback_or_404(request, pk)
     form = AttemptForm(request.POST, callback=callback)
     if not form.is_valid():
+        if "version" in form.errors:
+            # A forged or broken form: show the callback as it is now, keep what was typed,
+            # and let it be recorded against what is shown.
+            form = AttemptForm(with_version(request.POST, callback.version), callback=callback)
+            form.is_valid()
+            form.add_error(
+                None,
+                "This form did not say which version of the callback it was for: check the "
+                "callback as it is now, then record the attempt again.",
+            )
         return callback_detail(request, pk, attempt_form=form, status=400)
     data = form.cleaned_data
     try:
@@ -165,8 +175,7 @@ def callback_attempt_view(request, pk):
         )
     except CallbackConflict as exc:
         # Keep what this person typed; they can record it again against the new version.
-        post = request.POST.copy()
-        post["version"] = exc.current.version
+        post = with_version(request.POST, exc.current.version)
         messages.warning(
             request,
             "This callback changed while you had it open (see below). Your attempt was not "

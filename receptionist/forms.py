@@ -2,6 +2,7 @@
 lands on a form."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -44,6 +45,28 @@ class LocalDateTimeField(forms.DateTimeField):
         return result
 
 
+VERSION_UNKNOWN = (
+    "This form did not say which version of the {what} it edits, so nothing was saved: open "
+    "the {what} again to edit it (what you typed is below, to copy)."
+)
+
+
+def posted_version(data) -> int | None:
+    """The version a posted edit started from, or None when the form did not say."""
+    try:
+        return forms.IntegerField(min_value=1, max_value=2**31 - 1).clean(data.get("version"))
+    except ValidationError:
+        return None
+
+
+def with_version(data, version: int):
+    """A copy of posted data with another version: the form is shown again, keeping what was
+    typed, ready to be saved on top of the version now shown."""
+    data = data.copy()
+    data["version"] = version
+    return data
+
+
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
     """Put a service's refusal on the form: on the field it names when the form has that
     field, above the form otherwise. The service's words are shown as they are."""
@@ -54,8 +77,8 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form, with the username's length checked before anyone is asked.
+class UsernameLengthMixin:
+    """The username's length checked before anyone is asked.
 
     AuthenticationForm sets the field's max_length after the field was built, which adds no
     validator: a 256-character name went on to the lockout table (255 characters) and
@@ -66,3 +89,11 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         username = self.fields["username"]
         username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class LoginForm(UsernameLengthMixin, AuthenticationForm):
+    """The front desk's login form."""
+
+
+class AdminLoginForm(UsernameLengthMixin, AdminAuthenticationForm):
+    """The admin's login form, with the same check."""

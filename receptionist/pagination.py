@@ -36,15 +36,23 @@ def _encode(value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# A cursor this page makes is well under this; a longer one was made by someone else.
+MAX_CURSOR_LENGTH = 1000
+
+
 def _decode(cursor: str, field) -> tuple[Any, int]:
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("a cursor is short")
         padded = cursor + "=" * (-len(cursor) % 4)
         value, pk = json.loads(base64.b64decode(padded.encode(), altchars=b"-_", validate=True))
         # Only what _encode writes: a string or a number, and an id a database can hold.
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise TypeError("the key in a cursor is a string or a number")
+        # No NUL, no lone surrogate: neither reaches a database (encode raises ValueError).
         if "\x00" in str(value):
             raise ValueError("no NUL characters in a cursor")
+        str(value).encode()
         if type(pk) is not int or not 0 < pk < 2**63:
             raise TypeError("the id in a cursor is a positive integer")
         value = field.to_python(value)
@@ -55,6 +63,7 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
         ValueError,
         TypeError,
         OverflowError,
+        RecursionError,
         binascii.Error,
         ValidationError,
         UnicodeDecodeError,

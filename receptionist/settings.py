@@ -131,7 +131,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "calls:new"
 LOGOUT_REDIRECT_URL = "login"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "receptionist.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 
 LANGUAGE_CODE = "en-us"

@@ -6,6 +6,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from receptionist import views
+from receptionist.forms import AdminLoginForm
+
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="calls:new", permanent=False), name="home"),

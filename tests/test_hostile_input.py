@@ -7,7 +7,7 @@ import json
 import pytest
 
 from calls.models import Call
-from tests.calls.test_views import form_data
+from tests.calls.test_views import edit_data, form_data
 from tests.factories import CallbackFactory, CallerFactory, CallFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,9 @@ def some(db):
         "abc\x00def",
         "!!!",
         cursor(["x"], 1),
+        base64.urlsafe_b64encode(("[" * 1000 + "]" * 1000).encode()).decode().rstrip("="),
+        cursor("\ud800", 1),
+        "A" * 5000,
     ],
 )
 def test_forged_cursors_are_a_400_with_a_reason(manager_client, some, url, forged):
@@ -106,7 +109,7 @@ def test_ids_that_are_not_ids_are_refused(manager_client, some, value):
 @pytest.mark.parametrize("version", ["", "²", "-3", "99999999999999999999", "1.5"])
 def test_an_edit_without_a_readable_version_is_a_400(reception_client, version):
     call = CallFactory()
-    response = reception_client.post(f"/calls/{call.pk}/edit/", {**form_data(), "version": version})
+    response = reception_client.post(f"/calls/{call.pk}/edit/", {**edit_data(), "version": version})
     assert response.status_code == 400
     assert b"did not say which version" in response.content
 
@@ -119,10 +122,42 @@ def test_a_forged_attach_to_is_a_field_message(reception_client, attach_to):
     assert not Call.objects.exists()
 
 
-def test_a_username_longer_than_any_is_a_message_not_a_server_error(client):
-    response = client.post("/accounts/login/", {"username": "u" * 256, "password": "pw"})
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_a_username_longer_than_any_is_a_message_not_a_server_error(client, url):
+    response = client.post(url, {"username": "u" * 256, "password": "pw"})
     assert response.status_code == 200
     assert "at most 150 characters" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/healthz", "/accounts/login/", "/calls/"])
+def test_a_session_cookie_no_server_made_is_no_session(client, url):
+    client.cookies["sessionid"] = "abcdefgh\x00ijk"
+    response = client.get(url)
+    assert response.status_code in (200, 302)
+
+
+def test_a_forged_hidden_field_on_the_call_form_says_so(reception_client):
+    response = reception_client.post("/calls/new/", form_data(submission_key="not-a-uuid"))
+    assert response.status_code == 200
+    assert 'data-hidden-error="submission_key"' in response.content.decode()
+    assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize(("caller", "shown"), [("1.5", 200), ("²", 200)])
+def test_a_caller_filter_that_is_not_a_whole_number_is_a_message(
+    manager_client, some, caller, shown
+):
+    response = manager_client.get("/calls/", {"caller": caller})
+    assert response.status_code == shown
+    assert "Some filters are not valid" in response.content.decode()
+    assert 'data-call-row="' not in response.content.decode()
+
+
+def test_a_caller_search_too_long_to_read_finds_nobody_and_says_why(manager_client, some):
+    response = manager_client.get("/callers/", {"q": "x" * 201})
+    content = response.content.decode()
+    assert "data-search-error" in content and "at most 200 characters" in content
+    assert 'data-caller-row="' not in content
 
 
 def test_nul_in_a_posted_field_is_a_message_and_keeps_the_rest(reception_client):
@@ -149,3 +184,57 @@ def test_markup_in_parameters_is_escaped_wherever_it_is_repeated(manager_client,
         content = response.content.decode()
         for raw in params.values():
             assert raw not in content
+
+
+# --- forged edit forms keep what was typed, say why, and save nothing -------------------
+
+
+@pytest.mark.parametrize("version", ["", "²", "0", "99999999999999999999"])
+def test_a_caller_edit_without_a_readable_version_keeps_what_was_typed(
+    reception_client, some, version
+):
+    from tests.callers.test_views import phone_formset
+
+    data = {
+        "name": "Ann Lee",
+        "things_to_remember": "Typed with care",
+        **phone_formset(some),
+        "version": version,
+    }
+    response = reception_client.post(f"/callers/{some.pk}/edit/", data)
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "did not say which version of the caller" in content
+    assert "Typed with care" in content
+    some.refresh_from_db()
+    assert some.things_to_remember == ""
+
+
+def test_a_caller_edit_that_leaves_numbers_out_deletes_none(reception_client, some):
+    from tests.callers.test_views import phone_formset
+
+    data = {"name": "Ann Lee", **phone_formset(some)}
+    data.update({"phones-TOTAL_FORMS": "0", "phones-INITIAL_FORMS": "0"})
+    assert reception_client.post(f"/callers/{some.pk}/edit/", data).status_code == 302
+    assert [p.number.as_e164 for p in some.phones.all()] == ["+12125550147"]
+    data.update({"phones-TOTAL_FORMS": "99999999999", "version": "2"})
+    response = reception_client.post(f"/callers/{some.pk}/edit/", data)
+    assert response.status_code == 200
+    assert "Please submit at most 20 forms." in response.content.decode()
+
+
+@pytest.mark.parametrize("version", ["0", "²", ""])
+def test_an_attempt_without_a_readable_version_says_so_and_keeps_the_note(
+    reception_client, version
+):
+    callback = CallbackFactory()
+    response = reception_client.post(
+        f"/callbacks/{callback.pk}/attempt/",
+        {"result": "no_answer", "note": "Rang twice", "version": version},
+    )
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "did not say which version of the callback" in content
+    assert "Rang twice" in content
+    assert f'name="version" value="{callback.version}"' in content  # ready to record again
+    assert not callback.attempts.exists()

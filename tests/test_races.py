@@ -112,3 +112,34 @@ def test_the_same_call_form_sent_twice_at_once_logs_one_call():
     assert repeated[0].call == logged[0]
     assert Call.objects.count() == 1
     assert Caller.objects.count() == 1  # the second one's new caller was rolled back
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_call_logged_for_a_caller_being_merged_is_kept_or_refused_never_lost(round_):
+    source = CallerFactory(name="Ann Lee", phone="+12125550147")
+    target = CallerFactory(name="Ann Lee", phone="+12125550148")
+    for _ in range(30):
+        CallFactory(caller=source)
+    user = receptionist_user()
+
+    def log():
+        return call_log(
+            user=user,
+            caller=source,
+            phone="+12125550199",
+            started_at=timezone.now() - timedelta(minutes=1),
+            summary="Logged during the merge",
+        )
+
+    results = at_once(lambda: caller_merge(source=source, target=target, user=manager_user()), log)
+    merged, logged = results
+    assert isinstance(merged, Caller), results
+    if isinstance(logged, Call):
+        # Logged first: the merge waited for it and moved it, with the new number.
+        assert Call.objects.get(pk=logged.pk).caller_id == target.pk
+        assert target.phones.filter(number="+12125550199").exists()
+    else:
+        # The merge went first: a message on the form, nothing half-written.
+        assert "no longer exists" in str(logged), results
+    assert not Caller.objects.filter(pk=source.pk).exists()
+    assert Call.objects.filter(caller=target).count() == 30 + isinstance(logged, Call)

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import BadRequest, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,7 @@ from calls.services import (
     escalation_raise,
 )
 from receptionist.audit import audit_trail
-from receptionist.forms import add_service_errors
+from receptionist.forms import VERSION_UNKNOWN, add_service_errors, posted_version
 from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
 
@@ -144,11 +144,17 @@ def call_edit(request, pk):
     call = get_object_or_404(
         Call.objects.for_user(request.user).select_related("caller", "taken_by"), pk=pk
     )
-    conflict = None
+    conflict, status = None, 200
     if request.method == "POST":
         form = CallForm(request.POST, instance=call, creating=False)
-        expected_version = _posted_version(request, "call")
-        if form.is_valid():
+        expected_version = posted_version(request.POST)
+        if expected_version is None:
+            # A forged or broken form: saving it could overwrite anyone's edit. Show what
+            # was typed, with the reason, and nothing to save it with.
+            form.is_valid()
+            form.add_error(None, VERSION_UNKNOWN.format(what="call"))
+            status = 400
+        elif form.is_valid():
             try:
                 call_update(
                     call_id=call.pk,
@@ -188,16 +194,8 @@ def call_edit(request, pk):
             "conflict": conflict,
             "cancel_url": reverse("calls:detail", args=[call.pk]),
         },
-        status=409 if conflict is not None else 200,
+        status=409 if conflict is not None else status,
     )
-
-
-def _posted_version(request, what: str) -> int:
-    """The version a posted edit started from; a form without one is a 400 with a reason."""
-    text = request.POST.get("version", "")
-    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**31:
-        raise BadRequest(f"The form did not say which version of the {what} it edits.")
-    return int(text)
 
 
 @permission_required("calls.add_escalation", raise_exception=True)

@@ -178,3 +178,27 @@ def test_merge_page_query_counts_do_not_grow(manager_client, ann):
     assert (count_queries(manager_client, pick), count_queries(manager_client, confirm)) == few
     assert max(few) <= 12
     assert Caller.objects.count() == 17
+
+
+def test_a_caution_flag_needs_a_handling_note_on_the_edit_page_too(manager_client, ann):
+    data = {"name": "Ann Lee", "caution": "on", "caution_note": " ", **phone_formset(ann)}
+    response = manager_client.post(f"/callers/{ann.pk}/edit/", data)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "caution_note": ["Say how to handle this caller next time."]
+    }
+    ann.refresh_from_db()
+    assert not ann.caution
+
+
+def test_a_merge_that_would_cut_notes_is_refused_and_says_why(manager_client, ann):
+    other = CallerFactory(name="Ann Lea", things_to_remember="b" * 1500)
+    ann.things_to_remember = "a" * 1500
+    ann.save()
+    with pytest.raises(ValidationError) as refused:
+        caller_merge(source=ann, target=other, user=manager_user())
+    assert "shorten one of them first" in refused.value.message_dict["into"][0]
+    response = manager_client.post(f"/callers/{ann.pk}/merge/", {"into": other.pk})
+    assert response.status_code == 400
+    assert "shorten one of them first" in response.content.decode()
+    assert Caller.objects.filter(pk=ann.pk).exists()

@@ -382,3 +382,56 @@ def test_the_call_form_query_count_does_not_grow(reception_client):
         CallFactory()
     assert count_queries(reception_client, "/calls/new/") == few
     assert few <= 8
+
+
+# --- editing a call keeps its rules -------------------------------------------------------
+
+
+def test_an_edit_to_callback_scheduled_needs_a_callback():
+    call = CallFactory(outcome="message_taken")
+    said = refusal(
+        call_update,
+        call_id=call.pk,
+        expected_version=1,
+        user=call.taken_by,
+        changes={"outcome": "callback_scheduled"},
+    )
+    assert list(said) == ["outcome"]
+    call.refresh_from_db()
+    assert (call.outcome, call.version) == ("message_taken", 1)
+
+
+def test_abuse_recorded_by_an_edit_goes_to_a_manager():
+    call = CallFactory(mood="calm")
+    call_update(
+        call_id=call.pk, expected_version=1, user=call.taken_by, changes={"mood": "abusive"}
+    )
+    escalation = Escalation.objects.get(call=call)
+    assert escalation.reason.startswith("Recorded as abusive after the call")
+    # Saving it again, still abusive, raises no second one.
+    call_update(call_id=call.pk, expected_version=2, user=call.taken_by, changes={"notes": "x"})
+    assert Escalation.objects.filter(call=call).count() == 1
+
+
+def test_an_edit_keeps_the_end_time(reception_client):
+    from tests.calls.test_views import edit_data
+
+    call = CallFactory()
+    response = reception_client.post(
+        f"/calls/{call.pk}/edit/", {**edit_data(ended_at=""), "version": "1"}
+    )
+    assert response.status_code == 200
+    assert "ended_at" in response.context["form"].errors
+
+
+def test_the_second_to_resolve_is_told_who_resolved_it():
+    from calls.services import EscalationTaken, escalation_acknowledge
+
+    maya, omar = manager_user(username="maya"), manager_user(username="omar")
+    call = CallFactory()
+    escalation = escalation_raise(call=call, user=call.taken_by, playbook_steps=[])
+    escalation_acknowledge(escalation_id=escalation.pk, user=maya)
+    escalation_resolve(escalation_id=escalation.pk, user=omar, resolution="Done")
+    with pytest.raises(EscalationTaken) as taken:
+        escalation_resolve(escalation_id=escalation.pk, user=maya, resolution="Me too")
+    assert taken.value.by == omar

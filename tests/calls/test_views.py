@@ -35,6 +35,12 @@ def form_data(**overrides):
     return data
 
 
+def edit_data(**overrides):
+    """The edit form as sent: like the call form, with the end time it shows."""
+    ended = (timezone.localtime() - timedelta(minutes=1)).strftime(FMT)
+    return form_data(**{"ended_at": ended, **overrides})
+
+
 # --- permissions -------------------------------------------------------------------------
 
 
@@ -286,7 +292,7 @@ def test_call_page_shows_the_call_and_its_history(reception_client, receptionist
     call = CallFactory(summary="Original summary")
     reception_client.post(
         f"/calls/{call.pk}/edit/",
-        {**form_data(summary="Changed summary"), "version": "1"},
+        {**edit_data(summary="Changed summary"), "version": "1"},
     )
     response = reception_client.get(f"/calls/{call.pk}/")
     content = response.content.decode()
@@ -308,7 +314,7 @@ def test_call_page_query_count_does_not_grow_with_history(reception_client):
 def test_edit_saves_and_bumps_the_version(reception_client):
     call = CallFactory()
     response = reception_client.post(
-        f"/calls/{call.pk}/edit/", {**form_data(summary="Better summary"), "version": "1"}
+        f"/calls/{call.pk}/edit/", {**edit_data(summary="Better summary"), "version": "1"}
     )
     assert response.status_code == 302
     call.refresh_from_db()
@@ -322,11 +328,11 @@ def test_edit_conflict_keeps_what_was_typed_and_shows_the_saved_version(
     call = CallFactory(summary="Original")
     # The manager saves first, from version 1.
     manager_client.post(
-        f"/calls/{call.pk}/edit/", {**form_data(summary="Manager's summary"), "version": "1"}
+        f"/calls/{call.pk}/edit/", {**edit_data(summary="Manager's summary"), "version": "1"}
     )
     # The receptionist started from version 1 as well.
     response = reception_client.post(
-        f"/calls/{call.pk}/edit/", {**form_data(summary="Receptionist's summary"), "version": "1"}
+        f"/calls/{call.pk}/edit/", {**edit_data(summary="Receptionist's summary"), "version": "1"}
     )
     assert response.status_code == 409
     content = response.content.decode()
@@ -338,7 +344,7 @@ def test_edit_conflict_keeps_what_was_typed_and_shows_the_saved_version(
     assert call.summary == "Manager's summary"
     # Saving again, on top of the version now shown, goes through.
     response = reception_client.post(
-        f"/calls/{call.pk}/edit/", {**form_data(summary="Receptionist's summary"), "version": "2"}
+        f"/calls/{call.pk}/edit/", {**edit_data(summary="Receptionist's summary"), "version": "2"}
     )
     assert response.status_code == 302
     call.refresh_from_db()
@@ -348,14 +354,14 @@ def test_edit_conflict_keeps_what_was_typed_and_shows_the_saved_version(
 
 def test_edit_without_a_version_is_a_400(reception_client):
     call = CallFactory()
-    response = reception_client.post(f"/calls/{call.pk}/edit/", form_data())
+    response = reception_client.post(f"/calls/{call.pk}/edit/", edit_data())
     assert response.status_code == 400
 
 
 def test_edit_with_bad_input_keeps_what_was_typed(reception_client):
     call = CallFactory(summary="Original")
     response = reception_client.post(
-        f"/calls/{call.pk}/edit/", {**form_data(summary="", notes="Keep this note"), "version": "1"}
+        f"/calls/{call.pk}/edit/", {**edit_data(summary="", notes="Keep this note"), "version": "1"}
     )
     assert response.status_code == 200
     assert "summary" in response.context["form"].errors
