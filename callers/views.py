@@ -12,8 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from callers.forms import CallerForm, CallerMergeForm, CallerPhoneFormSet, CallerSearchForm
 from callers.models import Caller
 from callers.services import CallerConflict, CallerGone, caller_merge, caller_update
-from receptionist.forms import VERSION_UNKNOWN, add_service_errors, with_version
+from receptionist.forms import VERSION_UNKNOWN, add_service_errors
 from receptionist.pagination import keyset_paginate
+from receptionist.versions import state_at, three_way
 
 
 @permission_required("callers.view_caller", raise_exception=True)
@@ -70,18 +71,23 @@ def caller_edit(request, pk):
     else:
         form = CallerForm(instance=caller, can_flag=can_flag)
         phones = CallerPhoneFormSet(instance=caller)
+    clashes = []
     if conflict is not None:
-        # Keep everything this person typed; show what the other person saved beside it,
-        # and let them save again on top of the newer version.
-        form = CallerForm(
-            with_version(request.POST, conflict.version), instance=caller, can_flag=can_flag
+        # What this person changed stays in the form; what only the other person changed
+        # comes in; what both changed differently is marked. Saving again goes on top of
+        # the newer version without undoing the other edit. The numbers stay as typed.
+        typed = {name: form.cleaned_data[name] for name in form.editable_fields}
+        merged, clashes = three_way(
+            base=state_at(conflict, form.cleaned_data["version"]), mine=typed, theirs=conflict
         )
-        form.is_valid()
+        form = CallerForm(
+            initial={**merged, "version": conflict.version}, instance=conflict, can_flag=can_flag
+        )
         messages.warning(
             request,
-            "Someone else saved this caller while you were editing. Your changes are still "
-            "in the form below and were not saved; compare them with the saved version, then "
-            "save again.",
+            "Someone else saved this caller while you were editing. Nothing was saved yet: "
+            "your changes are in the form, with theirs where you had not changed anything. "
+            "Check, then save again.",
         )
     return render(
         request,
@@ -91,6 +97,7 @@ def caller_edit(request, pk):
             "form": form,
             "phones": phones,
             "conflict": conflict,
+            "clashes": [form[name].label for name in clashes],
             "conflict_phones": list(conflict.phones.order_by("pk")) if conflict else [],
         },
         status=409 if conflict is not None else status,

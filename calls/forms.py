@@ -275,6 +275,7 @@ class CallFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         # A bounded list: the front desk staff, never every user or every caller.
         self.filters["taken_by"].queryset = front_desk_staff()
+        self.form.fields["taken_by"].label_from_instance = display_name
         self.form.helper = FormHelper()
         self.form.helper.form_tag = False
         self.form.helper.disable_csrf = True

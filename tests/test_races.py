@@ -18,10 +18,13 @@ from tests.factories import CallerFactory, CallFactory, manager_user, receptioni
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL (SQLite serialises every writer)")
+
+
+pytestmark = [pytestmark, pytest.mark.usefixtures("_postgresql_only")]
 
 
 def at_once(*jobs) -> list:

@@ -23,6 +23,7 @@ from receptionist.audit import audit_trail
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors, posted_version
 from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
+from receptionist.versions import state_at, three_way
 
 
 @permission_required("calls.add_call", raise_exception=True)
@@ -173,15 +174,22 @@ def call_edit(request, pk):
     else:
         form = CallForm(instance=call, creating=False)
         version = call.version
+    clashes = []
     if conflict is not None:
-        # Keep everything this person typed; show what the other person saved, and let
-        # them save again on top of the newer version once they have looked at it.
+        # What this person changed stays in the form; what only the other person changed
+        # comes in; what both changed differently is marked. Saving again goes on top of
+        # the newer version without undoing the other edit.
+        typed = {name: form.cleaned_data[name] for name in CALL_FIELDS}
+        merged, clashes = three_way(
+            base=state_at(conflict, expected_version), mine=typed, theirs=conflict
+        )
+        form = CallForm(initial=merged, instance=conflict, creating=False)
         version = conflict.version
         messages.warning(
             request,
-            "Someone else saved this call while you were editing it. Your changes are still "
-            "in the form below and were not saved; compare them with the saved version, "
-            "then save again.",
+            "Someone else saved this call while you were editing it. Nothing was saved yet: "
+            "your changes are in the form, with theirs where you had not changed anything. "
+            "Check, then save again.",
         )
     return render(
         request,
@@ -192,6 +200,7 @@ def call_edit(request, pk):
             "creating": False,
             "version": version,
             "conflict": conflict,
+            "clashes": [form[name].label for name in clashes],
             "cancel_url": reverse("calls:detail", args=[call.pk]),
         },
         status=409 if conflict is not None else status,

@@ -10,15 +10,13 @@ register = template.Library()
 def nav_link_attrs(context, name: str):
     """`class` (and `aria-current` on the current page) of a navigation link.
 
-    `name` is a view name ("calls:new"), or a namespace ("callers") for every page in it.
+    `name` is one or more view names ("calls:list calls:detail"), or namespaces
+    ("callers") for every page in them.
     """
     match = getattr(context.get("request"), "resolver_match", None)
-    if match is None:
-        current = False
-    elif ":" in name:
-        current = match.view_name == name
-    else:
-        current = match.namespace == name
+    current = match is not None and any(
+        match.view_name == each if ":" in each else match.namespace == each for each in name.split()
+    )
     if current:
         return mark_safe('class="nav-link active" aria-current="page"')
     return mark_safe('class="nav-link"')

@@ -55,6 +55,11 @@
     if (!chosen || !nameField) return;
     var name = chosen.getAttribute("data-caller-name") || "";
     if (nameField.value.trim().toLowerCase() !== name.toLowerCase()) nameField.value = name;
+    // "Use this caller" was replaced by the answer: keep the keyboard in the form.
+    if (document.activeElement === document.body) {
+      var nature = document.querySelector('input[name="nature"]:checked');
+      if (nature) nature.focus();
+    }
   });
 
   document.addEventListener("DOMContentLoaded", startTimer);
@@ -77,12 +82,18 @@
     playbook.classList.toggle("d-none", !difficult);
     if (!flag) return;
     if (abuse) {
+      if (!flag.checked) flag.dataset.ticked = "auto";
       flag.checked = true;
       flag.setAttribute("aria-readonly", "true");
     } else {
       flag.removeAttribute("aria-readonly");
       if (event && event.target && event.target.name === "mood" && moodValue === "angry") {
+        if (!flag.checked) flag.dataset.ticked = "auto";
         flag.checked = true;
+      } else if (!difficult && flag.dataset.ticked === "auto") {
+        // A mood picked by mistake and corrected: the flag it ticked goes with it.
+        flag.checked = false;
+        delete flag.dataset.ticked;
       }
     }
   }
@@ -96,6 +107,8 @@
     var flag = event.target;
     if (flag && flag.name === "escalate" && flag.getAttribute("aria-readonly") === "true") {
       event.preventDefault();
+    } else if (flag && flag.name === "escalate") {
+      delete flag.dataset.ticked; // ticked or unticked by hand: the script leaves it be
     }
   });
   document.addEventListener("DOMContentLoaded", function () {

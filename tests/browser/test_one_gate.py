@@ -103,3 +103,19 @@ def test_two_people_editing_one_caller(live_server, browser, log_in):
     expect(rita.locator(".alert-success")).to_contain_text("Caller saved")
     ann.refresh_from_db()
     assert ann.things_to_remember == "Dog is called Rex"
+
+
+def test_a_mood_picked_by_mistake_takes_its_flag_back(live_server, page, login):
+    receptionist_user(username="rita")
+    login("rita")
+    flag = page.locator("#id_escalate")
+    page.locator("label[for=id_mood_3]").click()  # Abusive, by mistake
+    expect(flag).to_be_checked()
+    page.locator("label[for=id_mood_0]").click()  # Calm, as meant
+    expect(flag).not_to_be_checked()
+    page.locator("label[for=id_mood_2]").click()  # Angry: flagged by default
+    expect(flag).to_be_checked()
+    flag.uncheck()  # the receptionist decides: no manager
+    page.locator("label[for=id_mood_1]").click()
+    page.locator("label[for=id_mood_2]").click()
+    expect(flag).to_be_checked()  # angry again ticks it again, by default

@@ -202,3 +202,25 @@ def test_a_merge_that_would_cut_notes_is_refused_and_says_why(manager_client, an
     assert response.status_code == 400
     assert "shorten one of them first" in response.content.decode()
     assert Caller.objects.filter(pk=ann.pk).exists()
+
+
+def test_saving_again_after_a_conflict_keeps_what_the_other_person_changed(
+    reception_client, manager_client, ann
+):
+    manager_client.post(
+        f"/callers/{ann.pk}/edit/",
+        {"name": "Ann Lee", "organisation": "Harbor Vet", **phone_formset(ann)},
+    )
+    # The receptionist started from version 1 and changed only the things to remember.
+    mine = {"name": "Ann Lee", "things_to_remember": "Dog is Rex", **phone_formset(ann)}
+    mine["version"] = "1"
+    response = reception_client.post(f"/callers/{ann.pk}/edit/", mine)
+    assert response.status_code == 409
+    form = response.context["form"]
+    assert form["organisation"].value() == "Harbor Vet"  # theirs: she had not touched it
+    assert form["things_to_remember"].value() == "Dog is Rex"  # hers
+    assert response.context["clashes"] == []
+    again = {**mine, "organisation": "Harbor Vet", "version": "2"}
+    assert reception_client.post(f"/callers/{ann.pk}/edit/", again).status_code == 302
+    ann.refresh_from_db()
+    assert (ann.organisation, ann.things_to_remember) == ("Harbor Vet", "Dog is Rex")

@@ -435,3 +435,25 @@ def test_the_second_to_resolve_is_told_who_resolved_it():
     with pytest.raises(EscalationTaken) as taken:
         escalation_resolve(escalation_id=escalation.pk, user=maya, resolution="Me too")
     assert taken.value.by == omar
+
+
+def test_a_conflict_keeps_the_other_edit_and_marks_what_both_changed(
+    reception_client, manager_client
+):
+    from tests.calls.test_views import edit_data
+
+    call = CallFactory(summary="Original", notes="First notes")
+    start = {"summary": "Original", "notes": "First notes", "version": "1"}
+    manager_client.post(
+        f"/calls/{call.pk}/edit/",
+        {**edit_data(**start), "notes": "Manager's notes", "summary": "Manager's summary"},
+    )
+    response = reception_client.post(
+        f"/calls/{call.pk}/edit/", {**edit_data(**start), "summary": "Receptionist's summary"}
+    )
+    assert response.status_code == 409
+    form = response.context["form"]
+    assert form["notes"].value() == "Manager's notes"  # only they changed it
+    assert form["summary"].value() == "Receptionist's summary"  # both did: hers stays
+    assert response.context["clashes"] == ["Summary"]
+    assert "You both changed:</strong> Summary" in response.content.decode()
