@@ -57,8 +57,21 @@ def call_new(request):
     return render(
         request,
         "calls/call_form.html",
-        {"form": form, "creating": True, "handover_words": HANDOVER_WORDS},
+        {
+            "form": form,
+            "creating": True,
+            "handover_words": HANDOVER_WORDS,
+            "elapsed": _seconds_since_start(form),
+        },
     )
+
+
+def _seconds_since_start(form) -> int:
+    """How long the call on a form sent back with an error has lasted, for its timer."""
+    started = getattr(form, "cleaned_data", {}).get("started_at")
+    if started is None:
+        return 0
+    return max(0, min(int((timezone.now() - started).total_seconds()), 24 * 3600))
 
 
 def _log_call(request, data) -> Call:

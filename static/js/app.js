@@ -29,7 +29,9 @@
   function startTimer() {
     var output = document.querySelector("[data-timer]");
     if (!output) return;
-    var started = Date.now();
+    // A form sent back with an error goes on timing the same call (seconds since it began,
+    // as the server counts them: no clock of this computer is compared with the server's).
+    var started = Date.now() - 1000 * (Number(output.getAttribute("data-elapsed")) || 0);
     var tick = function () {
       var seconds = Math.floor((Date.now() - started) / 1000);
       var minutes = Math.floor(seconds / 60);

@@ -376,3 +376,13 @@ def test_a_picked_caller_that_was_merged_away_is_reported(reception_client):
     assert b"no longer exists" in response.content
     assert b"Wants to move Thursday" in response.content
     assert not Call.objects.exists()
+
+
+def test_a_form_sent_back_keeps_timing_the_same_call(reception_client):
+    started = timezone.localtime() - timedelta(minutes=2)
+    response = reception_client.post(
+        "/calls/new/", form_data(summary="", started_at=started.strftime(FMT))
+    )
+    assert response.status_code == 200
+    assert 118 <= response.context["elapsed"] <= 130
+    assert 'data-elapsed="0"' in reception_client.get("/calls/new/").content.decode()

@@ -288,3 +288,50 @@ def test_merging_callers_moves_their_callbacks(manager):
     callback.refresh_from_db()
     assert callback.caller == kept
     assert callback.call.caller == kept
+
+
+# --- promises that cannot be meant --------------------------------------------------------
+
+FAR = "That is more than a year away: check the date."
+
+
+def test_a_callback_decades_ahead_is_refused_by_the_service_and_the_page(
+    receptionist, reception_client
+):
+    with pytest.raises(ValidationError) as excinfo:
+        log(receptionist, callback=True, callback_due_at=timezone.now() + timedelta(days=3650))
+    assert excinfo.value.message_dict == {"callback_due_at": [FAR]}
+    from tests.calls.test_views import form_data
+
+    page = reception_client.post(
+        "/calls/new/",
+        form_data(callback="on", callback_due_at="2060-01-01T10:00", outcome="callback_scheduled"),
+    )
+    assert page.context["form"].errors == {"callback_due_at": [FAR]}
+    assert not Callback.objects.exists()
+
+
+def test_a_retry_decades_ahead_is_refused(receptionist):
+    callback = CallbackFactory()
+    with pytest.raises(ValidationError) as excinfo:
+        callback_attempt(
+            callback_id=callback.pk,
+            user=receptionist,
+            expected_version=1,
+            result=AttemptResult.NO_ANSWER,
+            next_due_at=timezone.now() + timedelta(days=400),
+        )
+    assert excinfo.value.message_dict == {"next_due_at": [FAR]}
+
+
+def test_a_policy_of_millions_of_minutes_is_refused():
+    business = Business.objects.default()
+    policy = CallbackPolicy(
+        business=business, nature=Nature.SALES, urgency=Urgency.LOW, due_within_minutes=10**6
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        policy.full_clean(validate_unique=False)
+    assert excinfo.value.message_dict["due_within_minutes"] == ["At most 30 days (43,200 minutes)."]
+    CallbackPolicy.objects.filter(business=business).delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        policy.save()  # the database refuses it too
