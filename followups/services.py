@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from calls.models import Call
 from followups.models import (
@@ -54,18 +54,37 @@ def callback_due_at(*, business_id: int, nature: str, urgency: str, now=None) ->
     return due
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
 def promise_words(due_at: datetime, now=None) -> str:
     """The sentence to say on the phone: "We'll call you back by 3:15 pm"."""
     local, today = timezone.localtime(due_at), timezone.localtime(now or timezone.now()).date()
-    clock = formats.date_format(local, "g:i a").replace("a.m.", "am").replace("p.m.", "pm")
-    if local.date() == today:
+    # Written out rather than through date formats: seed_demo says this 160,000 times.
+    clock = f"{local.hour % 12 or 12}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
+    day = local.date()
+    if day == today:
         when = clock
-    elif local.date() == today + timedelta(days=1):
+    elif day == today + timedelta(days=1):
         when = f"{clock} tomorrow"
-    elif local.date() < today + timedelta(days=7):
-        when = f"{clock} on {formats.date_format(local, 'l')}"
+    elif day < today + timedelta(days=7):
+        when = f"{clock} on {WEEKDAYS[day.weekday()]}"
     else:
-        when = f"{clock} on {formats.date_format(local, 'l, F j')}"
+        when = f"{clock} on {WEEKDAYS[day.weekday()]}, {MONTHS[day.month - 1]} {day.day}"
     return f"We'll call you back by {when}."
 
 

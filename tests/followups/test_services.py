@@ -97,6 +97,12 @@ def test_promise_words(settings):
         assert promise_words(now + timedelta(days=3), now) == (
             "We'll call you back by 10:00 am on Thursday."
         )
+        assert promise_words(now.replace(hour=0, minute=5) + timedelta(days=14), now) == (
+            "We'll call you back by 12:05 am on Monday, December 7."
+        )
+        assert promise_words(now.replace(hour=12, minute=30), now) == (
+            "We'll call you back by 12:30 pm."
+        )
     finally:
         timezone.deactivate()
 
