@@ -64,6 +64,14 @@ class CallerPhoneBaseFormSet(BaseInlineFormSet):
                     added.append(entry)
         return [*wanted.values(), *added]
 
+    def added_numbers(self) -> list[tuple[str, str]]:
+        """The numbers typed into the empty rows, as (E.164, label)."""
+        return [
+            (form.cleaned_data["number"].as_e164, form.cleaned_data["label"])
+            for form in self.extra_forms
+            if form.cleaned_data.get("number") and not form.cleaned_data.get("DELETE")
+        ]
+
 
 CallerPhoneFormSet = inlineformset_factory(
     Caller,

@@ -119,7 +119,7 @@ class Caller(models.Model):
     # Optimistic locking: an edit names the version it started from (see caller_update).
     version = models.PositiveIntegerField(default=1)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["version"])
     objects = CallerQuerySet.as_manager()
 
     class Meta:

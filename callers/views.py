@@ -11,10 +11,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from callers.forms import CallerForm, CallerMergeForm, CallerPhoneFormSet, CallerSearchForm
 from callers.models import Caller
-from callers.services import CallerConflict, CallerGone, caller_merge, caller_update
+from callers.services import (
+    EDITABLE_FIELDS,
+    CallerConflict,
+    CallerGone,
+    caller_merge,
+    caller_update,
+)
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors
 from receptionist.pagination import keyset_paginate
-from receptionist.versions import state_at, three_way
+from receptionist.versions import form_base, read_base, three_way
 
 
 @permission_required("callers.view_caller", raise_exception=True)
@@ -49,6 +55,10 @@ def caller_edit(request, pk):
             form.errors.pop("version")
             form.add_error(None, VERSION_UNKNOWN.format(what="caller"))
             status = 400
+        elif form.is_valid() and form.cleaned_data["version"] != caller.version:
+            # Saved by someone else since this form was opened: a conflict, whatever the
+            # numbers' rows say (one deleted meanwhile would otherwise fail them forever).
+            conflict = caller
         elif forms_valid:
             try:
                 caller_update(
@@ -75,14 +85,20 @@ def caller_edit(request, pk):
     if conflict is not None:
         # What this person changed stays in the form; what only the other person changed
         # comes in; what both changed differently is marked. Saving again goes on top of
-        # the newer version without undoing the other edit. The numbers stay as typed.
+        # the newer version without undoing the other edit. The numbers are the saved
+        # ones, with those this person added (a delete or a new label is done again).
         typed = {name: form.cleaned_data[name] for name in form.editable_fields}
         merged, clashes = three_way(
-            base=state_at(conflict, form.cleaned_data["version"]), mine=typed, theirs=conflict
+            base=read_base(request.POST.get("base")), mine=typed, theirs=conflict
         )
         form = CallerForm(
             initial={**merged, "version": conflict.version}, instance=conflict, can_flag=can_flag
         )
+        added = phones.added_numbers()
+        phones = CallerPhoneFormSet(
+            instance=conflict, initial=[{"number": n, "label": label} for n, label in added]
+        )
+        phones.extra = len(added) + 1
         messages.warning(
             request,
             "Someone else saved this caller while you were editing. Nothing was saved yet: "
@@ -99,6 +115,7 @@ def caller_edit(request, pk):
             "conflict": conflict,
             "clashes": [form[name].label for name in clashes],
             "conflict_phones": list(conflict.phones.order_by("pk")) if conflict else [],
+            "base": form_base(request, caller, EDITABLE_FIELDS, conflict=conflict),
         },
         status=409 if conflict is not None else status,
     )

@@ -141,7 +141,7 @@ class Call(models.Model):
     # The call form's one-time key: the same form sent twice logs one call (see call_log).
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["updated_at", "submission_key"])
+    history = HistoricalRecords(excluded_fields=["version", "updated_at", "submission_key"])
     objects = CallQuerySet.as_manager()
 
     class Meta:

@@ -12,10 +12,6 @@ def audit_trail(instance, limit: int = 20) -> list[dict]:
     changes = []
     for index, record in enumerate(records[:limit]):
         previous = records[index + 1] if index + 1 < len(records) else None
-        delta = (
-            record.diff_against(previous, excluded_fields=["version"]).changes
-            if previous is not None
-            else []
-        )
+        delta = record.diff_against(previous).changes if previous is not None else []
         changes.append({"record": record, "changes": delta})
     return changes

@@ -23,7 +23,7 @@ from receptionist.audit import audit_trail
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors, posted_version
 from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
-from receptionist.versions import state_at, three_way
+from receptionist.versions import form_base, read_base, three_way
 
 
 @permission_required("calls.add_call", raise_exception=True)
@@ -194,7 +194,7 @@ def call_edit(request, pk):
         # the newer version without undoing the other edit.
         typed = {name: form.cleaned_data[name] for name in CALL_FIELDS}
         merged, clashes = three_way(
-            base=state_at(conflict, expected_version), mine=typed, theirs=conflict
+            base=read_base(request.POST.get("base")), mine=typed, theirs=conflict
         )
         form = CallForm(initial=merged, instance=conflict, creating=False)
         version = conflict.version
@@ -214,6 +214,7 @@ def call_edit(request, pk):
             "version": version,
             "conflict": conflict,
             "clashes": [form[name].label for name in clashes],
+            "base": form_base(request, call, CALL_FIELDS, conflict=conflict),
             "cancel_url": reverse("calls:detail", args=[call.pk]),
         },
         status=409 if conflict is not None else status,

@@ -1,9 +1,11 @@
 """Editing a caller goes through caller_update: a version, its numbers, and its rules."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 
-from callers.models import Caller
+from callers.models import Caller, CallerPhone
 from callers.services import CallerConflict, CallerGone, caller_merge, caller_update
 from tests.callers.test_views import phone_formset
 from tests.factories import CallerFactory, CallFactory, manager_user, receptionist_user
@@ -15,6 +17,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ann(db):
     return CallerFactory(name="Ann Lee", phone="+12125550147")
+
+
+def opened(client, url) -> str:
+    """The base an edit form was opened with (its hidden, signed `base`)."""
+    return re.search(r'name="base" value="([^"]+)"', client.get(url).content.decode()).group(1)
 
 
 def numbers(caller) -> dict[str, str]:
@@ -114,6 +121,7 @@ def test_the_page_and_the_service_refuse_a_note_without_the_flag_alike(manager_c
 def test_two_people_editing_a_caller_do_not_overwrite_each_other(
     reception_client, manager_client, ann
 ):
+    base = opened(reception_client, f"/callers/{ann.pk}/edit/")
     manager_client.post(
         f"/callers/{ann.pk}/edit/",
         {"name": "Ann Lee", "things_to_remember": "Manager's note", **phone_formset(ann)},
@@ -124,6 +132,7 @@ def test_two_people_editing_a_caller_do_not_overwrite_each_other(
         "things_to_remember": "Receptionist's note",
         **phone_formset(ann, extra_number="(312) 555-0100"),
         "version": "1",
+        "base": base,
     }
     response = reception_client.post(f"/callers/{ann.pk}/edit/", mine)
     assert response.status_code == 409
@@ -131,13 +140,16 @@ def test_two_people_editing_a_caller_do_not_overwrite_each_other(
     assert "Saved by someone else meanwhile" in content
     assert "Manager&#x27;s note" in content  # what is saved now
     assert "Receptionist&#x27;s note" in content  # what this person typed
-    assert "(312) 555-0100" in content
+    assert 'value="+13125550100"' in content  # the number added stays, to save again
     assert 'name="version" value="2"' in content
     ann.refresh_from_db()
     assert ann.things_to_remember == "Manager's note"
     assert ann.phones.count() == 1
     # Saving again on top of the version shown goes through.
-    again = reception_client.post(f"/callers/{ann.pk}/edit/", {**mine, "version": "2"})
+    again = reception_client.post(
+        f"/callers/{ann.pk}/edit/",
+        {**mine, "version": "2", "base": re.search(r'name="base" value="([^"]+)"', content)[1]},
+    )
     assert again.status_code == 302
     ann.refresh_from_db()
     assert ann.things_to_remember == "Receptionist's note"
@@ -207,13 +219,14 @@ def test_a_merge_that_would_cut_notes_is_refused_and_says_why(manager_client, an
 def test_saving_again_after_a_conflict_keeps_what_the_other_person_changed(
     reception_client, manager_client, ann
 ):
+    base = opened(reception_client, f"/callers/{ann.pk}/edit/")
     manager_client.post(
         f"/callers/{ann.pk}/edit/",
         {"name": "Ann Lee", "organisation": "Harbor Vet", **phone_formset(ann)},
     )
     # The receptionist started from version 1 and changed only the things to remember.
     mine = {"name": "Ann Lee", "things_to_remember": "Dog is Rex", **phone_formset(ann)}
-    mine["version"] = "1"
+    mine.update({"version": "1", "base": base})
     response = reception_client.post(f"/callers/{ann.pk}/edit/", mine)
     assert response.status_code == 409
     form = response.context["form"]
@@ -224,3 +237,53 @@ def test_saving_again_after_a_conflict_keeps_what_the_other_person_changed(
     assert reception_client.post(f"/callers/{ann.pk}/edit/", again).status_code == 302
     ann.refresh_from_db()
     assert (ann.organisation, ann.things_to_remember) == ("Harbor Vet", "Dog is Rex")
+
+
+def test_numbers_changed_meanwhile_are_not_undone_by_saving_again(
+    reception_client, manager_client, ann
+):
+    url = f"/callers/{ann.pk}/edit/"
+    base = opened(reception_client, url)
+    second = CallerPhone.objects.create(caller=ann, number="+13125550100")
+    # The manager relabels the first number and deletes the second (version 1 -> 2).
+    data = phone_formset(ann)
+    data.update(
+        {
+            "name": "Ann Lee",
+            "version": "1",
+            "phones-0-label": "work",
+            "phones-TOTAL_FORMS": "3",
+            "phones-INITIAL_FORMS": "2",
+            "phones-1-id": str(second.pk),
+            "phones-1-caller": str(ann.pk),
+            "phones-1-number": "+13125550100",
+            "phones-1-label": "mobile",
+            "phones-1-DELETE": "on",
+            "phones-2-id": "",
+            "phones-2-caller": str(ann.pk),
+            "phones-2-number": "",
+            "phones-2-label": "mobile",
+        }
+    )
+    assert manager_client.post(url, data).status_code == 302
+    assert numbers(ann) == {"+12125550147": "work"}
+    # The receptionist's form still lists both numbers, and she only changes a note.
+    mine = {**data, "things_to_remember": "Call after 4", "base": base}
+    mine.pop("phones-1-DELETE")
+    mine["phones-0-label"] = "mobile"
+    response = reception_client.post(url, mine)
+    assert response.status_code == 409  # not a form error about a row that is gone
+    content = response.content.decode()
+    again = {
+        "name": "Ann Lee",
+        "things_to_remember": "Call after 4",
+        **phone_formset(ann),
+        "phones-0-label": "work",  # as the form now shows it
+        "version": "2",
+        "base": re.search(r'name="base" value="([^"]+)"', content)[1],
+    }
+    assert "selected>Work</option>" in content or 'value="work" selected' in content
+    assert reception_client.post(url, again).status_code == 302
+    ann.refresh_from_db()
+    assert numbers(ann) == {"+12125550147": "work"}
+    assert ann.things_to_remember == "Call after 4"

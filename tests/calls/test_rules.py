@@ -1,6 +1,7 @@
 """Every rule of a call and an escalation is the service's: called directly, the service
 refuses; through the page, the same input gets the same message on the same field."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -442,14 +443,21 @@ def test_a_conflict_keeps_the_other_edit_and_marks_what_both_changed(
 ):
     from tests.calls.test_views import edit_data
 
-    call = CallFactory(summary="Original", notes="First notes")
-    start = {"summary": "Original", "notes": "First notes", "version": "1"}
+    call = CallFactory()
+    start = edit_data(summary="Original", notes="First notes")
+    assert (
+        reception_client.post(f"/calls/{call.pk}/edit/", {**start, "version": "1"}).status_code
+        == 302
+    )
+    # Both open the edit form at version 2.
+    page = reception_client.get(f"/calls/{call.pk}/edit/").content.decode()
+    start.update(version="2", base=re.search(r'name="base" value="([^"]+)"', page).group(1))
     manager_client.post(
         f"/calls/{call.pk}/edit/",
-        {**edit_data(**start), "notes": "Manager's notes", "summary": "Manager's summary"},
+        {**start, "notes": "Manager's notes", "summary": "Manager's summary"},
     )
     response = reception_client.post(
-        f"/calls/{call.pk}/edit/", {**edit_data(**start), "summary": "Receptionist's summary"}
+        f"/calls/{call.pk}/edit/", {**start, "summary": "Receptionist's summary"}
     )
     assert response.status_code == 409
     form = response.context["form"]
@@ -457,3 +465,23 @@ def test_a_conflict_keeps_the_other_edit_and_marks_what_both_changed(
     assert form["summary"].value() == "Receptionist's summary"  # both did: hers stays
     assert response.context["clashes"] == ["Summary"]
     assert "You both changed:</strong> Summary" in response.content.decode()
+    # Saving again keeps both.
+    again = response.content.decode()
+    start.update(
+        version="3",
+        base=re.search(r'name="base" value="([^"]+)"', again).group(1),
+        notes="Manager's notes",
+        summary="Receptionist's summary",
+    )
+    assert reception_client.post(f"/calls/{call.pk}/edit/", start).status_code == 302
+    call.refresh_from_db()
+    assert (call.summary, call.notes) == ("Receptionist's summary", "Manager's notes")
+
+
+def test_without_a_base_every_difference_is_named_and_nothing_is_taken_silently():
+    from receptionist.versions import read_base, three_way
+
+    saved = CallFactory(summary="Theirs", notes="Same")
+    merged, clashes = three_way(base=None, mine={"summary": "Mine", "notes": "Same"}, theirs=saved)
+    assert merged == {"summary": "Mine", "notes": "Same"} and clashes == ["summary"]
+    assert read_base("forged") is None
