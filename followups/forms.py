@@ -43,7 +43,7 @@ class AttemptForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required to close the callback; closes it whatever the result.",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
 
     def __init__(self, *args, callback: Callback, **kwargs):
         super().__init__(*args, **kwargs)

@@ -108,15 +108,23 @@ def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_for
     return render(request, "followups/callback_detail.html", context, status=status)
 
 
-def _taken_message(request, exc: CallbackTaken):
+def _taken_message(request, exc: CallbackTaken, typed: str = ""):
+    """Who got there first; and what this person wrote, which was not recorded, so that it
+    is not lost (a message is escaped like everything else)."""
     callback = exc.callback
+    who = display_name(exc.by)
     if callback.is_active:
-        messages.warning(request, f"{display_name(exc.by)} has already claimed this callback.")
+        said = f"{who} has already claimed this callback."
     else:
-        messages.warning(
-            request,
-            f"This callback was {callback.get_status_display().lower()} by {display_name(exc.by)}.",
-        )
+        said = f"This callback was {callback.get_status_display().lower()} by {who}."
+    if typed.strip():
+        said += f" What you wrote was not recorded: “{typed.strip()}”"
+    messages.warning(request, said)
+
+
+def _typed(data) -> str:
+    """An attempt's note and outcome as typed, to give back when they cannot be recorded."""
+    return " / ".join(part for part in (data["note"].strip(), data["outcome"].strip()) if part)
 
 
 @require_POST
@@ -174,8 +182,15 @@ def callback_attempt_view(request, pk):
             outcome=data["outcome"],
         )
     except CallbackConflict as exc:
+        current = exc.current
+        if not current.is_active or (
+            current.is_claimed and current.claimed_by_id != request.user.pk
+        ):
+            # Nothing to record it on any more: say who, and give back what was typed.
+            _taken_message(request, CallbackTaken(current), _typed(data))
+            return redirect(callback)
         # Keep what this person typed; they can record it again against the new version.
-        post = with_version(request.POST, exc.current.version)
+        post = with_version(request.POST, current.version)
         messages.warning(
             request,
             "This callback changed while you had it open (see below). Your attempt was not "
@@ -185,7 +200,7 @@ def callback_attempt_view(request, pk):
             request, pk, attempt_form=AttemptForm(post, callback=exc.current), status=409
         )
     except CallbackTaken as exc:
-        _taken_message(request, exc)
+        _taken_message(request, exc, _typed(data))
         return redirect(callback)
     except ValidationError as exc:
         add_service_errors(form, exc)
@@ -231,7 +246,7 @@ def callback_cancel_view(request, pk):
     try:
         callback_cancel(callback_id=callback.pk, user=request.user, **form.cleaned_data)
     except CallbackTaken as exc:
-        _taken_message(request, exc)
+        _taken_message(request, exc, form.cleaned_data["reason"])
     except ValidationError as exc:
         add_service_errors(form, exc)
         return callback_detail(request, pk, cancel_form=form, status=400)

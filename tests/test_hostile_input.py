@@ -238,3 +238,65 @@ def test_an_attempt_without_a_readable_version_says_so_and_keeps_the_note(
     assert "Rang twice" in content
     assert f'name="version" value="{callback.version}"' in content  # ready to record again
     assert not callback.attempts.exists()
+
+
+# --- what was typed comes back when someone else got there first ------------------------
+
+
+def test_an_attempt_on_a_callback_closed_meanwhile_gives_back_the_note(reception_client, manager):
+    from followups.services import callback_cancel
+
+    callback = CallbackFactory()
+    callback_cancel(callback_id=callback.pk, user=manager, reason="Caller rang back")
+    response = reception_client.post(
+        f"/callbacks/{callback.pk}/attempt/",
+        {"result": "reached", "outcome": "Booked for Friday", "version": "1"},
+        follow=True,
+    )
+    content = response.content.decode()
+    assert "This callback was cancelled by" in content
+    assert "What you wrote was not recorded: “Booked for Friday”" in content
+
+
+def test_an_attempt_on_a_callback_claimed_meanwhile_gives_back_the_note(reception_client):
+    from followups.services import callback_claim
+    from tests.factories import receptionist_user
+
+    callback = CallbackFactory()
+    callback_claim(callback_id=callback.pk, user=receptionist_user(username="sam"))
+    response = reception_client.post(
+        f"/callbacks/{callback.pk}/attempt/",
+        {
+            "result": "no_answer",
+            "note": "Rang 8 times",
+            "next_due_at": "2099-01-01T10:00",
+            "version": "1",
+        },
+        follow=True,
+    )
+    content = response.content.decode()
+    assert "has already claimed this callback" in content
+    assert "Rang 8 times" in content
+
+
+def test_the_second_manager_to_resolve_gets_back_what_they_wrote(manager_client):
+    from calls.services import escalation_raise, escalation_resolve
+    from tests.factories import manager_user
+
+    call = CallFactory()
+    escalation = escalation_raise(call=call, user=call.taken_by, playbook_steps=[])
+    escalation_resolve(escalation_id=escalation.pk, user=manager_user(), resolution="Done")
+    response = manager_client.post(
+        f"/escalations/{escalation.pk}/resolve/",
+        {"resolution": "Called her back", "debrief": "Well handled", "caution_decision": "keep"},
+        follow=True,
+    )
+    content = response.content.decode()
+    assert "has already resolved this escalation" in content
+    assert "Called her back / Well handled" in content
+
+
+def test_the_merge_search_says_why_it_cannot_search(manager_client, some):
+    response = manager_client.get(f"/callers/{some.pk}/merge/", {"q": "x" * 201})
+    content = response.content.decode()
+    assert "data-search-error" in content and "No other caller matches" not in content

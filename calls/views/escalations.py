@@ -127,10 +127,17 @@ def escalation_resolve_view(request, pk):
         try:
             escalation_resolve(escalation_id=escalation.pk, user=request.user, **form.cleaned_data)
         except EscalationTaken as exc:
-            messages.warning(
-                request,
-                f"{display_name(exc.by, 'Another manager')} has already resolved this escalation.",
+            typed = " / ".join(
+                text.strip()
+                for text in (form.cleaned_data["resolution"], form.cleaned_data["debrief"])
+                if text.strip()
             )
+            said = (
+                f"{display_name(exc.by, 'Another manager')} has already resolved this escalation."
+            )
+            if typed:
+                said += f" What you wrote was not saved: “{typed}”"
+            messages.warning(request, said)
             return redirect(escalation)
         except ValidationError as exc:
             add_service_errors(form, exc)
