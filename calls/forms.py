@@ -183,6 +183,9 @@ class CallForm(forms.ModelForm):
             "ended_at": "Left empty, the call ends when it is saved.",
         }
 
+    # The callback fields ask the promise preview with these too (nature, urgency, the box).
+    promise_preview_include = PROMISE_PREVIEW["hx-include"]
+
     def __init__(self, *args, user=None, creating=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.creating = creating
