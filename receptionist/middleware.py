@@ -4,6 +4,27 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.shortcuts import resolve_url
 
+from receptionist.views import database_health
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz before anything looks at the Host header.
+
+    Load balancers and docker-compose's health check call it by address
+    (http://127.0.0.1:8000/healthz), which is not in ALLOWED_HOSTS in production; any
+    later middleware would refuse it as DisallowedHost. Only this one path is answered
+    here, and it says nothing but whether the database answers: every other page still
+    refuses a host it does not know.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/healthz":
+            return database_health(request)
+        return self.get_response(request)
+
 
 class RefuseNulInQueryMiddleware:
     """A NUL character in the address's parameters is a 400 with the reason.

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz answers whatever the Host header says (see the middleware).
+    "receptionist.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,6 +98,7 @@ TEMPLATES = [
             "builtins": [
                 "receptionist.templatetags.people",
                 "receptionist.templatetags.navigation",
+                "receptionist.templatetags.words",
             ],
         },
     },

@@ -24,6 +24,18 @@ def test_healthz_needs_no_login_and_checks_the_database(client, django_assert_nu
     assert response.content == b"ok"
 
 
+def test_healthz_answers_the_balancer_whatever_allowed_hosts_says(client, settings):
+    settings.ALLOWED_HOSTS = ["calls.example.com"]
+    for host in ("127.0.0.1:8000", "10.0.3.7", "calls.example.com"):
+        response = client.get("/healthz", HTTP_HOST=host)
+        assert (response.status_code, response.content) == (200, b"ok")
+    # Every other page still refuses a host it does not know.
+    assert client.get("/accounts/login/", HTTP_HOST="127.0.0.1").status_code == 400
+    assert client.get("/healthz/", HTTP_HOST="127.0.0.1").status_code == 400
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz", HTTP_HOST="10.0.3.7").status_code == 200  # no redirect
+
+
 def test_healthz_refuses_post(client):
     assert client.post("/healthz").status_code == 405
 
@@ -153,3 +165,18 @@ def test_400_page_says_why_for_bad_requests_but_never_echoes_a_suspicious_one(re
     response = reception_client.get("/calls/", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert b"evil.example" not in response.content
+
+
+def test_create_staff_without_a_terminal_says_how_to_give_the_password():
+    done = subprocess.run(
+        [sys.executable, "manage.py", "create_staff", "sam", "--role", "receptionist"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SECRET_KEY": "test-only"},
+    )
+    assert done.returncode == 1
+    assert "--password-file" in done.stderr
+    assert "Traceback" not in done.stderr and "EOFError" not in done.stderr

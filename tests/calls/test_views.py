@@ -386,3 +386,14 @@ def test_a_form_sent_back_keeps_timing_the_same_call(reception_client):
     assert response.status_code == 200
     assert 118 <= response.context["elapsed"] <= 130
     assert 'data-elapsed="0"' in reception_client.get("/calls/new/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(10.41, "10 s"), (130, "2 min 10 s"), (120, "2 min"), (3900, "1 h 5 min")],
+)
+def test_the_call_page_says_how_long_the_call_lasted_in_words(reception_client, seconds, words):
+    started = timezone.now() - timedelta(hours=2)
+    call = CallFactory(started_at=started, ended_at=started + timedelta(seconds=seconds))
+    content = reception_client.get(f"/calls/{call.pk}/").content.decode()
+    assert f'<span class="text-body-secondary" data-duration>({words})</span>' in content

@@ -1,6 +1,7 @@
 """Create a receptionist or a manager."""
 
 import getpass
+import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -30,6 +31,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, username, role, email, first_name, last_name, password_file, **options):
+        if not password_file and not sys.stdin.isatty():
+            # Before anything else: a script or a container without a terminal gets the
+            # reason, not a traceback from the password prompt.
+            raise CommandError(
+                "No terminal to ask for the password on: give it in a file with "
+                "--password-file FILE (its first line is the password)."
+            )
         User = get_user_model()
         if User.objects.filter(username=username).exists():
             raise CommandError(f"A user named {username!r} already exists.")
@@ -39,8 +47,12 @@ class Command(BaseCommand):
             except (OSError, IndexError) as exc:
                 raise CommandError(f"Cannot read a password from {password_file}: {exc}") from exc
         else:
-            password = getpass.getpass("Password: ")
-            if password != getpass.getpass("Password (again): "):
+            try:
+                password = getpass.getpass("Password: ")
+                again = getpass.getpass("Password (again): ")
+            except (EOFError, KeyboardInterrupt) as exc:
+                raise CommandError("No password given: nobody was created.") from exc
+            if password != again:
                 raise CommandError("The passwords do not match.")
         user = User(
             username=username,
