@@ -295,6 +295,16 @@ class CallFilter(django_filters.FilterSet):
         return queryset.filter(started_at__lt=start_of_day(value + timedelta(days=1)))
 
 
+def date_shortcuts(today: date) -> list[tuple[str, date, date]]:
+    """The call log's one-click ranges: (label, from, to), both days included."""
+    yesterday = today - timedelta(days=1)
+    return [
+        ("Today", today, today),
+        ("Yesterday", yesterday, yesterday),
+        ("This week", today - timedelta(days=today.weekday()), today),
+    ]
+
+
 def start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 

@@ -9,7 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from calls.forms import CALL_FIELDS, CALLBACK_FIELDS, CallFilter, CallForm, EscalateForm
+from calls.forms import (
+    CALL_FIELDS,
+    CALLBACK_FIELDS,
+    CallFilter,
+    CallForm,
+    EscalateForm,
+    date_shortcuts,
+)
 from calls.models import HANDOVER_WORDS, Call, Outcome
 from calls.services import (
     CallAlreadyLogged,
@@ -21,7 +28,7 @@ from calls.services import (
 )
 from receptionist.audit import audit_trail
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors, posted_version
-from receptionist.pagination import keyset_paginate
+from receptionist.pagination import keyset_paginate, query_with
 from receptionist.roles import display_name
 from receptionist.versions import form_base, read_base, three_way
 
@@ -120,13 +127,24 @@ def call_list(request):
         page = keyset_paginate(
             request, calls.qs, key="started_at", descending=True, size=settings.CALLS_PAGE_SIZE
         )
-    context = {"filter": calls, "page": page}
+    context = {"filter": calls, "page": page, "shortcuts": _date_shortcuts(request)}
     template = "calls/call_list.html"
     if request.htmx and request.GET.get("cursor"):
         template += "#call-rows"
     elif request.htmx:
         template += "#call-results"
     return render(request, template, context)
+
+
+def _date_shortcuts(request) -> list[dict]:
+    """Links to today's, yesterday's and this week's calls, keeping the other filters."""
+    chosen = (request.GET.get("date_from"), request.GET.get("date_to"))
+    links = []
+    for label, first, last in date_shortcuts(timezone.localdate()):
+        dates = (first.isoformat(), last.isoformat())
+        query = query_with(request.GET, date_from=dates[0], date_to=dates[1], cursor=None)
+        links.append({"label": label, "query": query, "current": chosen == dates})
+    return links
 
 
 @permission_required("calls.view_call", raise_exception=True)

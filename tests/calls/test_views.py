@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -397,3 +398,19 @@ def test_the_call_page_says_how_long_the_call_lasted_in_words(reception_client, 
     call = CallFactory(started_at=started, ended_at=started + timedelta(seconds=seconds))
     content = reception_client.get(f"/calls/{call.pk}/").content.decode()
     assert f'<span class="text-body-secondary" data-duration>({words})</span>' in content
+
+
+def test_today_yesterday_and_this_week_in_the_call_log(reception_client):
+    now = timezone.localtime()
+    started = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0, second=1))
+    today = CallFactory(summary="From today", started_at=started, ended_at=started)
+    CallFactory(summary="Long ago", started_at=now - timedelta(days=30))
+    response = reception_client.get("/calls/", {"nature": "appointment"})
+    links = re.findall(r'href="\?([^"]+)" data-date-shortcut', response.content.decode())
+    assert len(links) == 3
+    first = dict(p.split("=") for p in links[0].replace("&amp;", "&").split("&"))
+    assert first["date_from"] == first["date_to"] == now.date().isoformat()
+    assert first["nature"] == "appointment"  # the other filters stay
+    shown = reception_client.get("/calls/?" + links[0].replace("&amp;", "&"))
+    assert row_ids(shown, "data-call-row") == [today.pk]
+    assert 'aria-current="true">Today</a>' in shown.content.decode()
