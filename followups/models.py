@@ -5,12 +5,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from callers.models import Business, Caller
+from callers.models import Business, Caller, CallerPhone
 from calls.models import Call, Nature, Urgency
 
 
@@ -190,8 +190,10 @@ class CallbackQuerySet(models.QuerySet):
         )
 
     def for_queue(self):
-        """What a row of the queue shows, in one query."""
-        return self.select_related("caller", "assigned_to", "claimed_by")
+        """What a row of the queue shows: one query, and one more for the numbers to dial."""
+        return self.select_related("caller", "assigned_to", "claimed_by").prefetch_related(
+            Prefetch("caller__phones", queryset=CallerPhone.objects.order_by("pk"))
+        )
 
     def queue_counts(self, user, now=None) -> dict[str, int]:
         """The size of each queue view, in one aggregate query over the active callbacks."""
