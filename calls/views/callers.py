@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from callers.models import Caller
 from calls.forms import LookupForm
-from calls.models import Call
+from calls.models import Call, Escalation
 from calls.services import caller_on_the_phone
 from receptionist.audit import audit_trail
 from receptionist.pagination import keyset_paginate
@@ -35,6 +35,20 @@ def caller_detail(request, pk):
         return render(request, "calls/caller_detail.html#history-rows", context)
     context["counts"] = Call.objects.counts_by_caller([caller.pk])[caller.pk]
     context["changes"] = audit_trail(caller, limit=10)
+    # What is still open about this caller, at the top: promises to keep (through the
+    # relation followups adds to Caller: calls does not import it) and escalations.
+    context["open_callbacks"] = list(
+        caller.callbacks.active()
+        .select_related("claimed_by", "assigned_to")
+        .order_by("due_at")[:10]
+    )
+    context["open_escalations"] = list(
+        Escalation.objects.visible_to(request.user)
+        .unresolved()
+        .filter(call__caller=caller)
+        .select_related("call", "acknowledged_by")
+        .order_by("-raised_at")[:10]
+    )
     return render(request, "calls/caller_detail.html", context)
 
 
