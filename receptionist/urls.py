@@ -3,7 +3,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from receptionist import views
 from receptionist.forms import AdminLoginForm
@@ -11,7 +10,7 @@ from receptionist.forms import AdminLoginForm
 admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="calls:new", permanent=False), name="home"),
+    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -32,10 +32,23 @@ def database_health(request):
 healthz = login_not_required(transaction.non_atomic_requests(require_GET(database_health)))
 
 
+def start_page(user) -> str:
+    """Where a person starts: managers on the escalation queue, the front desk on the call
+    form. (URL names only: this module imports no app.)"""
+    return "escalations:queue" if user.has_perm("calls.manage_escalation") else "calls:new"
+
+
+def home(request):
+    return redirect(start_page(request.user))
+
+
 @method_decorator(login_not_required, name="dispatch")
 class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        return resolve_url(start_page(self.request.user))
 
 
 def bad_request(request, exception=None):

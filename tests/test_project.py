@@ -180,3 +180,17 @@ def test_create_staff_without_a_terminal_says_how_to_give_the_password():
     assert done.returncode == 1
     assert "--password-file" in done.stderr
     assert "Traceback" not in done.stderr and "EOFError" not in done.stderr
+
+
+def test_managers_start_on_the_escalation_queue_and_the_desk_on_the_call_form(client):
+    from tests.factories import manager_user
+
+    receptionist_user(username="rita")
+    manager_user(username="maya")
+    for username, start in (("rita", "/calls/new/"), ("maya", "/escalations/")):
+        client.logout()
+        response = client.post(
+            "/accounts/login/", {"username": username, "password": "correct-horse-battery"}
+        )
+        assert (response.status_code, response["Location"]) == (302, start)
+        assert client.get("/")["Location"] == start

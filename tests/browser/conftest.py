@@ -1,6 +1,7 @@
 """Browser tests: pytest-playwright driving Debian's Chromium against live_server."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -54,7 +55,8 @@ def log_in(live_server):
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{live_server.url}/calls/new/")
+        # Managers start on the escalation queue, the front desk on the call form.
+        page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/(calls/new|escalations)/$"))
 
     return _log_in
 
