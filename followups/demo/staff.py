@@ -23,7 +23,13 @@ def ensure_staff(out) -> list:
     staff = []
     for username, first, last, group, login in PEOPLE:
         user, created = User.objects.get_or_create(
-            username=username, defaults={"first_name": first, "last_name": last}
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                # example.com never receives mail: notices show in the console (make run).
+                "email": f"{username}@example.com",
+            },
         )
         user.groups.add(groups[group])
         if group == MANAGERS and not user.is_staff:
@@ -40,4 +46,8 @@ def ensure_staff(out) -> list:
         staff.append(user)
     if not settings.DEBUG:
         out.write("DEBUG is off: demo users have no password (set one with changepassword).")
+    elif settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
+        out.write(
+            "E-mails (escalation notices, callback reminders) are printed in this terminal."
+        )
     return staff

@@ -53,3 +53,12 @@ def test_seed_demo_prints_no_password_without_debug(capsys, settings):
 def test_seed_demo_refuses_negative_sizes():
     with pytest.raises(CommandError):
         call_command("seed_demo", "--calls", "-1")
+
+
+def test_demo_staff_have_names_and_addresses_and_the_console_is_named(capsys, settings):
+    settings.DEBUG = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    call_command("seed_demo", "--calls", "10")
+    rita = get_user_model().objects.get(username="reception")
+    assert (rita.get_full_name(), rita.email) == ("Rita Reception", "reception@example.com")
+    assert "printed in this terminal" in capsys.readouterr().out
