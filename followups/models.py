@@ -228,6 +228,9 @@ class Callback(models.Model):
         "caller's preferred window", max_length=100, blank=True, help_text="e.g. after 5 pm"
     )
     due_at = models.DateTimeField("due")
+    # The time told to the caller. Rescheduling moves due_at, never this: a promise missed
+    # stays visible as missed.
+    promised_due_at = models.DateTimeField("due as promised", null=True, blank=True)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -336,6 +339,15 @@ class Callback(models.Model):
     @property
     def is_overdue(self):
         return self.is_active and self.due_at < timezone.now()
+
+    @property
+    def missed_promise(self):
+        """The time promised to the caller, when it has passed and the callback was moved
+        to a later one (after no answer, a voicemail); else None."""
+        promised = self.promised_due_at
+        if promised is not None and promised < self.due_at and promised < timezone.now():
+            return promised
+        return None
 
     @property
     def is_unclaimed(self):

@@ -122,6 +122,7 @@ def callback_create(
         promise=promise.strip() or promise_words(due_at, now),
         preferred_window=preferred_window.strip(),
         due_at=due_at,
+        promised_due_at=due_at,
         priority=PRIORITY_FOR_URGENCY.get(call.urgency, Priority.NORMAL),
         assigned_to=assignee,
         created_by=user,

@@ -366,6 +366,7 @@ CALLBACK_COLUMNS = (
     "promise",
     "preferred_window",
     "due_at",
+    "promised_due_at",
     "priority",
     "assigned_to_id",
     "status",
@@ -443,4 +444,5 @@ def callback_for(
         callback["closed_at"] = closed
         callback["attempt_count"] = 1
         callback["last_attempt_at"] = closed
+    callback["promised_due_at"] = callback["due_at"]
     return callback

@@ -496,3 +496,34 @@ def test_each_queue_row_has_the_numbers_to_dial_and_links_the_caller(reception_c
     assert '<a href="tel:+16178408318" data-dial>(617) 840-8318</a>' in row
     assert '<a href="tel:+442079460000" data-dial>+44 20 7946 0000</a>' in row  # abroad
     assert "data-due-in>due now<" in row  # never "in 0 minutes"
+
+
+def test_a_rescheduled_callback_still_shows_the_promise_was_missed(reception_client):
+    from followups.services import callback_attempt
+
+    callback = CallbackFactory(due_at=timezone.now() + timedelta(hours=1))
+    Callback.objects.filter(pk=callback.pk).update(
+        promised_due_at=timezone.now() - timedelta(minutes=10)
+    )
+    callback_attempt(
+        callback_id=callback.pk,
+        user=callback.created_by,
+        expected_version=1,
+        result="no_answer",
+        next_due_at=timezone.now() + timedelta(hours=2),
+    )
+    callback.refresh_from_db()
+    assert callback.missed_promise == callback.promised_due_at
+    row = reception_client.get("/callbacks/?view=team").content.decode()
+    assert "data-missed-promise>promised" in row and ": missed" in row
+    page = reception_client.get(callback.get_absolute_url()).content.decode()
+    assert "data-missed-promise>promised for" in page
+
+
+def test_a_new_callback_remembers_the_time_promised(receptionist):
+    from followups.services import callback_create
+
+    call = CallFactory(taken_by=receptionist)
+    due = timezone.now() + timedelta(hours=3)
+    callback = callback_create(call=call, user=receptionist, due_at=due)
+    assert callback.promised_due_at == due and callback.missed_promise is None
