@@ -527,3 +527,13 @@ def test_a_new_callback_remembers_the_time_promised(receptionist):
     due = timezone.now() + timedelta(hours=3)
     callback = callback_create(call=call, user=receptionist, due_at=due)
     assert callback.promised_due_at == due and callback.missed_promise is None
+
+
+def test_the_queue_says_who_cannot_be_reminded_by_e_mail(reception_client, receptionist):
+    silent = receptionist_user(username="silent", email="")
+    reachable = receptionist_user(username="reachable", email="r@example.com")
+    CallbackFactory(assigned_to=silent)
+    CallbackFactory(assigned_to=reachable)
+    content = reception_client.get("/callbacks/?view=team").content.decode()
+    assert content.count("data-no-email") == 1
+    assert ("data-you-have-no-email" in content) is (not receptionist.email)
