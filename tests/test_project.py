@@ -194,3 +194,17 @@ def test_managers_start_on_the_escalation_queue_and_the_desk_on_the_call_form(cl
         )
         assert (response.status_code, response["Location"]) == (302, start)
         assert client.get("/")["Location"] == start
+
+
+def test_the_audit_trail_reads_as_words(reception_client, receptionist):
+    from followups.services import callback_claim
+    from tests.factories import CallbackFactory
+
+    receptionist.first_name, receptionist.last_name = "Rita", "Reyes"
+    receptionist.save()
+    callback = CallbackFactory()
+    callback_claim(callback_id=callback.pk, user=receptionist)
+    content = reception_client.get(callback.get_absolute_url()).content.decode()
+    assert "Claimed by: <del>—</del> → Rita Reyes" in content  # a name, not an id
+    assert "Status: <del>Open</del> → Claimed" in content  # labels, not codes
+    assert "Claimed at: <del>—</del> → " in content and "+00:00" not in content
