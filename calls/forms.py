@@ -309,6 +309,44 @@ def start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+class ResolvedEscalationFilter(django_filters.FilterSet):
+    """Filters of the managers' "Resolved" view: caller, manager, dates."""
+
+    caller = django_filters.CharFilter(
+        label="Caller", field_name="call__caller__name", lookup_expr="icontains", max_length=200
+    )
+    resolved_by = django_filters.ModelChoiceFilter(
+        label="Resolved by", queryset=get_user_model().objects.none(), empty_label="Anyone"
+    )
+    date_from = django_filters.DateFilter(
+        label="From",
+        method="filter_from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=plausible_date_validators(),
+    )
+    date_to = django_filters.DateFilter(
+        label="To",
+        method="filter_to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=plausible_date_validators(),
+    )
+
+    class Meta:
+        model = Escalation
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["resolved_by"].queryset = managers()
+        self.form.fields["resolved_by"].label_from_instance = display_name
+
+    def filter_from(self, queryset, name, value):
+        return queryset.filter(resolved_at__gte=start_of_day(value))
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(resolved_at__lt=start_of_day(value + timedelta(days=1)))
+
+
 class EscalateForm(forms.Form):
     """Escalate a call after it was logged."""
 

@@ -300,6 +300,14 @@ class EscalationQuerySet(models.QuerySet):
             )
         )
 
+    def resolved(self):
+        """Past escalations, for the managers' "Resolved" view, newest first."""
+        return (
+            self.filter(status=EscalationStatus.RESOLVED)
+            .select_related("call__caller", "resolved_by", "raised_by")
+            .order_by("-resolved_at", "-pk")
+        )
+
     def overdue(self, now=None):
         """Open escalations past their acknowledgement deadline."""
         return self.filter(status=EscalationStatus.OPEN, ack_deadline__lt=now or timezone.now())
@@ -365,6 +373,11 @@ class Escalation(models.Model):
             ),
             models.Index(
                 fields=["ack_deadline"], name="escalation_overdue_idx", condition=Q(status="open")
+            ),
+            models.Index(
+                fields=["-resolved_at", "-id"],
+                name="escalation_resolved_idx",
+                condition=Q(status="resolved"),
             ),
         ]
         constraints = [

@@ -6,6 +6,7 @@ app_name = "escalations"
 urlpatterns = [
     path("", views.escalation_queue, name="queue"),
     path("mine/", views.escalation_mine, name="mine"),
+    path("resolved/", views.escalation_resolved, name="resolved"),
     path("availability/", views.availability_toggle, name="availability"),
     path("<int:pk>/", views.escalation_detail, name="detail"),
     path("<int:pk>/acknowledge/", views.escalation_acknowledge_view, name="acknowledge"),

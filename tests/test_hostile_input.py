@@ -12,7 +12,7 @@ from tests.factories import CallbackFactory, CallerFactory, CallFactory
 
 pytestmark = pytest.mark.django_db
 
-LISTS = ["/calls/", "/callers/", "/callbacks/", "/callers/{caller}/"]
+LISTS = ["/calls/", "/callers/", "/callbacks/", "/callers/{caller}/", "/escalations/resolved/"]
 
 
 def cursor(*values) -> str:

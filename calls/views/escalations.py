@@ -1,6 +1,7 @@
 """The managers' escalation queue, an escalation's page and its actions, and "my
 escalations" for the front desk."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
@@ -9,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from calls.forms import AssignForm, ResolveForm
+from calls.forms import AssignForm, ResolvedEscalationFilter, ResolveForm
 from calls.models import Escalation, EscalationStatus
 from calls.services import (
     EscalationTaken,
@@ -19,6 +20,7 @@ from calls.services import (
 )
 from receptionist.forms import add_service_errors
 from receptionist.models import StaffProfile
+from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
 
 
@@ -31,6 +33,23 @@ def escalation_queue(request):
     available = getattr(getattr(request.user, "staff_profile", None), "available", True)
     context["available"] = available
     return render(request, "calls/escalation_queue.html", context)
+
+
+@permission_required("calls.manage_escalation", raise_exception=True)
+def escalation_resolved(request):
+    """Past escalations, with their debriefs: by caller, manager and date."""
+    found = ResolvedEscalationFilter(
+        request.GET, queryset=Escalation.objects.for_user(request.user).resolved()
+    )
+    page = None
+    if found.is_valid():
+        page = keyset_paginate(
+            request, found.qs, key="resolved_at", descending=True, size=settings.CALLS_PAGE_SIZE
+        )
+    template = "calls/escalation_resolved.html"
+    if request.htmx and request.GET.get("cursor"):
+        template += "#resolved-rows"
+    return render(request, template, {"filter": found, "page": page})
 
 
 @permission_required("calls.view_escalation", raise_exception=True)

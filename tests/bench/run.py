@@ -127,6 +127,8 @@ def main():
         ("callback page", f"/callbacks/{some_callback}/"),
         ("open callback notice, exact number", f"/callbacks/open-for/?phone={callback_number}"),
         ("callback promise preview", "/callbacks/promise/?nature=urgent&urgency=high&callback=on"),
+        ("escalations: open", "/escalations/"),
+        ("escalations: resolved", "/escalations/resolved/"),
     ]
 
     rows = []
