@@ -19,6 +19,7 @@ def test_the_server_picks_the_caller_and_a_new_name_makes_a_new_caller(live_serv
     receptionist_user(username="rita")
     ann = CallerFactory(name="Ann Lee", phone="+12125550147")
     login("rita")
+    expect(page.locator("#id_phone")).to_be_focused()  # typed before it, digits are lost
     page.keyboard.type("212 555 0147")
     card = page.locator(f"[data-caller-card='{ann.pk}']")
     expect(card).to_have_attribute("data-chosen", "")
@@ -38,6 +39,7 @@ def test_the_server_picks_the_caller_and_a_new_name_makes_a_new_caller(live_serv
 def test_the_promise_preview_keeps_a_time_changed_by_hand(live_server, page, login):
     receptionist_user(username="rita")
     login("rita")
+    expect(page.locator("#id_phone")).to_be_focused()
     page.keyboard.type("(646) 555-0199")
     page.locator("#id_caller_name").fill("Carla Cruz")
     page.get_by_label("Call back", exact=True).check()
