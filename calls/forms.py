@@ -213,8 +213,7 @@ class CallForm(forms.ModelForm):
                 **{"hx-trigger": "change", "hx-vals": '{"callback_due_edited": "true"}'},
             )
         else:
-            # An edit keeps when the call ended: the timer was the form that logged it.
-            self.fields["ended_at"].required = True
+            # call_update asks for the end time: on an edit nothing fills it in by itself.
             self.fields["ended_at"].help_text = ""
             for name in (
                 "caller_name",

@@ -214,6 +214,9 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     call = Call.objects.select_for_update().get(pk=call_id)
     if call.version != expected_version:
         raise CallConflict(call)
+    if "ended_at" in changes and changes["ended_at"] is None:
+        # call_log stops the timer when a call is logged; an edit cannot un-end a call.
+        raise ValidationError({"ended_at": "Say when the call ended."})
     was_abusive = must_escalate(mood=call.mood, outcome=call.outcome)
     outcome_before = call.outcome
     for name, value in changes.items():

@@ -422,7 +422,7 @@ def test_an_edit_keeps_the_end_time(reception_client):
         f"/calls/{call.pk}/edit/", {**edit_data(ended_at=""), "version": "1"}
     )
     assert response.status_code == 200
-    assert "ended_at" in response.context["form"].errors
+    assert response.context["form"].errors["ended_at"] == ["Say when the call ended."]
 
 
 def test_the_second_to_resolve_is_told_who_resolved_it():
@@ -485,3 +485,15 @@ def test_without_a_base_every_difference_is_named_and_nothing_is_taken_silently(
     merged, clashes = three_way(base=None, mine={"summary": "Mine", "notes": "Same"}, theirs=saved)
     assert merged == {"summary": "Mine", "notes": "Same"} and clashes == ["summary"]
     assert read_base("forged") is None
+
+
+def test_an_edit_cannot_clear_the_end_time_in_the_service_either():
+    call = CallFactory()
+    said = refusal(
+        call_update,
+        call_id=call.pk,
+        expected_version=1,
+        user=call.taken_by,
+        changes={"ended_at": None},
+    )
+    assert said == {"ended_at": ["Say when the call ended."]}
