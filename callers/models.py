@@ -59,15 +59,17 @@ class CallerQuerySet(models.QuerySet):
         )
 
     def search(self, text: str):
-        """Callers whose number, name or organisation matches what was typed."""
+        """Callers whose number, name or organisation matches what was typed. A number
+        matches from its start (3 digits on) or anywhere in it (4 digits on)."""
         text = (text or "").strip()
         if not text:
             return self
         prefix = phones.e164_prefix(text)
         if prefix:
-            return self.filter(
-                pk__in=CallerPhone.objects.filter(number__startswith=prefix).values("caller_id")
+            numbers = CallerPhone.objects.containing(text) | CallerPhone.objects.filter(
+                number__startswith=prefix
             )
+            return self.filter(pk__in=numbers.values("caller_id"))
         return self.filter(Q(name__icontains=text) | Q(organisation__icontains=text))
 
     def for_lookup(self, *, phone: str = "", name: str = ""):
@@ -165,6 +167,18 @@ class Caller(models.Model):
         return numbers[0].number if numbers else None
 
 
+class CallerPhoneQuerySet(models.QuerySet):
+    def containing(self, text: str):
+        """Numbers that contain a number typed in any format, whole or from 4 digits on."""
+        runs = phones.digit_runs(text)
+        if not runs:
+            return self.none()
+        found = Q()
+        for run in sorted(runs):
+            found |= Q(number__contains=run)
+        return self.filter(found)
+
+
 class CallerPhone(models.Model):
     """One phone number of a caller, stored in E.164."""
 
@@ -180,6 +194,7 @@ class CallerPhone(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    objects = CallerPhoneQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]

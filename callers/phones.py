@@ -54,3 +54,37 @@ def e164_prefix(text: str, region: str | None = None) -> str | None:
     if national_prefix and digits.startswith(national_prefix):
         digits = digits[len(national_prefix) :]
     return f"+{country_code}{digits}"
+
+
+# A partly typed number finds the numbers that contain it from this many digits on.
+MIN_PARTIAL_DIGITS = 4
+
+
+def looks_like_number(text: str) -> bool:
+    """Digits, spaces and the punctuation of phone numbers, and no letters."""
+    text = (text or "").strip()
+    return bool(text) and not re.search(r"[^\d\s()+./-]", text) and bool(_DIGITS.search(text))
+
+
+def digit_runs(text: str, region: str | None = None) -> set[str]:
+    """The digit strings that a stored E.164 number must contain to match a number typed in
+    any format, whole or in part ("840 8318", "(617) 840-8318", "+1 617…", "00 44 20…",
+    "020 7946…"): empty when fewer than MIN_PARTIAL_DIGITS digits were typed."""
+    text = (text or "").strip()
+    digits = "".join(_DIGITS.findall(text))
+    if len(digits) < MIN_PARTIAL_DIGITS:
+        return set()
+    if text.startswith("+"):
+        return {digits}
+    if text.startswith("00"):
+        rest = digits[2:]
+        return {rest} if len(rest) >= MIN_PARTIAL_DIGITS else set()
+    runs = {digits}
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region or settings.PHONE_REGION)
+    national_prefix = metadata.national_prefix if metadata else None
+    # "020 7946 0018" is stored as +442079460018: without the trunk 0 it is contained.
+    if national_prefix and digits.startswith(national_prefix):
+        rest = digits[len(national_prefix) :]
+        if len(rest) >= MIN_PARTIAL_DIGITS:
+            runs.add(rest)
+    return runs

@@ -11,6 +11,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
 from callers.models import Caller
+from calls import search
 from calls.models import (
     PLAYBOOK,
     Call,
@@ -268,7 +269,19 @@ class DateRangeFilterSet(django_filters.FilterSet):
 class CallFilter(DateRangeFilterSet):
     """Filters of the call log. Every one of them is backed by an index."""
 
-    q = django_filters.CharFilter(label="Search", method="filter_search")
+    q = django_filters.CharFilter(
+        label="Search",
+        method="filter_search",
+        max_length=200,
+        validators=[search.validate],
+        help_text="Words from the call, or the caller's name, organisation or number.",
+    )
+    sort = django_filters.ChoiceFilter(
+        label="Order",
+        choices=[("best", "Best match first")],
+        empty_label="Newest first",
+        method="filter_nothing",
+    )
     nature = django_filters.ChoiceFilter(choices=Nature.choices, empty_label="Any")
     urgency = django_filters.ChoiceFilter(choices=Urgency.choices, empty_label="Any")
     mood = django_filters.ChoiceFilter(choices=Mood.choices, empty_label="Any")
@@ -276,6 +289,12 @@ class CallFilter(DateRangeFilterSet):
     direction = django_filters.ChoiceFilter(choices=Direction.choices, empty_label="Any")
     taken_by = django_filters.ModelChoiceFilter(
         label="Taken by", queryset=get_user_model().objects.none(), empty_label="Anyone"
+    )
+    who = django_filters.CharFilter(
+        label="Caller",
+        method="filter_who",
+        max_length=200,
+        help_text="Name, organisation or number: pick one of the callers it finds.",
     )
     caller = IntegerFilter(
         field_name="caller_id",
@@ -298,7 +317,25 @@ class CallFilter(DateRangeFilterSet):
         self.form.helper.disable_csrf = True
 
     def filter_search(self, queryset, name, value):
+        if self.form.cleaned_data.get("sort") == "best":
+            return queryset.ranked_search(value)
         return queryset.search(value)
+
+    def filter_who(self, queryset, name, value):
+        return queryset.filter(search.calls_of(Caller.objects.search(value)))
+
+    def filter_nothing(self, queryset, name, value):
+        # The order is the page's to apply (call_list), after the filters.
+        return queryset
+
+    def page_order(self, queryset) -> tuple:
+        """(queryset, key) to page the filtered calls by, descending: best match first
+        when asked for and there is a search, else newest first."""
+        if not self.form.cleaned_data.get("q"):
+            return queryset, "started_at"
+        if self.form.cleaned_data.get("sort") == "best":
+            return queryset, "relevance"
+        return search.newest_first(queryset)
 
 
 def date_shortcuts(today: date) -> list[tuple[str, date, date]]:

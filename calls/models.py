@@ -4,15 +4,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
 from django.db.models import Case, Count, Q, When
-from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from callers.models import Business, Caller
+from calls import search
 from receptionist.bounds import EARLIEST
 
 # A browser's clock may run a little ahead of the server's.
@@ -55,14 +55,6 @@ class Outcome(models.TextChoices):
     WRONG_NUMBER = "wrong_number", "Wrong number"
 
 
-# The full-text search expression. The PostgreSQL GIN index in migration 0002 is built
-# on exactly this expression, so the planner can use it.
-SEARCH_DOCUMENT = (
-    "to_tsvector('english'::regconfig, "
-    'COALESCE("calls_call"."summary", \'\') || \' \' || COALESCE("calls_call"."notes", \'\'))'
-)
-
-
 class CallQuerySet(models.QuerySet):
     def for_user(self, user):
         """Calls of the businesses this user may work for."""
@@ -75,19 +67,12 @@ class CallQuerySet(models.QuerySet):
         return self.select_related("caller", "taken_by").order_by("-started_at", "-id")
 
     def search(self, text: str):
-        """Full-text search over summary and notes (a plain contains outside PostgreSQL)."""
-        text = (text or "").strip()
-        if not text:
-            return self
-        if connection.vendor == "postgresql":
-            return self.filter(
-                RawSQL(
-                    f"{SEARCH_DOCUMENT} @@ websearch_to_tsquery('english'::regconfig, %s)",
-                    [text],
-                    output_field=models.BooleanField(),
-                )
-            )
-        return self.filter(Q(summary__icontains=text) | Q(notes__icontains=text))
+        """Calls whose words or caller match the search: see calls.search."""
+        return search.search(self, text)
+
+    def ranked_search(self, text: str):
+        """The search, each call annotated with its `relevance` (higher is better)."""
+        return search.ranked(self, text)
 
     def latest_per_caller(self, n: int):
         """A caller's last `n` calls, for a Prefetch (the database ranks them per caller)."""

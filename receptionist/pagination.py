@@ -7,6 +7,7 @@ for the rows after the last one shown, which an index on (key, id) answers direc
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,8 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
         value = field.to_python(value)
         if value is None:
             raise TypeError("a cursor has a key")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("the key in a cursor is a finite number")
         return value, pk
     except (
         ValueError,
@@ -79,7 +82,11 @@ def keyset_paginate(
     A cursor this page did not make raises BadCursor, which Django turns into a 400.
     """
     cursor = request.GET.get("cursor")
-    field = queryset.model._meta.get_field(key)
+    if key in queryset.query.annotations:
+        # A computed key (a search's relevance): its cursor is read by its output field.
+        field = queryset.query.annotations[key].output_field
+    else:
+        field = queryset.model._meta.get_field(key)
     queryset = queryset.order_by(f"-{key}", "-pk") if descending else queryset.order_by(key, "pk")
     if cursor:
         value, pk = _decode(cursor, field)

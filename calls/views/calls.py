@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from callers.models import Caller
 from calls.forms import (
     CALL_FIELDS,
     CALLBACK_FIELDS,
@@ -124,16 +125,48 @@ def call_list(request):
     )
     page = None
     if calls.is_valid():
+        found, key = calls.page_order(calls.qs)
         page = keyset_paginate(
-            request, calls.qs, key="started_at", descending=True, size=settings.CALLS_PAGE_SIZE
+            request, found, key=key, descending=True, size=settings.CALLS_PAGE_SIZE
         )
-    context = {"filter": calls, "page": page, "shortcuts": _date_shortcuts(request)}
+    context = {
+        "filter": calls,
+        "page": page,
+        "shortcuts": _date_shortcuts(request),
+        **_caller_control(request, calls),
+    }
     template = "calls/call_list.html"
     if request.htmx and request.GET.get("cursor"):
         template += "#call-rows"
     elif request.htmx:
         template += "#call-results"
     return render(request, template, context)
+
+
+# The callers the "Caller" box offers as it is typed.
+CALLER_CHOICES = 6
+
+
+def _caller_control(request, calls) -> dict:
+    """The "Caller" box: the caller picked (by id), or the callers what was typed finds,
+    each a link that narrows the log to that one caller."""
+    if not calls.is_valid() or request.GET.get("cursor"):
+        return {}
+    data = calls.form.cleaned_data
+    visible = Caller.objects.for_user(request.user)
+    if data.get("caller"):
+        return {"chosen_caller": visible.filter(pk=data["caller"]).first()}
+    if not data.get("who"):
+        return {}
+    found = visible.search(data["who"]).order_by("name", "pk")[: CALLER_CHOICES + 1]
+    choices = [
+        {"caller": caller, "query": query_with(request.GET, caller=caller.pk, cursor=None)}
+        for caller in found.with_phones()
+    ]
+    return {
+        "caller_choices": choices[:CALLER_CHOICES],
+        "more_callers": len(choices) > CALLER_CHOICES,
+    }
 
 
 def _date_shortcuts(request) -> list[dict]:

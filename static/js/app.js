@@ -207,3 +207,10 @@
     if (box && box.checked) showFields(true);
   });
 })();
+
+// The call log's "Caller" box: typing a new name or number lets go of the caller picked.
+document.addEventListener("input", function (event) {
+  if (!event.target || event.target.id !== "id_who") return;
+  var chosen = document.getElementById("id_caller");
+  if (chosen) chosen.value = "";
+});

@@ -282,7 +282,8 @@ def test_call_log_query_count_does_not_grow(reception_client):
     few = count_queries(reception_client, "/calls/")
     CallFactory.create_batch(40)
     assert count_queries(reception_client, "/calls/") == few
-    assert count_queries(reception_client, "/calls/?q=hello&nature=sales&mood=calm") <= few
+    # A search reads the callers each word names first (one query per word).
+    assert count_queries(reception_client, "/calls/?q=hello&nature=sales&mood=calm") <= few + 1
     assert few <= 9
 
 

@@ -1,0 +1,223 @@
+"""The call log's search: by what was said and by who called, the same calls on PostgreSQL
+(full-text search) and on SQLite (word starts). Every test here runs on both databases."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from calls import search
+from calls.models import Call
+from tests.factories import CallerFactory, CallFactory
+from tests.querycounts import count_queries, next_cursor, row_ids
+
+pytestmark = pytest.mark.django_db
+
+
+def found(text: str) -> set[int]:
+    return set(Call.objects.search(text).values_list("pk", flat=True))
+
+
+@pytest.fixture
+def evelyn():
+    return CallerFactory(name="Evelyn Green", organisation="Harbor Dental", phone="+16178408318")
+
+
+@pytest.fixture
+def other_caller():
+    return CallerFactory(name="Marcus Lee", organisation="", phone="+12125550147")
+
+
+@pytest.fixture
+def calls(evelyn, other_caller):
+    return {
+        "evelyn": CallFactory(caller=evelyn, summary="Asked about the appointment"),
+        "evelyn_refund": CallFactory(caller=evelyn, summary="Wants a refund for the visit"),
+        "box": CallFactory(caller=other_caller, summary="Oversized parcel at the door"),
+        "wants": CallFactory(caller=other_caller, summary="Question", wants="A copy of invoices"),
+        "promised": CallFactory(
+            caller=other_caller, summary="Question", promised="Send the brochure tomorrow"
+        ),
+        "notes": CallFactory(caller=other_caller, summary="Question", notes="Mentioned Harborview"),
+    }
+
+
+def test_finds_calls_by_the_callers_name(calls):
+    assert found("Evelyn Green") == {calls["evelyn"].pk, calls["evelyn_refund"].pk}
+    assert found("green") == {calls["evelyn"].pk, calls["evelyn_refund"].pk}
+
+
+def test_finds_calls_by_the_callers_organisation(calls):
+    assert found("Harbor Dental") == {calls["evelyn"].pk, calls["evelyn_refund"].pk}
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["617 840 8318", "(617) 840-8318", "+1 617 840 8318", "1-617-840-8318", "6178408318"],
+)
+def test_finds_calls_by_the_callers_number_in_any_format(calls, typed):
+    assert found(typed) == {calls["evelyn"].pk, calls["evelyn_refund"].pk}
+
+
+@pytest.mark.parametrize("typed", ["8318", "840-8318", "408 31"])
+def test_finds_calls_by_part_of_a_number_from_four_digits(calls, typed):
+    assert found(typed) == {calls["evelyn"].pk, calls["evelyn_refund"].pk}
+
+
+def test_three_digits_are_not_a_number_search(calls):
+    assert found("318") == set()
+
+
+def test_finds_what_the_caller_wants_what_was_promised_and_the_notes(calls):
+    assert found("invoices") == {calls["wants"].pk}
+    assert found("brochure") == {calls["promised"].pk}
+    assert found("harborview") == {calls["notes"].pk}
+
+
+def test_the_last_word_matches_the_start_of_a_word(calls):
+    # PostgreSQL's full-text search alone would find nothing for "overs".
+    assert found("overs") == {calls["box"].pk}
+    assert found("parcel overs") == {calls["box"].pk}
+
+
+def test_a_word_finds_its_other_forms(calls):
+    assert found("invoice") == {calls["wants"].pk}
+    assert found("refunds") == {calls["evelyn_refund"].pk}
+    assert found("parcels at the door") == {calls["box"].pk}
+
+
+def test_every_word_must_match_the_call_or_its_caller(calls):
+    assert found("Evelyn refund") == {calls["evelyn_refund"].pk}
+    assert found("Evelyn brochure") == set()
+
+
+def test_common_words_are_ignored(calls):
+    assert found("the refund") == {calls["evelyn_refund"].pk}
+    assert found("refund for the") == {calls["evelyn_refund"].pk}
+
+
+def test_nothing_found_is_nothing(calls):
+    assert found("zebra") == set()
+    assert found("<script>alert(1)</script>") == set()
+
+
+def test_punctuation_alone_searches_nothing(calls):
+    assert found("!!! ...") == set(Call.objects.values_list("pk", flat=True))
+
+
+def test_more_words_than_a_search_takes_are_refused():
+    with pytest.raises(Exception, match="at most 8 words"):
+        search.validate("one two three four five six seven eight nine")
+    search.validate("one two three four five six seven eight")
+
+
+def test_best_match_puts_the_summary_before_the_notes():
+    in_notes = CallFactory(summary="Question", notes="Talked about the gutter")
+    in_summary = CallFactory(summary="Gutter repair quote")
+    ranked = list(
+        Call.objects.ranked_search("gutter")
+        .order_by("-relevance", "-pk")
+        .values_list("pk", flat=True)
+    )
+    assert ranked == [in_summary.pk, in_notes.pk]
+
+
+def test_the_call_log_page_finds_the_caller_and_keeps_the_words(reception_client, calls):
+    response = reception_client.get("/calls/", {"q": "617 840 8318"})
+    assert response.status_code == 200
+    assert set(row_ids(response, "data-call-row")) == {
+        calls["evelyn"].pk,
+        calls["evelyn_refund"].pk,
+    }
+    assert 'value="617 840 8318"' in response.content.decode()
+
+
+def test_too_many_words_say_so_on_the_page(reception_client, calls):
+    response = reception_client.get("/calls/", {"q": "a b c d e f g h i"})
+    assert response.status_code == 200
+    assert "at most 8 words" in response.content.decode()
+    assert row_ids(response, "data-call-row") == []
+
+
+@pytest.mark.parametrize("sort", ["", "best"])
+def test_search_pages_follow_each_other_without_repeats(reception_client, settings, sort):
+    settings.CALLS_PAGE_SIZE = 3
+    caller = CallerFactory(name="Nora Quill")
+    now = timezone.now()
+    made = [
+        CallFactory(caller=caller, summary=f"Leak number {i}", started_at=now - timedelta(hours=i))
+        for i in range(7)
+    ]
+    seen, params = [], {"q": "leak", "sort": sort}
+    for _ in range(5):
+        response = reception_client.get("/calls/", params)
+        assert response.status_code == 200
+        seen += row_ids(response, "data-call-row")
+        cursor = next_cursor(response)
+        if not cursor:
+            break
+        params["cursor"] = cursor
+    assert sorted(seen) == sorted(c.pk for c in made)
+    if not sort:
+        assert seen == [c.pk for c in made]
+
+
+def test_a_forged_relevance_cursor_is_a_400(reception_client):
+    import base64
+
+    for raw in (b'["NaN", 1]', b"[1e999, 1]", b'["x", 1]'):
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        response = reception_client.get("/calls/", {"q": "leak", "sort": "best", "cursor": cursor})
+        assert response.status_code == 400, raw
+
+
+def test_search_queries_do_not_grow_with_the_words(reception_client, calls):
+    one = count_queries(reception_client, "/calls/?q=refund")
+    three = count_queries(reception_client, "/calls/?q=evelyn+green+refund")
+    # One query per word reads the callers it names; nothing per row.
+    assert three - one == 2
+    CallFactory.create_batch(5, caller=calls["evelyn"].caller, summary="Another refund")
+    assert count_queries(reception_client, "/calls/?q=refund") == one
+
+
+def test_the_caller_box_narrows_the_log_and_offers_the_callers_it_finds(
+    reception_client, calls, evelyn
+):
+    CallerFactory(name="Evelyn Greenwood")
+    response = reception_client.get("/calls/", {"who": "evelyn gr"})
+    content = response.content.decode()
+    assert set(row_ids(response, "data-call-row")) == {
+        calls["evelyn"].pk,
+        calls["evelyn_refund"].pk,
+    }
+    choices = row_ids(response, "data-caller-choice")
+    assert evelyn.pk in choices and len(choices) == 2
+    assert "(617) 840-8318" in content
+
+
+def test_the_caller_box_takes_a_number(reception_client, calls, evelyn):
+    response = reception_client.get("/calls/", {"who": "840-8318"})
+    assert row_ids(response, "data-caller-choice") == [evelyn.pk]
+
+
+def test_a_picked_caller_is_named_above_their_calls(reception_client, calls, evelyn):
+    response = reception_client.get("/calls/", {"caller": evelyn.pk, "who": "Evelyn"})
+    assert f'data-chosen-caller="{evelyn.pk}"' in response.content.decode()
+    assert set(row_ids(response, "data-call-row")) == {
+        calls["evelyn"].pk,
+        calls["evelyn_refund"].pk,
+    }
+
+
+def test_the_caller_box_says_when_nobody_matches(reception_client, calls):
+    response = reception_client.get("/calls/", {"who": "<b>Nobody</b>"})
+    content = response.content.decode()
+    assert "No caller matches “&lt;b&gt;Nobody&lt;/b&gt;”." in content
+    assert row_ids(response, "data-call-row") == []
+
+
+def test_the_caller_box_costs_a_fixed_number_of_queries(reception_client, calls):
+    few = count_queries(reception_client, "/calls/?who=evelyn")
+    for i in range(5):
+        CallerFactory(name=f"Evelyn Number{i}", phone=f"+1212555{i:04d}")
+    assert count_queries(reception_client, "/calls/?who=evelyn") == few
