@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from followups.models import Callback, CallbackAttempt, CallbackPolicy
+from followups.models import Callback, CallbackAttempt, CallbackPolicy, PromiseKeeping
 from receptionist.admin import SuperuserOnlyAdmin
 
 
@@ -13,6 +13,15 @@ class CallbackPolicyAdmin(admin.ModelAdmin):
     list_editable = ["due_within_minutes"]
     list_filter = ["business", "nature", "urgency"]
     ordering = ["business", "nature", "urgency"]
+
+
+@admin.register(PromiseKeeping)
+class PromiseKeepingAdmin(admin.ModelAdmin):
+    """Per business: the team keeps its promises to call back, or the person who promised."""
+
+    list_display = ["business", "kept_by"]
+    list_editable = ["kept_by"]
+    ordering = ["business"]
 
 
 class CallbackAttemptInline(admin.TabularInline):

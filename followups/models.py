@@ -142,6 +142,50 @@ class CallbackPolicy(models.Model):
         )
 
 
+class KeptBy(models.TextChoices):
+    TEAM = "team", "The team"
+    PROMISER = "promiser", "The person who promised"
+
+
+class PromiseKeepingQuerySet(models.QuerySet):
+    def kept_by(self, business_id: int | None) -> str:
+        """Who keeps this business's promises: the team unless the business chose."""
+        chosen = self.filter(business_id=business_id).values_list("kept_by", flat=True).first()
+        return chosen or KeptBy.TEAM
+
+
+class PromiseKeeping(models.Model):
+    """Who keeps a business's promises to call back: the whole team (anyone picks a
+    callback up), or the person who made the promise (it is assigned to them and goes
+    back to the team if they have not claimed it when it comes at risk)."""
+
+    business = models.OneToOneField(
+        Business, on_delete=models.CASCADE, related_name="promise_keeping"
+    )
+    kept_by = models.CharField(
+        "who keeps a promise to call back",
+        max_length=10,
+        choices=KeptBy.choices,
+        default=KeptBy.TEAM,
+        help_text="The person who promised: the callback is theirs (in their Mine) until it "
+        "is at risk unclaimed, then the team's.",
+    )
+
+    objects = PromiseKeepingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "who keeps a promise"
+        verbose_name_plural = "who keeps promises"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kept_by__in=KeptBy.values), name="promise_keeping_kept_by_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.business}: {self.get_kept_by_display()}"
+
+
 class CallbackQuerySet(models.QuerySet):
     def for_user(self, user):
         """Callbacks of the businesses this user may work for."""
@@ -161,6 +205,12 @@ class CallbackQuerySet(models.QuerySet):
         now = now or timezone.now()
         window = timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
         return self.filter(status=CallbackStatus.OPEN, due_at__gte=now, due_at__lt=now + window)
+
+    def back_to_the_team(self, now=None):
+        """Open callbacks the person who promised has not claimed by their hand-back time."""
+        return self.filter(
+            status=CallbackStatus.OPEN, returns_to_team_at__lte=now or timezone.now()
+        )
 
     def mine(self, user):
         return self.active().filter(Q(assigned_to=user) | Q(claimed_by=user))
@@ -240,6 +290,9 @@ class Callback(models.Model):
         related_name="callbacks_assigned",
         help_text="Nobody: the whole team.",
     )
+    # Kept by the person who promised (PromiseKeeping): when it goes back to the team if
+    # they have not claimed it. None: assigned by a person, or the team's already.
+    returns_to_team_at = models.DateTimeField("back to the team at", null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.OPEN
     )
@@ -277,7 +330,13 @@ class Callback(models.Model):
     version = models.PositiveIntegerField(default=1)
 
     history = HistoricalRecords(
-        excluded_fields=["updated_at", "version", "due_reminded_at", "overdue_reminded_at"]
+        excluded_fields=[
+            "updated_at",
+            "version",
+            "due_reminded_at",
+            "overdue_reminded_at",
+            "returns_to_team_at",
+        ]
     )
     objects = CallbackQuerySet.as_manager()
 
@@ -299,6 +358,11 @@ class Callback(models.Model):
                 fields=["claimed_by", "due_at"],
                 name="callback_claimed_due_idx",
                 condition=Q(status="claimed"),
+            ),
+            models.Index(
+                fields=["returns_to_team_at"],
+                name="callback_hand_back_idx",
+                condition=Q(status="open", returns_to_team_at__isnull=False),
             ),
             models.Index(
                 fields=["caller"],

@@ -17,7 +17,9 @@ from followups.models import (
     CallbackAttempt,
     CallbackPolicy,
     CallbackStatus,
+    KeptBy,
     Priority,
+    PromiseKeeping,
 )
 from followups.tasks import notify_callback
 from receptionist.roles import display_name, front_desk_staff
@@ -97,6 +99,22 @@ def check_due(due_at: datetime, field: str, now=None) -> None:
         raise ValidationError({field: "That is more than a year away: check the date."})
 
 
+def hand_back_at(due_at: datetime, now: datetime) -> datetime:
+    """When a callback kept by the person who promised goes back to the team unclaimed:
+    when it comes at risk (CALLBACK_AT_RISK_MINUTES before it is due), or half-way to the
+    due time for a promise already that close."""
+    at_risk = due_at - timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
+    return max(at_risk, now + (due_at - now) / 2)
+
+
+def keeper_of(*, business_id: int, user):
+    """Who a new callback is assigned to: the person who promised it when the business
+    keeps promises that way (and they are on the front desk), else nobody (the team)."""
+    if PromiseKeeping.objects.kept_by(business_id) != KeptBy.PROMISER:
+        return None
+    return user if front_desk_staff().filter(pk=user.pk).exists() else None
+
+
 @transaction.atomic
 def callback_create(
     *,
@@ -114,6 +132,11 @@ def callback_create(
             business_id=call.business_id, nature=call.nature, urgency=call.urgency, now=now
         )
     check_due(due_at, "callback_due_at", now)
+    returns_to_team_at = None
+    if assignee is None:
+        assignee = keeper_of(business_id=call.business_id, user=user)
+        if assignee is not None:
+            returns_to_team_at = hand_back_at(due_at, now)
     callback = Callback(
         business_id=call.business_id,
         call=call,
@@ -125,6 +148,7 @@ def callback_create(
         promised_due_at=due_at,
         priority=PRIORITY_FOR_URGENCY.get(call.urgency, Priority.NORMAL),
         assigned_to=assignee,
+        returns_to_team_at=returns_to_team_at,
         created_by=user,
     )
     callback.full_clean(exclude=["call", "caller", "business", "created_by", "assigned_to"])
@@ -244,6 +268,9 @@ def callback_attempt(
         _release(callback, f"{attempt.get_result_display()}: rescheduled")
         callback.due_at = next_due_at
         callback.due_reminded_at = callback.overdue_reminded_at = None
+        if callback.returns_to_team_at is not None:
+            # Still the promiser's: theirs again until the new time comes at risk.
+            callback.returns_to_team_at = hand_back_at(next_due_at, now)
     callback.save()
     return attempt
 
@@ -259,6 +286,7 @@ def callback_assign(*, callback_id: int, user, assignee) -> Callback:
     if not callback.is_active:
         raise CallbackTaken(callback)
     callback.assigned_to = assignee
+    callback.returns_to_team_at = None  # a person's choice stands
     if callback.status == CallbackStatus.CLAIMED and callback.claimed_by_id != getattr(
         assignee, "pk", None
     ):
@@ -296,7 +324,7 @@ def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
     """
     now = now or timezone.now()
     soon = now + timedelta(minutes=settings.CALLBACK_REMIND_MINUTES)
-    done = {"due": 0, "overdue": 0, "released": 0}
+    done = {"due": 0, "overdue": 0, "released": 0, "returned": 0}
     # An overdue callback no longer needs its "due soon" reminder: both marks are set.
     done["overdue"] = mark_and_notify(
         Callback.objects.overdue(now).filter(overdue_reminded_at__isnull=True),
@@ -326,8 +354,32 @@ def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
                 f"Claim by {display_name(callback.claimed_by)} released: no attempt in time",
             )
             callback.assigned_to = None
+            callback.returns_to_team_at = None
             callback.version += 1
             callback.save()
             transaction.on_commit(lambda pk=callback.pk: notify_callback.enqueue(pk, "released"))
         done["released"] = len(stale)
+    done["returned"] = _back_to_the_team(now, limit)
     return done
+
+
+@transaction.atomic
+def _back_to_the_team(now, limit: int) -> int:
+    """Promises kept by the person who made them and not claimed by the time they are at
+    risk: the whole team's now, and the team is told."""
+    unclaimed = list(
+        Callback.objects.back_to_the_team(now)
+        .select_related("assigned_to")
+        .select_for_update(skip_locked=True, of=("self",))[:limit]
+    )
+    for callback in unclaimed:
+        callback._change_reason = (
+            f"Not claimed by {display_name(callback.assigned_to)} before it was at risk: "
+            "back to the team"
+        )
+        callback.assigned_to = None
+        callback.returns_to_team_at = None
+        callback.version += 1
+        callback.save()
+        transaction.on_commit(lambda pk=callback.pk: notify_callback.enqueue(pk, "released"))
+    return len(unclaimed)

@@ -37,6 +37,9 @@ MANAGER_PERMISSIONS = [
     "followups.add_callbackpolicy",
     "followups.change_callbackpolicy",
     "followups.delete_callbackpolicy",
+    "followups.view_promisekeeping",
+    "followups.add_promisekeeping",
+    "followups.change_promisekeeping",
 ]
 
 

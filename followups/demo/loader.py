@@ -38,8 +38,10 @@ from followups.models import (
     Callback,
     CallbackAttempt,
     CallbackStatus,
+    KeptBy,
+    PromiseKeeping,
 )
-from followups.services import promise_words
+from followups.services import hand_back_at, promise_words
 
 # The columns of a call row, in the order call_rows yields them.
 CALL_FIELDS = (
@@ -148,7 +150,7 @@ def caller_values(rng, first: str, last: str) -> tuple:
 
 def create_callers(rng, business, total, batch, *, out) -> list[tuple[int, str]]:
     """The callers with one number each, as (caller id, number) rows for create_calls."""
-    progress = Progress(out, "callers", total)
+    progress = Progress(out, f"callers of {business.name}", total)
     rows: list[tuple[int, str]] = []
     done = 0
     while done < total:
@@ -286,7 +288,7 @@ def call_rows(rng, business, caller_rows, staff, total, days):
 def create_calls(rng, business, caller_rows, staff, total, days, batch, *, out):
     if total == 0:
         return
-    progress = Progress(out, "calls", total)
+    progress = Progress(out, f"calls of {business.name}", total)
     rows = call_rows(rng, business, caller_rows, staff, total, days)
     done = 0
     while done < total:
@@ -326,6 +328,9 @@ def create_callbacks(rng, staff, batch, *, out) -> int:
     total = promised.count()
     if total == 0:
         return 0
+    kept_by_promiser = set(
+        PromiseKeeping.objects.filter(kept_by=KeptBy.PROMISER).values_list("business_id", flat=True)
+    )
     progress = Progress(out, "callbacks", total)
     done = 0
     rows = promised.iterator(chunk_size=batch)
@@ -334,7 +339,11 @@ def create_callbacks(rng, staff, batch, *, out) -> int:
         chunk = [row for _, row in zip(range(batch), rows, strict=False)]
         if not chunk:
             break
-        save([callback_for(rng, staff, now, *row) for row in chunk], now)
+        values = [callback_for(rng, staff, now, *row) for row in chunk]
+        for callback in values:
+            if callback["business_id"] in kept_by_promiser:
+                keep_by_promiser(callback, now)
+        save(values, now)
         done += len(chunk)
         progress.update(done)
     progress.finish()
@@ -370,6 +379,7 @@ CALLBACK_COLUMNS = (
     "priority",
     "assigned_to_id",
     "status",
+    "returns_to_team_at",
     "claimed_by_id",
     "claimed_at",
     "attempt_count",
@@ -400,6 +410,17 @@ def copy_callbacks(values: list[dict], now) -> None:
             if row["status"] == CallbackStatus.DONE
         ),
     )
+
+
+def keep_by_promiser(callback: dict, now) -> None:
+    """An open callback at a business whose promisers keep their promises: assigned to
+    whoever promised it until it comes at risk, the team's after that (as the sweep does)."""
+    if callback["status"] != CallbackStatus.OPEN or callback.get("assigned_to_id"):
+        return
+    hand_back = hand_back_at(callback["due_at"], now)
+    if hand_back > now:
+        callback["assigned_to_id"] = callback["created_by_id"]
+        callback["returns_to_team_at"] = hand_back
 
 
 def callback_for(

@@ -3,9 +3,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import F
 
-from callers.models import Caller
+from callers.models import Business, Caller
 from calls.models import Call
-from followups.models import Callback, CallbackStatus
+from followups.models import Callback, CallbackStatus, KeptBy, PromiseKeeping
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,8 @@ def test_seed_demo_loads_a_realistic_mix(capsys, settings):
         started_at__lt=Call.objects.latest("started_at").started_at.replace(day=1)
     ).exists()
     out = capsys.readouterr().out
-    assert "calls: 600/600 (100%)" in out
+    assert "calls of Front desk: 540/540 (100%)" in out
+    assert "calls of Riverside Veterinary Clinic: 60/60 (100%)" in out
     assert "Demo login: reception / " in out
     manager = get_user_model().objects.get(username="manager")
     assert manager.groups.filter(name="Managers").exists() and manager.is_staff
@@ -62,3 +63,17 @@ def test_demo_staff_have_names_and_addresses_and_the_console_is_named(capsys, se
     rita = get_user_model().objects.get(username="reception")
     assert (rita.get_full_name(), rita.email) == ("Rita Reception", "reception@example.com")
     assert "printed in this terminal" in capsys.readouterr().out
+
+
+def test_the_demo_keeps_promises_both_ways(settings):
+    """The default business's team keeps its promises; at the second business, the person
+    who promised keeps them until they come at risk (in their Mine)."""
+    call_command("seed_demo", "--calls", "2000", "--days", "2", "--seed", "3")
+    team = Business.objects.default()
+    other = Business.objects.exclude(pk=team.pk).get()
+    assert PromiseKeeping.objects.kept_by(team.pk) == KeptBy.TEAM
+    assert PromiseKeeping.objects.kept_by(other.pk) == KeptBy.PROMISER
+    kept = Callback.objects.filter(business=other, returns_to_team_at__isnull=False)
+    assert kept.exists()
+    assert not kept.exclude(assigned_to=F("created_by")).exists()
+    assert not Callback.objects.filter(business=team, returns_to_team_at__isnull=False).exists()

@@ -36,14 +36,14 @@ def test_due_soon_reminds_the_team_then_overdue_adds_the_managers(
     now = timezone.now()
     callback = CallbackFactory(due_at=now + timedelta(minutes=10))
     with django_capture_on_commit_callbacks(execute=True):
-        assert callbacks_sweep(now=now) == {"due": 1, "overdue": 0, "released": 0}
+        assert callbacks_sweep(now=now) == {"due": 1, "overdue": 0, "released": 0, "returned": 0}
     assert recipients() == ["bob@example.com", "rita@example.com"]
     assert f"/callbacks/{callback.pk}/" in mail.outbox[0].body
     assert callback.caller.name not in mail.outbox[0].body  # a link only
     mail.outbox.clear()
     later = now + timedelta(minutes=11)
     with django_capture_on_commit_callbacks(execute=True):
-        assert callbacks_sweep(now=later) == {"due": 0, "overdue": 1, "released": 0}
+        assert callbacks_sweep(now=later) == {"due": 0, "overdue": 1, "released": 0, "returned": 0}
     assert recipients() == ["bob@example.com", "maya@example.com", "rita@example.com"]
     assert "overdue" in mail.outbox[0].subject
 
@@ -56,8 +56,8 @@ def test_sweep_is_idempotent(people, django_capture_on_commit_callbacks):
         first = callbacks_sweep(now=now)
         second = callbacks_sweep(now=now)
         third = callbacks_sweep(now=now + timedelta(seconds=30))
-    assert first == {"due": 1, "overdue": 1, "released": 0}
-    assert second == third == {"due": 0, "overdue": 0, "released": 0}
+    assert first == {"due": 1, "overdue": 1, "released": 0, "returned": 0}
+    assert second == third == {"due": 0, "overdue": 0, "released": 0, "returned": 0}
     # The assignee hears of their callback; overdue ones go to the managers as well.
     assert recipients() == ["bob@example.com", "maya@example.com", "rita@example.com"]
 
@@ -130,8 +130,8 @@ def test_the_command(people, capsys):
     call_command("callbacks_sweep")
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        "Reminders: 0 due soon, 1 overdue; claims released: 0.",
-        "Reminders: 0 due soon, 0 overdue; claims released: 0.",
+        "Reminders: 0 due soon, 1 overdue; claims released: 0; back to the team unclaimed: 0.",
+        "Reminders: 0 due soon, 0 overdue; claims released: 0; back to the team unclaimed: 0.",
     ]
 
 

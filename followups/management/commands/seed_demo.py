@@ -21,7 +21,9 @@ from followups.demo.loader import (
     indexes_dropped,
 )
 from followups.demo.staff import ensure_staff
-from followups.models import Callback
+from followups.models import Callback, KeptBy, PromiseKeeping
+
+PROMISER_BUSINESS = "Riverside Veterinary Clinic"
 
 # From this many rows on, the load drops the secondary indexes and builds them once at the
 # end; smaller loads (the default, the tests) keep them.
@@ -70,10 +72,24 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         started = time.monotonic()
         staff = ensure_staff(out)
-        business = Business.objects.default()
+        # Two businesses, one for each way of keeping promises: the default one's team
+        # keeps them; at the second, a tenth of the calls, whoever promised keeps them.
+        team = Business.objects.default()
+        PromiseKeeping.objects.get_or_create(business=team)
+        promiser, _ = Business.objects.get_or_create(name=PROMISER_BUSINESS)
+        PromiseKeeping.objects.update_or_create(
+            business=promiser, defaults={"kept_by": KeptBy.PROMISER}
+        )
+        shares = [
+            (team, callers - callers // 10, calls - calls // 10),
+            (promiser, max(1, callers // 10), calls // 10),
+        ]
         with transaction.atomic(), indexes_dropped(calls + callers >= BIG_LOAD, out=out):
-            caller_rows = create_callers(rng, business, callers, batch, out=out)
-            create_calls(rng, business, caller_rows, staff, calls, days, batch, out=out)
+            for business, business_callers, business_calls in shares:
+                caller_rows = create_callers(rng, business, business_callers, batch, out=out)
+                create_calls(
+                    rng, business, caller_rows, staff, business_calls, days, batch, out=out
+                )
         with transaction.atomic():
             callbacks = create_callbacks(rng, staff, batch, out=out)
         analyze()
