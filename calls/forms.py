@@ -274,7 +274,9 @@ class CallFilter(DateRangeFilterSet):
         method="filter_search",
         max_length=200,
         validators=[search.validate],
-        help_text="Words from the call, or the caller's name, organisation or number.",
+        widget=forms.TextInput(
+            attrs={"placeholder": "Words, or a caller's name or number", "type": "search"}
+        ),
     )
     sort = django_filters.ChoiceFilter(
         label="Order",
@@ -294,7 +296,7 @@ class CallFilter(DateRangeFilterSet):
         label="Caller",
         method="filter_who",
         max_length=200,
-        help_text="Name, organisation or number: pick one of the callers it finds.",
+        widget=forms.TextInput(attrs={"placeholder": "Name, organisation or number"}),
     )
     caller = IntegerFilter(
         field_name="caller_id",

@@ -155,17 +155,22 @@ def search(queryset, text: str):
     return queryset.filter(found)
 
 
+# What a word found in the caller (name, organisation, number) adds to a call's relevance:
+# less than the word in the summary (0.6), more than in what was wanted or promised.
+CALLER_WEIGHT = 0.3
+
+
 def ranked(queryset, text: str):
     """The search, annotated with `relevance` (higher is better): on PostgreSQL the
-    full-text rank (summary counts most, then wants and promised, then notes) plus one for
-    each word the caller's name, organisation or number matched; elsewhere the same idea
-    by which field matched."""
+    full-text rank (summary counts most, then wants and promised, then notes) plus
+    CALLER_WEIGHT for each word the caller's name, organisation or number matched;
+    elsewhere the same idea by which field matched. Equal matches: newest logged first."""
     words = words_of(text)
     queryset = search(queryset, text)
     score = Value(0.0)
     for word in words:
         score = score + Case(
-            When(calls_of(_callers_with(word)), then=Value(1.0)),
+            When(calls_of(_callers_with(word)), then=Value(CALLER_WEIGHT)),
             default=Value(0.0),
             output_field=models.FloatField(),
         )

@@ -155,12 +155,18 @@ def _caller_control(request, calls) -> dict:
     data = calls.form.cleaned_data
     visible = Caller.objects.for_user(request.user)
     if data.get("caller"):
-        return {"chosen_caller": visible.filter(pk=data["caller"]).first()}
+        return {
+            "chosen_caller": visible.filter(pk=data["caller"]).first(),
+            "every_caller_query": query_with(request.GET, caller=None, who=None, cursor=None),
+        }
     if not data.get("who"):
         return {}
     found = visible.search(data["who"]).order_by("name", "pk")[: CALLER_CHOICES + 1]
     choices = [
-        {"caller": caller, "query": query_with(request.GET, caller=caller.pk, cursor=None)}
+        {
+            "caller": caller,
+            "query": query_with(request.GET, caller=caller.pk, who=caller.name, cursor=None),
+        }
         for caller in found.with_phones()
     ]
     return {
@@ -176,7 +182,15 @@ def _date_shortcuts(request) -> list[dict]:
     for label, first, last in date_shortcuts(timezone.localdate()):
         dates = (first.isoformat(), last.isoformat())
         query = query_with(request.GET, date_from=dates[0], date_to=dates[1], cursor=None)
-        links.append({"label": label, "query": query, "current": chosen == dates})
+        links.append(
+            {
+                "label": label,
+                "query": query,
+                "from": dates[0],
+                "to": dates[1],
+                "current": chosen == dates,
+            }
+        )
     return links
 
 

@@ -316,6 +316,10 @@ def copy_calls(chunk):
     )
 
 
+# Promises left open per business in the demo besides the last day's.
+OPEN_PER_BUSINESS = 12
+
+
 def create_callbacks(rng, staff, batch, *, out) -> int:
     """A callback for each call that promised one: those of the last day still open
     (some overdue, some at risk, some later), the older ones kept, with their attempt."""
@@ -328,6 +332,15 @@ def create_callbacks(rng, staff, batch, *, out) -> int:
     total = promised.count()
     if total == 0:
         return 0
+    # Every business's newest promises are still open, whenever the demo is loaded (early
+    # in the morning, the last day alone may have promised nothing yet).
+    newest = set()
+    for business_id in set(promised.values_list("business_id", flat=True).distinct()):
+        newest.update(
+            promised.filter(business_id=business_id)
+            .order_by("-started_at")
+            .values_list("pk", flat=True)[:OPEN_PER_BUSINESS]
+        )
     kept_by_promiser = set(
         PromiseKeeping.objects.filter(kept_by=KeptBy.PROMISER).values_list("business_id", flat=True)
     )
@@ -339,7 +352,7 @@ def create_callbacks(rng, staff, batch, *, out) -> int:
         chunk = [row for _, row in zip(range(batch), rows, strict=False)]
         if not chunk:
             break
-        values = [callback_for(rng, staff, now, *row) for row in chunk]
+        values = [callback_for(rng, staff, now, *row, keep_open=row[0] in newest) for row in chunk]
         for callback in values:
             if callback["business_id"] in kept_by_promiser:
                 keep_by_promiser(callback, now)
@@ -424,7 +437,18 @@ def keep_by_promiser(callback: dict, now) -> None:
 
 
 def callback_for(
-    rng, staff, now, call_id, business_id, caller_id, started, summary, nature, urgency
+    rng,
+    staff,
+    now,
+    call_id,
+    business_id,
+    caller_id,
+    started,
+    summary,
+    nature,
+    urgency,
+    *,
+    keep_open=False,
 ) -> dict:
     """One callback's values, by the column names of CALLBACK_COLUMNS."""
     minutes = DEFAULT_POLICY_MINUTES[nature][urgency]
@@ -443,7 +467,7 @@ def callback_for(
         "attempt_count": 0,
         "outcome": "",
     }
-    if started > now - timedelta(days=1):
+    if keep_open or started > now - timedelta(days=1):
         # Still open: spread around now so every queue view has something in it.
         callback["due_at"] = max(
             now + timedelta(minutes=rng.randint(-180, 360)), started + timedelta(minutes=5)

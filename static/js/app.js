@@ -214,3 +214,37 @@ document.addEventListener("input", function (event) {
   var chosen = document.getElementById("id_caller");
   if (chosen) chosen.value = "";
 });
+
+// The call log's filter bar. A search box losing the focus fires "change": the form would
+// fetch the first page again and wipe the older rows being loaded by that very click. Its
+// typing already asks (htmx "input" trigger), so its change stops here.
+document.addEventListener(
+  "change",
+  function (event) {
+    var field = event.target;
+    if (!field || !field.closest || !field.closest("form.call-filters")) return;
+    if (field.id === "id_q" || field.id === "id_who") event.stopPropagation();
+  },
+  true
+);
+
+// Today / Yesterday / This week set the two dates and keep everything else typed or
+// chosen since the page loaded (the links alone only know what the page loaded with).
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("[data-date-shortcut]");
+  if (!link) return;
+  var form = link.closest("form");
+  var from = document.getElementById("id_date_from");
+  var to = document.getElementById("id_date_to");
+  if (!form || !from || !to) return;
+  event.preventDefault();
+  from.value = link.getAttribute("data-from");
+  to.value = link.getAttribute("data-to");
+  form.querySelectorAll("[data-date-shortcut]").forEach(function (other) {
+    var on = other === link;
+    other.classList.toggle("active", on);
+    if (on) other.setAttribute("aria-current", "true");
+    else other.removeAttribute("aria-current");
+  });
+  from.dispatchEvent(new Event("change", { bubbles: true }));
+});

@@ -65,3 +65,32 @@ def test_the_caller_box_finds_callers_as_they_are_typed(live_server, page, login
     page.get_by_role("link", name="Evelyn Green · (617) 840-8318").click()
     expect(page.locator(f"[data-chosen-caller='{yesterday_call.caller_id}']")).to_be_visible()
     expect(page.locator("[data-call-row]")).to_have_count(2)
+
+
+def test_shortcuts_keep_what_was_typed_and_older_calls_work_right_after_typing(
+    live_server, page, login, settings
+):
+    settings.CALLS_PAGE_SIZE = 3
+    ann = CallerFactory(name="Ann Lee")
+    now = timezone.now()
+    for i in range(7):
+        CallFactory(
+            caller=ann, summary=f"Invoice question {i}", started_at=now - timedelta(hours=i)
+        )
+    CallFactory(summary="Something else")
+    receptionist_user(username="rita")
+    login("rita")
+    page.goto(f"{live_server.url}/calls/")
+    page.get_by_label("Search").fill("invoice")
+    rows = page.locator("[data-call-row]")
+    expect(page).to_have_url(re.compile(r"q=invoice"))
+    expect(rows).to_have_count(3)
+    # The first click after typing loads older calls (the box losing focus must not
+    # reload the first page over them).
+    page.get_by_role("link", name="Older calls").click()
+    expect(rows).to_have_count(6)
+    page.get_by_role("link", name="Today").click()
+    expect(page).to_have_url(re.compile(r"q=invoice.*date_from="))
+    expect(page.get_by_label("Search")).to_have_value("invoice")
+    expect(page.locator("#id_date_from")).to_have_value(timezone.localdate().isoformat())
+    expect(rows.first).to_contain_text("Invoice question")

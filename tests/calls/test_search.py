@@ -221,3 +221,16 @@ def test_the_caller_box_costs_a_fixed_number_of_queries(reception_client, calls)
     for i in range(5):
         CallerFactory(name=f"Evelyn Number{i}", phone=f"+1212555{i:04d}")
     assert count_queries(reception_client, "/calls/?who=evelyn") == few
+
+
+def test_best_match_puts_the_summary_before_the_callers_organisation():
+    metro = CallerFactory(name="Ann Fox", organisation="Metro Couriers")
+    by_organisation = CallFactory(caller=metro, summary="Water leak in the hall")
+    in_summary = CallFactory(summary="Courier asking for the delivery entrance")
+    in_wants = CallFactory(summary="Question", wants="Which courier we use")
+    ranked = list(
+        Call.objects.ranked_search("courier")
+        .order_by("-relevance", "-pk")
+        .values_list("pk", flat=True)
+    )
+    assert ranked == [in_summary.pk, by_organisation.pk, in_wants.pk]
