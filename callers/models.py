@@ -1,7 +1,9 @@
 """Businesses, callers and their phone numbers."""
 
+import re
+
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 from phonenumber_field.modelfields import PhoneNumberField
@@ -70,7 +72,16 @@ class CallerQuerySet(models.QuerySet):
                 number__startswith=prefix
             )
             return self.filter(pk__in=numbers.values("caller_id"))
-        return self.filter(Q(name__icontains=text) | Q(organisation__icontains=text))
+        return self.filter(self.name_contains(text))
+
+    @staticmethod
+    def name_contains(text: str) -> Q:
+        """Name or organisation contains the text, in any case. SQLite's LIKE folds the
+        case of A-Z only: there a regular expression (Python's, Unicode-aware) does it."""
+        if connection.vendor == "sqlite":
+            pattern = re.escape(text)
+            return Q(name__iregex=pattern) | Q(organisation__iregex=pattern)
+        return Q(name__icontains=text) | Q(organisation__icontains=text)
 
     def for_lookup(self, *, phone: str = "", name: str = ""):
         """The lookup panel's candidates as the number or name is typed, best first: callers

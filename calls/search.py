@@ -71,8 +71,16 @@ class Word:
         return self.text.isdigit() and len(self.text) >= phones.MIN_PARTIAL_DIGITS
 
     def tsquery(self) -> str:
-        """The to_tsquery text of this word on PostgreSQL (English configuration)."""
-        return f"'{self.text}'" + (":*" if self.is_prefix else "")
+        """The to_tsquery text of this word on PostgreSQL (English configuration).
+
+        A word being typed is a prefix. Stemming shortens what is stored ("appointment" is
+        stored as "appoint"), so a half-typed "appointm" would start no stored word: the
+        prefix is also tried up to 3 letters shorter (never under 4)."""
+        if not self.is_prefix:
+            return f"'{self.text}'"
+        n = len(self.text)
+        starts = [self.text[:k] for k in range(n, max(min(3, n - 1), n - 4), -1)]
+        return "(" + " | ".join(f"'{start}':*" for start in starts) + ")"
 
     def pattern(self) -> str:
         """The regular expression other databases match this word with."""
@@ -100,7 +108,7 @@ def is_number(text: str) -> bool:
 def _callers_with(word: Word):
     """Callers whose name or organisation contains the word (or whose number, for a
     number)."""
-    found = Q(name__icontains=word.text) | Q(organisation__icontains=word.text)
+    found = Caller.objects.name_contains(word.text)
     if word.is_number:
         found |= Q(pk__in=CallerPhone.objects.containing(word.text).values("caller_id"))
     return Caller.objects.filter(found)

@@ -9,6 +9,7 @@ import binascii
 import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import BadRequest, ValidationError
@@ -61,6 +62,9 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
             raise TypeError("a cursor has a key")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("the key in a cursor is a finite number")
+        if isinstance(value, datetime):
+            # Year 1 or 9999 in a far time zone cannot be put in UTC (OverflowError).
+            value.astimezone(UTC)
         return value, pk
     except (
         ValueError,

@@ -300,3 +300,13 @@ def test_the_merge_search_says_why_it_cannot_search(manager_client, some):
     response = manager_client.get(f"/callers/{some.pk}/merge/", {"q": "x" * 201})
     content = response.content.decode()
     assert "data-search-error" in content and "No other caller matches" not in content
+
+
+@pytest.mark.parametrize(
+    "raw", [b'["9999-12-31T23:59:59-14:00", 100]', b'["0001-01-01T00:00:00+05:00", 100]']
+)
+def test_a_cursor_at_the_end_of_time_is_a_400(reception_client, raw):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert reception_client.get("/calls/", {"cursor": cursor}).status_code == 400

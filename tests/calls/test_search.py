@@ -234,3 +234,23 @@ def test_best_match_puts_the_summary_before_the_callers_organisation():
         .values_list("pk", flat=True)
     )
     assert ranked == [in_summary.pk, by_organisation.pk, in_wants.pk]
+
+
+@pytest.mark.parametrize("typed", ["appoi", "appointm", "appointme", "appointmen", "appointment"])
+def test_a_word_is_found_at_every_step_of_typing_it(typed):
+    hit = CallFactory(summary="Cancel tomorrow's appointment")
+    CallFactory(summary="Question about parking")
+    assert found(typed) == {hit.pk}
+
+
+def test_accented_names_are_found_in_any_case():
+    elodie = CallerFactory(name="Élodie Ångström", organisation="Société Générale")
+    call = CallFactory(caller=elodie, summary="Question")
+    for typed in ("élodie", "ÉLODIE", "ångström", "SOCIÉTÉ"):
+        assert found(typed) == {call.pk}, typed
+
+
+def test_a_short_last_word_is_a_valid_search():
+    hit = CallFactory(summary="Box of ink")
+    assert hit.pk in found("in")  # a stop word: ignored, everything is found
+    assert hit.pk in found("ink b")
