@@ -331,13 +331,14 @@ class CallFilter(DateRangeFilterSet):
         return queryset
 
     def page_order(self, queryset) -> tuple:
-        """(queryset, key) to page the filtered calls by, descending: best match first
-        when asked for and there is a search, else newest first."""
+        """(queryset, key, whether to page ids first) to page the filtered calls by,
+        descending: best match first when asked for and there is a search, else newest
+        first. A search's matches are sorted before the limit: ids first."""
         if not self.form.cleaned_data.get("q"):
-            return queryset, "started_at"
+            return queryset, "started_at", False
         if self.form.cleaned_data.get("sort") == "best":
-            return queryset, "relevance"
-        return search.newest_first(queryset)
+            return queryset, "relevance", True
+        return *search.newest_first(queryset), True
 
 
 def date_shortcuts(today: date) -> list[tuple[str, date, date]]:

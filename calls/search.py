@@ -148,19 +148,26 @@ def _said(word: Word) -> Q:
     )
 
 
+def _matching(text: str, words: list[Word], callers: list[Q]) -> Q:
+    """Every word in the call or its caller (`callers`: calls_of each word's callers);
+    or, for a number, a caller with a number that contains it."""
+    found = Q()
+    for word, caller in zip(words, callers, strict=True):
+        found &= _said(word) | caller
+    if is_number(text):
+        numbers = CallerPhone.objects.containing(text).values("caller_id")
+        found |= calls_of(Caller.objects.filter(pk__in=numbers))
+    return found
+
+
 def search(queryset, text: str):
     """The calls of `queryset` that match the search (see the module's docstring)."""
     text = (text or "").strip()
     words = words_of(text)
     if not words:
         return queryset
-    found = Q()
-    for word in words:
-        found &= _said(word) | calls_of(_callers_with(word))
-    if is_number(text):
-        numbers = CallerPhone.objects.containing(text).values("caller_id")
-        found |= calls_of(Caller.objects.filter(pk__in=numbers))
-    return queryset.filter(found)
+    callers = [calls_of(_callers_with(word)) for word in words]
+    return queryset.filter(_matching(text, words, callers))
 
 
 # What a word found in the caller (name, organisation, number) adds to a call's relevance:
@@ -173,12 +180,15 @@ def ranked(queryset, text: str):
     full-text rank (summary counts most, then wants and promised, then notes) plus
     CALLER_WEIGHT for each word the caller's name, organisation or number matched;
     elsewhere the same idea by which field matched. Equal matches: newest logged first."""
+    text = (text or "").strip()
     words = words_of(text)
-    queryset = search(queryset, text)
+    callers = [calls_of(_callers_with(word)) for word in words]  # read once, used twice
+    if words:
+        queryset = queryset.filter(_matching(text, words, callers))
     score = Value(0.0)
-    for word in words:
+    for word, caller in zip(words, callers, strict=True):
         score = score + Case(
-            When(calls_of(_callers_with(word)), then=Value(CALLER_WEIGHT)),
+            When(caller, then=Value(CALLER_WEIGHT)),
             default=Value(0.0),
             output_field=models.FloatField(),
         )

@@ -79,9 +79,20 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
 
 
 def keyset_paginate(
-    request: HttpRequest, queryset: QuerySet, *, key: str, descending: bool, size: int
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    key: str,
+    descending: bool,
+    size: int,
+    ids_first: bool = False,
 ) -> KeysetPage:
     """One page of `queryset` ordered by (key, pk), after the request's `cursor` parameter.
+
+    `ids_first`: for a page whose rows must be found and sorted before the limit applies
+    (a search), ask for the page's ids on the bare table first, then for those rows with
+    their joins. Otherwise PostgreSQL joins every match to its related rows before sorting
+    (half the time of a search at a million calls). One more query.
 
     A cursor this page did not make raises BadCursor, which Django turns into a 400.
     """
@@ -99,7 +110,12 @@ def keyset_paginate(
             Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
         )
     # One extra row tells whether there is a next page without a COUNT(*).
-    items = list(queryset[: size + 1])
+    if ids_first:
+        ids = list(queryset.values_list("pk", flat=True)[: size + 1])
+        found = {item.pk: item for item in queryset.filter(pk__in=ids)}
+        items = [found[pk] for pk in ids if pk in found]
+    else:
+        items = list(queryset[: size + 1])
     next_cursor = None
     if len(items) > size:
         items = items[:size]

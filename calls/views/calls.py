@@ -125,9 +125,14 @@ def call_list(request):
     )
     page = None
     if calls.is_valid():
-        found, key = calls.page_order(calls.qs)
+        found, key, ids_first = calls.page_order(calls.qs)
         page = keyset_paginate(
-            request, found, key=key, descending=True, size=settings.CALLS_PAGE_SIZE
+            request,
+            found,
+            key=key,
+            descending=True,
+            size=settings.CALLS_PAGE_SIZE,
+            ids_first=ids_first,
         )
     context = {
         "filter": calls,

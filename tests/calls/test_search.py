@@ -254,3 +254,9 @@ def test_a_short_last_word_is_a_valid_search():
     hit = CallFactory(summary="Box of ink")
     assert hit.pk in found("in")  # a stop word: ignored, everything is found
     assert hit.pk in found("ink b")
+
+
+def test_best_match_reads_each_words_callers_once(reception_client, calls):
+    newest = count_queries(reception_client, "/calls/?q=evelyn+refund")
+    best = count_queries(reception_client, "/calls/?q=evelyn+refund&sort=best")
+    assert best == newest
