@@ -5,6 +5,7 @@ from calls.views import escalations as views
 app_name = "escalations"
 urlpatterns = [
     path("", views.escalation_queue, name="queue"),
+    path("count/", views.escalation_count, name="count"),
     path("mine/", views.escalation_mine, name="mine"),
     path("resolved/", views.escalation_resolved, name="resolved"),
     path("availability/", views.availability_toggle, name="availability"),

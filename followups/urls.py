@@ -5,6 +5,7 @@ from followups import views
 app_name = "callbacks"
 urlpatterns = [
     path("", views.callback_queue, name="queue"),
+    path("counts/", views.callback_counts, name="counts"),
     path("open-for/", views.open_for_caller, name="open_for"),
     path("promise/", views.promise_preview, name="promise"),
     path("<int:pk>/", views.callback_detail, name="detail"),

@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import BadRequest, ValidationError
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -61,11 +61,29 @@ def callback_queue(request):
         # this answer also replaces the refresher with a "Refresh" link (out of band).
         context["paused"] = True
         return render(request, template + "#callback-rows", context)
-    counts = request.callback_counts = callbacks.queue_counts(request.user, now)
+    counts = context["callback_counts"] = callbacks.queue_counts(request.user, now)
     context["tabs"] = [(key, label, counts[key]) for key, (label, _) in VIEWS.items()]
     if request.htmx:
         template += "#callback-queue"
     return render(request, template, context)
+
+
+@login_not_required
+@require_GET
+def callback_counts(request):
+    """The callback badges of the navigation (overdue, at risk, mine), which every page
+    fetches after it is shown and then every 10 seconds.
+
+    A session that has ended stops the polling (htmx's 286) instead of sending the page to
+    the login form: a receptionist typing a call keeps what they typed."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=286)
+    if not request.user.has_perm("followups.view_callback"):
+        raise PermissionDenied
+    counts = Callback.objects.for_user(request.user).queue_counts(request.user)
+    return render(
+        request, "followups/includes/callback-counts.html", {"callback_counts": counts}
+    )
 
 
 def _callback_or_404(request, pk):

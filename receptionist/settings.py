@@ -92,8 +92,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "calls.context_processors.navigation",
-                "followups.context_processors.navigation",
             ],
             "builtins": [
                 "receptionist.templatetags.people",
@@ -130,11 +128,16 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short queries only: PostgreSQL's JIT compiler spends a second compiling a search
     # that runs in milliseconds (its cost estimate counts the rows it will never read).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # A long list (every choice of a select) is read in one round trip, not through a
+    # server-side cursor (DECLARE, FETCH, CLOSE); this also keeps a transaction pooler
+    # such as PgBouncer safe to put in front.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading a person's permissions in one query.
+    "receptionist.auth.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -242,3 +242,18 @@ OUTCOME_BY_NATURE = {
 MOOD_WEIGHTS = [("calm", 88), ("upset", 9), ("angry", 2.7), ("abusive", 0.3)]
 # Callers marked difficult are rarely calm.
 DIFFICULT_MOOD_WEIGHTS = [("upset", 30), ("angry", 45), ("abusive", 25)]
+
+# What managers wrote when they closed a demo escalation, and the debrief they left.
+RESOLUTIONS = [
+    "Spoke with the caller; apologised for the wait and booked them in first thing.",
+    "Called back, explained the policy calmly; the caller accepted the earliest slot.",
+    "Refund approved after review; the caller was satisfied.",
+    "Caller kept shouting; told them abuse ends the call and ended it.",
+    "Passed to the practice owner, who called the caller the same day.",
+]
+DEBRIEFS = [
+    "You did well to stay calm and hand over early.",
+    "Good use of the playbook. Next time offer the manager sooner.",
+    "Ending the call was the right decision: thank you for noting what was said.",
+    "",
+]

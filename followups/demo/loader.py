@@ -15,10 +15,11 @@ from django.db import connection
 from django.utils import timezone
 
 from callers.models import Caller, CallerPhone
-from calls.models import Call
+from calls.models import PLAYBOOK_KEYS, Call, Escalation, EscalationStatus, severity_for
 from followups.demo.data import (
     AREA_CODES,
     CAUTION_NOTES,
+    DEBRIEFS,
     DIFFICULT_MOOD_WEIGHTS,
     FIRST,
     LAST,
@@ -27,6 +28,7 @@ from followups.demo.data import (
     ORGANISATIONS,
     OUTCOME_BY_NATURE,
     REMEMBER,
+    RESOLUTIONS,
     SUMMARIES,
     URGENCY_BY_NATURE,
 )
@@ -117,7 +119,7 @@ def analyze():
     with connection.cursor() as cursor:
         cursor.execute(
             "ANALYZE callers_caller, callers_callerphone, calls_call, "
-            "followups_callback, followups_callbackattempt"
+            "followups_callback, followups_callbackattempt, calls_escalation"
         )
 
 
@@ -491,3 +493,80 @@ def callback_for(
         callback["last_attempt_at"] = closed
     callback["promised_due_at"] = callback["due_at"]
     return callback
+
+
+# Escalations left unresolved per business in the demo; older ones are resolved.
+UNRESOLVED_PER_BUSINESS = 6
+
+
+def create_escalations(rng, staff, managers, batch, *, out) -> int:
+    """An escalation for every abusive call and for one angry call in five: each business's
+    newest ones still waiting for a manager (open or acknowledged), the rest resolved, most
+    with a debrief."""
+    if not managers:
+        return 0
+    candidates = (
+        Call.objects.filter(mood__in=["abusive", "angry"], escalations__isnull=True)
+        .order_by("-started_at")
+        .values_list("pk", "business_id", "ended_at", "mood", "urgency", "summary", "taken_by_id")
+    )
+    total = candidates.count()
+    if total == 0:
+        return 0
+    progress = Progress(out, "escalations", total)
+    unresolved_left = {}
+    made = done = 0
+    chunk = []
+    for call_id, business_id, ended, mood, urgency, summary, taken_by_id in candidates.iterator(
+        chunk_size=batch
+    ):
+        done += 1
+        if mood == "angry" and rng.random() >= 0.2:
+            continue
+        left = unresolved_left.setdefault(business_id, UNRESOLVED_PER_BUSINESS)
+        unresolved_left[business_id] = left - 1
+        chunk.append(
+            escalation_for(
+                rng, managers, call_id, ended, mood, urgency, summary, taken_by_id, left > 0
+            )
+        )
+        if len(chunk) >= batch:
+            Escalation.objects.bulk_create(chunk, batch_size=2000)
+            made += len(chunk)
+            chunk = []
+            progress.update(done)
+    Escalation.objects.bulk_create(chunk, batch_size=2000)
+    made += len(chunk)
+    progress.update(total)
+    progress.finish()
+    return made
+
+
+def escalation_for(rng, managers, call_id, ended, mood, urgency, summary, taken_by_id, waiting):
+    """One escalation, raised as the call ended; `waiting`: not resolved yet."""
+    minutes = 5 if mood == "abusive" else 15
+    escalation = Escalation(
+        call_id=call_id,
+        raised_by_id=taken_by_id,
+        raised_at=ended,
+        reason=f"{mood.capitalize()} caller: {summary}",
+        severity=severity_for(mood, urgency),
+        playbook_steps=sorted(
+            rng.sample(PLAYBOOK_KEYS, rng.randint(2, 5)), key=PLAYBOOK_KEYS.index
+        ),
+        ack_deadline=ended + timedelta(minutes=minutes),
+    )
+    if waiting and rng.random() < 0.5:
+        return escalation  # open
+    manager = rng.choice(managers)
+    escalation.status = EscalationStatus.ACKNOWLEDGED
+    escalation.acknowledged_by_id = escalation.assigned_to_id = manager.pk
+    escalation.acknowledged_at = ended + timedelta(minutes=rng.randint(1, minutes * 2))
+    if waiting:
+        return escalation
+    escalation.status = EscalationStatus.RESOLVED
+    escalation.resolved_by_id = manager.pk
+    escalation.resolved_at = escalation.acknowledged_at + timedelta(minutes=rng.randint(5, 240))
+    escalation.resolution = rng.choice(RESOLUTIONS)
+    escalation.debrief = rng.choice(DEBRIEFS)
+    return escalation

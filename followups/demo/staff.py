@@ -49,3 +49,8 @@ def ensure_staff(out) -> list:
     elif settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
         out.write("E-mails (escalation notices, callback reminders) are printed in this terminal.")
     return staff
+
+
+def managers_of(staff) -> list:
+    """The demo people who are managers: they acknowledge and resolve escalations."""
+    return [user for user in staff if user.groups.filter(name=MANAGERS).exists()]

@@ -226,11 +226,21 @@ def test_queue_shows_overdue_loudly_and_refreshes_as_a_fragment(manager_client):
     assert b"OVERDUE" in response.content
 
 
-def test_nav_shows_the_open_count_to_managers(manager_client, reception_client):
+def test_nav_shows_the_open_count_to_managers(manager_client, reception_client, client):
+    """Every page draws the badge empty and fetches it (at once, then every 10 seconds), so
+    no page waits for the count and none shows one older than that."""
     raise_for(CallFactory())
     raise_for(CallFactory())
-    assert b"data-open-escalations>2<" in manager_client.get("/calls/").content
-    assert b"data-open-escalations" not in reception_client.get("/calls/").content
+    page = manager_client.get("/calls/").content.decode()
+    assert 'hx-get="/escalations/count/" hx-trigger="load, every 10s"' in page
+    badge = manager_client.get("/escalations/count/", HTTP_HX_REQUEST="true")
+    assert b"data-open-escalations>2<" in badge.content
+    assert b'hx-trigger="every 10s"' in badge.content
+    assert b"/escalations/count/" not in reception_client.get("/calls/").content
+    assert reception_client.get("/escalations/count/").status_code == 403
+    # A session that ended stops the polling (286) rather than leaving the page.
+    assert client.get("/escalations/count/", HTTP_HX_REQUEST="true").status_code == 286
+    assert manager_client.post("/escalations/count/").status_code == 405
 
 
 def test_queue_query_count_does_not_grow(manager_client):

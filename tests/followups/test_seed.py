@@ -77,3 +77,32 @@ def test_the_demo_keeps_promises_both_ways(settings):
     assert kept.exists()
     assert not kept.exclude(assigned_to=F("created_by")).exists()
     assert not Callback.objects.filter(business=team, returns_to_team_at__isnull=False).exists()
+
+
+def test_the_demo_has_escalations_waiting_and_resolved(capsys):
+    """Difficult callers were escalated: each business's newest escalations still wait for
+    a manager (a few, open or acknowledged), the older ones are resolved, most debriefed."""
+    from calls.models import Escalation, EscalationStatus
+    from followups.demo.loader import UNRESOLVED_PER_BUSINESS
+
+    call_command("seed_demo", "--calls", "3000", "--days", "30", "--seed", "5")
+    escalations = Escalation.objects.all()
+    assert escalations.count() >= Call.objects.filter(mood="abusive").count() > 0
+    assert not escalations.exclude(call__mood__in=["angry", "abusive"]).exists()
+    for business in Business.objects.all():
+        waiting = escalations.filter(call__business=business).unresolved()
+        assert 0 < waiting.count() <= UNRESOLVED_PER_BUSINESS
+        # The waiting ones are the newest of that business.
+        newest_resolved = (
+            escalations.filter(call__business=business, status=EscalationStatus.RESOLVED)
+            .order_by("-raised_at")
+            .first()
+        )
+        assert newest_resolved is None or all(
+            e.raised_at >= newest_resolved.raised_at for e in waiting
+        )
+    resolved = escalations.filter(status=EscalationStatus.RESOLVED)
+    assert resolved.exists() and not resolved.filter(resolution="").exists()
+    assert resolved.exclude(debrief="").exists()
+    assert not escalations.filter(status=EscalationStatus.OPEN, acknowledged_by__isnull=False)
+    assert "escalations: " in capsys.readouterr().out

@@ -297,11 +297,32 @@ def test_queue_shows_lateness_counts_and_refreshes_as_a_fragment(reception_clien
     assert 'hx-trigger="every 10s"' in content
     counts = {key: count for key, _, count in response.context["tabs"]}
     assert counts == {"mine": 1, "unassigned": 3, "team": 5, "overdue": 1, "at_risk": 1}
-    # The navigation of every page shows the counts.
-    nav = reception_client.get("/calls/").content.decode()
+    # The queue's own page draws the navigation's counts with the page...
+    assert "1 overdue" in content and "1 at risk" in content and "1 mine" in content
+    # ...every other page fetches them once shown, then every 10 seconds.
+    page = reception_client.get("/calls/").content.decode()
+    assert 'hx-get="/callbacks/counts/" hx-trigger="load, every 10s"' in page
+    assert "1 overdue" not in page
+    nav = reception_client.get("/callbacks/counts/", HTTP_HX_REQUEST="true").content.decode()
     assert "1 overdue" in nav and "1 at risk" in nav and "1 mine" in nav
+    assert 'hx-trigger="every 10s"' in nav and "<nav" not in nav
     fragment = reception_client.get("/callbacks/?view=team", headers={"HX-Request": "true"})
     assert b"<nav" not in fragment.content and b"callback-tabs" in fragment.content
+
+
+def test_navigation_counts_need_a_session_and_the_queue(client, django_user_model):
+    # A session that ended stops the polling (286) rather than leaving the page.
+    assert client.get("/callbacks/counts/", HTTP_HX_REQUEST="true").status_code == 286
+    client.force_login(django_user_model.objects.create_user("nobody"))
+    assert client.get("/callbacks/counts/").status_code == 403
+
+
+def test_navigation_counts_query_count_does_not_grow(reception_client, receptionist):
+    CallbackFactory(assigned_to=receptionist)
+    few = count_queries(reception_client, "/callbacks/counts/")
+    for minutes in range(-20, 40, 3):
+        CallbackFactory(due_at=timezone.now() + timedelta(minutes=minutes))
+    assert count_queries(reception_client, "/callbacks/counts/") == few
 
 
 def test_queue_keyset_pages(reception_client, settings):

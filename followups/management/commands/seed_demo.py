@@ -1,5 +1,5 @@
-"""Load realistic demo data: staff, callers with numbers, calls spread over months, and the
-callbacks those calls promised.
+"""Load realistic demo data: staff, callers with numbers, calls spread over months, the
+callbacks those calls promised and the escalations of their difficult callers.
 
 It lives in followups, the app at the top of the dependency chain, because it loads all three.
 The parts are in followups.demo; this file only reads the flags and runs the steps in order.
@@ -12,15 +12,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from callers.models import Business
-from calls.models import Call
+from calls.models import Call, Escalation
 from followups.demo.loader import (
     analyze,
     create_callbacks,
     create_callers,
     create_calls,
+    create_escalations,
     indexes_dropped,
 )
-from followups.demo.staff import ensure_staff
+from followups.demo.staff import ensure_staff, managers_of
 from followups.models import Callback, KeptBy, PromiseKeeping
 
 PROMISER_BUSINESS = "Riverside Veterinary Clinic"
@@ -60,13 +61,20 @@ class Command(BaseCommand):
         out = self.stdout
         if if_empty and Call.objects.exists():
             staff = ensure_staff(out)
-            if Callback.objects.exists():
+            if Callback.objects.exists() and Escalation.objects.exists():
                 out.write("Demo data already loaded: nothing to do.")
-            else:
-                # Demo data loaded before callbacks existed: add the callbacks its calls promised.
-                with transaction.atomic():
-                    added = create_callbacks(random.Random(seed), staff, batch, out=out)
-                out.write(f"Demo data already loaded; added {added:,} callbacks.")
+                return
+            # Demo data loaded before callbacks or escalations existed: add what its calls
+            # promised and the escalations of its difficult callers.
+            with transaction.atomic():
+                added = create_callbacks(random.Random(seed), staff, batch, out=out)
+                raised = create_escalations(
+                    random.Random(seed), staff, managers_of(staff), batch, out=out
+                )
+            analyze()
+            out.write(
+                f"Demo data already loaded; added {added:,} callbacks and {raised:,} escalations."
+            )
             return
         callers = callers or max(50, calls // 10)
         rng = random.Random(seed)
@@ -92,11 +100,12 @@ class Command(BaseCommand):
                 )
         with transaction.atomic():
             callbacks = create_callbacks(rng, staff, batch, out=out)
+            escalations = create_escalations(rng, staff, managers_of(staff), batch, out=out)
         analyze()
         elapsed = time.monotonic() - started
         out.write(
             self.style.SUCCESS(
-                f"Loaded {callers:,} callers, {calls:,} calls and {callbacks:,} callbacks "
-                f"in {elapsed:.1f}s."
+                f"Loaded {callers:,} callers, {calls:,} calls, {callbacks:,} callbacks and "
+                f"{escalations:,} escalations in {elapsed:.1f}s."
             )
         )
