@@ -94,11 +94,19 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             "builtins": [
+                "receptionist.templatetags.jinja",
                 "receptionist.templatetags.people",
                 "receptionist.templatetags.navigation",
                 "receptionist.templatetags.words",
             ],
         },
+    },
+    {
+        # The rows of the long lists only (receptionist/jinja2.py says why).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "receptionist.jinja2.environment"},
     },
 ]
 
