@@ -1,4 +1,4 @@
-"""The Jinja2 environment for the hot row templates (jinja2/...).
+"""The Jinja2 environment for the hot row templates (jinja/...).
 
 Pages are Django templates. The rows of the long lists (the call log, callers, the callback
 queue, escalations) are drawn by Jinja2, which renders a 50-row table about six times faster

@@ -104,7 +104,7 @@ TEMPLATES = [
     {
         # The rows of the long lists only (receptionist/jinja2.py says why).
         "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "jinja2"],
+        "DIRS": [BASE_DIR / "jinja"],
         "APP_DIRS": False,
         "OPTIONS": {"environment": "receptionist.jinja2.environment"},
     },

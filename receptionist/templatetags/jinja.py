@@ -2,7 +2,7 @@
 filter bar), drawn by Jinja2 (receptionist/jinja2.py says why).
 
 A builtin in settings, so every Django template can use it. The Jinja2 template (under
-jinja2/) gets the whole context of the page, plus any keyword given to the tag.
+jinja/) gets the whole context of the page, plus any keyword given to the tag.
 """
 
 from django import template
