@@ -81,9 +81,7 @@ def callback_counts(request):
     if not request.user.has_perm("followups.view_callback"):
         raise PermissionDenied
     counts = Callback.objects.for_user(request.user).queue_counts(request.user)
-    return render(
-        request, "followups/includes/callback-counts.html", {"callback_counts": counts}
-    )
+    return render(request, "followups/includes/callback-counts.html", {"callback_counts": counts})
 
 
 def _callback_or_404(request, pk):

@@ -13,10 +13,11 @@ from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.timesince import timesince
 from jinja2 import Environment
 
 from receptionist.roles import display_name
-from receptionist.templatetags.words import due_in, phone
+from receptionist.templatetags.words import due_in, phone, tel
 
 # A number no URL holds by chance: the place of the id in a reversed URL.
 _PLACEHOLDER = 9_876_543_210
@@ -54,16 +55,30 @@ def _month_and_day_names(language: str) -> tuple[list[str], list[str]]:
     return months, days
 
 
-def when(value, with_weekday: bool = False) -> str:
-    """A time as the lists show it, in the current time zone: "Mar 4, 2026 14:05" (Django's
-    "M j, Y H:i"), or "Wed Mar 4, 14:05" ("D M j, H:i") with_weekday."""
+def when(value, style: str = "date") -> str:
+    """A time as the lists show it, in the current time zone, in one of Django's formats:
+    "date" "M j, Y H:i" (Mar 4, 2026 14:05), "weekday" "D M j, H:i" (Wed Mar 4, 14:05),
+    "day" "D H:i" (Wed 14:05), "month" "M j, H:i" (Mar 4, 14:05), "time" "H:i" (14:05)."""
     if value is None:
         return ""
     local = timezone.localtime(value)
     months, days = _month_and_day_names(translation.get_language())
-    if with_weekday:
+    if style == "time":
+        return f"{local:%H:%M}"
+    if style == "day":
+        return f"{days[local.weekday()]} {local:%H:%M}"
+    if style == "month":
+        return f"{months[local.month]} {local.day}, {local:%H:%M}"
+    if style == "weekday":
         return f"{days[local.weekday()]} {months[local.month]} {local.day}, {local:%H:%M}"
     return f"{months[local.month]} {local.day}, {local.year} {local:%H:%M}"
+
+
+def truncatechars(value, length: int) -> str:
+    """Django's truncatechars for plain text, at a fraction of its cost: at most `length`
+    characters, the last one an ellipsis when the text was cut."""
+    text = str(value)
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def environment(**options):
@@ -71,9 +86,12 @@ def environment(**options):
     env.globals.update(static=static, url=reverse, url_with_pk=url_with_pk)
     env.filters.update(
         phone=phone,
+        tel=tel,
         person=lambda user: display_name(user, ""),
         label=label,
         when=when,
         due_in=due_in,
+        timesince=timesince,
+        truncatechars=truncatechars,
     )
     return env
