@@ -45,6 +45,8 @@ class Business(models.Model):
 
 
 DEFAULT_HANDLING_NOTE = "Difficult caller: involve a manager early."
+# The name of each business's one record of calls from nobody known (see Caller.unknown).
+UNKNOWN_CALLER_NAME = "Unknown caller"
 HANDLING_NOTE_NEEDED = "Say how to handle this caller next time."
 
 
@@ -54,6 +56,10 @@ class CallerQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(business__in=Business.objects.for_user(user))
+
+    def people(self):
+        """Callers who are someone: not a business's record of unknown callers."""
+        return self.filter(unknown=False)
 
     def with_phones(self):
         return self.prefetch_related(
@@ -93,7 +99,7 @@ class CallerQuerySet(models.QuerySet):
             found = self.search(name)
         else:
             return self.none()
-        return found.order_by("-caution", "-is_vip", "name", "pk")
+        return found.people().order_by("-caution", "-is_vip", "name", "pk")
 
     def matching(self, *, phone, name: str = ""):
         """Who is on the phone: the callers who have exactly this number, and this name when
@@ -106,6 +112,14 @@ class CallerQuerySet(models.QuerySet):
         if name.strip():
             found = found.filter(name__iexact=name.strip())
         return found
+
+    def named(self, name: str):
+        """Who is on the phone when the number is withheld: the callers with exactly this
+        name, in any case (never the record of unknown callers)."""
+        name = name.strip()
+        if not name:
+            return self.none()
+        return self.people().filter(name__iexact=name)
 
 
 class Caller(models.Model):
@@ -131,6 +145,10 @@ class Caller(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Optimistic locking: an edit names the version it started from (see caller_update).
     version = models.PositiveIntegerField(default=1)
+    # One per business: the caller of the calls logged with the number withheld and no name
+    # given (callers.services.caller_unknown). Not a person: never matched, edited or merged.
+    # The database default lets the demo loader's COPY leave the column out.
+    unknown = models.BooleanField(default=False, db_default=False, editable=False)
 
     history = HistoricalRecords(excluded_fields=["version"])
     objects = CallerQuerySet.as_manager()
@@ -148,6 +166,11 @@ class Caller(models.Model):
             models.CheckConstraint(
                 condition=Q(caution=True) | Q(caution_note=""),
                 name="caller_caution_note_only_with_caution",
+            ),
+            models.UniqueConstraint(
+                fields=["business"],
+                condition=Q(unknown=True),
+                name="caller_one_unknown_per_business",
             ),
         ]
 

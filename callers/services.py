@@ -1,9 +1,9 @@
 """Writes on callers: create, update (with its numbers), the caution flag, merge."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from callers.models import Business, Caller, CallerPhone
+from callers.models import UNKNOWN_CALLER_NAME, Business, Caller, CallerPhone
 from callers.phones import to_e164
 
 # What an edit may change, in the order the form shows it; the caution flag and its note
@@ -47,6 +47,26 @@ def caller_create(*, business: Business, name: str, phone: str | None = None, **
     return caller
 
 
+def caller_unknown(*, business: Business) -> Caller:
+    """The business's record of unknown callers (created the first time it is needed): the
+    caller of the calls logged with the number withheld and no name given."""
+    found = Caller.objects.filter(business=business, unknown=True).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Caller.objects.create(business=business, name=UNKNOWN_CALLER_NAME, unknown=True)
+    except IntegrityError:
+        # Someone else's call created it at the same moment (the partial unique constraint).
+        return Caller.objects.get(business=business, unknown=True)
+
+
+NOT_A_PERSON = (
+    "“{name}” keeps the calls of callers who gave no number and no name: it is not a person, "
+    "so it cannot be {what}."
+)
+
+
 def caller_add_phone(*, caller: Caller, phone: str) -> CallerPhone:
     """Give a caller a number they do not have yet (idempotent)."""
     number, _ = CallerPhone.objects.get_or_create(caller=caller, number=phone)
@@ -74,6 +94,8 @@ def caller_update(
     caller = Caller.objects.select_for_update().filter(pk=caller_id).first()
     if caller is None:
         raise CallerGone(caller_id)
+    if caller.unknown:
+        raise ValidationError({"name": NOT_A_PERSON.format(name=caller.name, what="edited")})
     if caller.version != expected_version:
         raise CallerConflict(caller)
     flagging = {
@@ -129,6 +151,8 @@ def caller_set_caution(
     than silently putting the old flag back.
     """
     caller = Caller.objects.select_for_update().get(pk=caller_id)
+    if caller.unknown and caution:
+        raise ValidationError({"caution": NOT_A_PERSON.format(name=caller.name, what="flagged")})
     caller.caution, caller.caution_note = caution, note.strip() if caution else ""
     caller.full_clean(exclude=["business"])
     caller.version += 1
@@ -159,6 +183,9 @@ def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
         if pk not in locked:
             raise CallerGone(pk)
     source, target = locked[source.pk], locked[target.pk]
+    for caller in (source, target):
+        if caller.unknown:
+            raise ValidationError({"into": NOT_A_PERSON.format(name=caller.name, what="merged")})
 
     target_numbers = set(target.phones.values_list("number", flat=True))
     for phone in source.phones.all():

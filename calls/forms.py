@@ -46,6 +46,17 @@ class KeyRadioSelect(forms.RadioSelect):
         return option
 
 
+def widget_class(widget: forms.Widget) -> str:
+    """Bootstrap's class for a widget drawn by hand (jinja/calls/form-fields.html)."""
+    if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
+        return "form-check-input"
+    if isinstance(widget, forms.RadioSelect | forms.HiddenInput):
+        return ""
+    if isinstance(widget, forms.Select):
+        return "form-select"
+    return "form-control"
+
+
 CALL_FIELDS = [
     "phone",
     "started_at",
@@ -123,8 +134,8 @@ class CallForm(forms.ModelForm):
     callback_due_at = LocalDateTimeField(
         label="Call back by",
         required=False,
-        widget=LocalDateTimeInput(attrs={"step": "60"}),
-        help_text="From the callback policy for this nature and urgency; change it if needed.",
+        widget=LocalDateTimeInput(seconds=False),
+        help_text="The callback policy's time for this call: change it if needed.",
     )
     callback_promise = forms.CharField(
         label="What to tell the caller",
@@ -155,6 +166,15 @@ class CallForm(forms.ModelForm):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    # Instead of a number: call_log then finds the caller by name, or records an unknown one.
+    number_withheld = forms.BooleanField(
+        label="Number withheld",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"aria-keyshortcuts": "Alt+W"}),
+    )
+    # When the form was first opened, kept through a refused save: the timer goes on timing
+    # the call from there when the start time typed cannot be read.
+    opened_at = LocalDateTimeField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Call
@@ -177,7 +197,7 @@ class CallForm(forms.ModelForm):
             "summary": forms.TextInput(attrs={"autocomplete": "off"}),
             "wants": forms.Textarea(attrs={"rows": 2}),
             "promised": forms.Textarea(attrs={"rows": 2}),
-            "notes": forms.Textarea(attrs={"rows": 3}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
         }
         field_classes = {"started_at": LocalDateTimeField, "ended_at": LocalDateTimeField}
         help_texts = {
@@ -187,19 +207,47 @@ class CallForm(forms.ModelForm):
     # The callback fields ask the promise preview with these too (nature, urgency, the box).
     promise_preview_include = PROMISE_PREVIEW["hx-include"]
 
+    # Where a refused save puts the cursor: the first of these with an error, in the order
+    # the form shows them (a hidden field's error lands on the field that shows it).
+    FOCUS_ORDER = [
+        "phone",
+        "caller_name",
+        "nature",
+        "urgency",
+        "mood",
+        "summary",
+        "outcome",
+        "wants",
+        "promised",
+        "notes",
+        "callback",
+        "callback_due_at",
+        "callback_promise",
+        "callback_window",
+        "direction",
+        "started_at",
+        "ended_at",
+        "escalate",
+        "playbook_steps",
+        "escalation_reason",
+    ]
+    FOCUS_INSTEAD = {"caller": "caller_name", "attach_to": "callback"}
+
     def __init__(self, *args, user=None, creating=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.creating = creating
         if creating:
             if not self.is_bound:
                 self.initial.setdefault("submission_key", uuid.uuid4())
+                self.initial.setdefault("opened_at", self.initial.get("started_at"))
             self.fields["caller"].queryset = Caller.objects.for_user(user)
-            self.fields["phone"].required = True
+            # Not required here: call_log asks for a number or "Number withheld".
+            self.fields["phone"].required = False
             # Search as you type: the lookup panel beside the form follows phone and name.
             lookup = {
                 "hx-get": reverse("callers:lookup"),
                 "hx-target": "#caller-lookup",
-                "hx-include": "#id_phone, #id_caller_name, #id_caller",
+                "hx-include": "#id_phone, #id_caller_name, #id_caller, #id_number_withheld",
                 "hx-sync": "closest form:replace",
             }
             self.fields["phone"].widget.attrs.update(
@@ -208,6 +256,7 @@ class CallForm(forms.ModelForm):
             self.fields["caller_name"].widget.attrs.update(
                 lookup, **{"hx-trigger": "input changed delay:300ms"}
             )
+            self.fields["number_withheld"].widget.attrs.update(lookup, **{"hx-trigger": "change"})
             # A due time changed by hand is kept from then on; the words follow it.
             self.fields["callback_due_at"].widget.attrs.update(
                 PROMISE_PREVIEW,
@@ -218,6 +267,8 @@ class CallForm(forms.ModelForm):
             self.fields["ended_at"].help_text = ""
             for name in (
                 "caller_name",
+                "number_withheld",
+                "opened_at",
                 "escalate",
                 "playbook_steps",
                 "escalation_reason",
@@ -227,6 +278,25 @@ class CallForm(forms.ModelForm):
                 *CALLBACK_FIELDS,
             ):
                 del self.fields[name]
+        for field in self.fields.values():
+            if css := widget_class(field.widget):
+                field.widget.attrs["class"] = css
+
+    def set_focus(self) -> None:
+        """Put the cursor where the receptionist is needed: on the first field with an error
+        (a refused save says what stops it, there), else where the form starts."""
+        wrong = {self.FOCUS_INSTEAD.get(name, name) for name in self.errors}
+        first = next((name for name in self.FOCUS_ORDER if name in wrong), None)
+        if first is None or first not in self.fields:
+            return
+        self.fields["phone"].widget.attrs.pop("autofocus", None)
+        self.fields[first].widget.attrs["autofocus"] = True
+
+    def _post_clean(self):
+        # No model validation here: call_log and call_update validate the call (fields, times,
+        # constraints) before saving it, and their refusals land on this form's fields. Done
+        # here too, it cost a query per check constraint on every save.
+        pass
 
     # No clean(): every rule of a call (who is calling, the callback behind "callback
     # scheduled", times that make sense, abuse always escalated) is call_log's and the
@@ -298,6 +368,11 @@ class CallFilter(DateRangeFilterSet):
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "Name, organisation or number"}),
     )
+    withheld = django_filters.BooleanFilter(
+        label="Number withheld",
+        method="filter_withheld",
+        widget=forms.CheckboxInput,
+    )
     caller = IntegerFilter(
         field_name="caller_id",
         widget=forms.HiddenInput,
@@ -325,6 +400,10 @@ class CallFilter(DateRangeFilterSet):
 
     def filter_who(self, queryset, name, value):
         return queryset.filter(search.calls_of(Caller.objects.search(value)))
+
+    def filter_withheld(self, queryset, name, value):
+        # Ticked: the calls logged without a number (a partial index holds exactly those).
+        return queryset.filter(phone="") if value else queryset
 
     def filter_nothing(self, queryset, name, value):
         # The order is the page's to apply (call_list), after the filters.
@@ -444,3 +523,4 @@ class LookupForm(forms.Form):
     caller_name = forms.CharField(required=False, max_length=200, strip=True)
     # The caller chosen so far: kept while it still matches what is typed.
     caller = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    number_withheld = forms.BooleanField(required=False)

@@ -139,6 +139,12 @@ class Call(models.Model):
             models.Index(fields=["urgency", "-started_at"], name="call_urgency_started_idx"),
             models.Index(fields=["mood", "-started_at"], name="call_mood_started_idx"),
             models.Index(fields=["outcome", "-started_at"], name="call_outcome_started_idx"),
+            # The call log's "Number withheld" filter: the calls logged without a number.
+            models.Index(
+                fields=["-started_at", "-id"],
+                condition=Q(phone=""),
+                name="call_withheld_started_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -170,6 +176,11 @@ class Call(models.Model):
         if self.ended_at is None:
             return None
         return self.ended_at - self.started_at
+
+    @property
+    def number_withheld(self) -> bool:
+        """Logged without a number: the caller withheld it (or it was not known)."""
+        return not self.phone
 
     @property
     def is_difficult(self):

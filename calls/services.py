@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from callers.models import HANDLING_NOTE_NEEDED, Business, Caller
-from callers.services import caller_add_phone, caller_create, caller_set_caution
+from callers.services import caller_add_phone, caller_create, caller_set_caution, caller_unknown
 from calls.models import (
     PLAYBOOK_KEYS,
     Call,
@@ -77,21 +77,73 @@ SEVERAL_CALLERS = (
     "Several callers share this number: pick one from the list, or type a name to create a "
     "new caller."
 )
+SEVERAL_NAMED = (
+    "Several callers have this name: pick one from the list, or type the name in full to "
+    "tell them apart."
+)
+NUMBER_NEEDED = "Type the number the caller is calling from, or choose “Number withheld”."
+NUMBER_AND_WITHHELD = (
+    "The number is marked withheld: clear the number, or untick “Number withheld”."
+)
+NOBODY_TO_CALL_BACK = (
+    "A caller with no number and no name cannot be called back: ask for their name and "
+    "number, or add the promise to the notes."
+)
 
 
-def caller_on_the_phone(*, user, caller: Caller | None, phone, name: str) -> Caller | None:
+class UnknownCaller:
+    """What caller_on_the_phone answers for a call with the number withheld and no name:
+    the call goes to the business's record of unknown callers (callers.services)."""
+
+    pk = None
+
+    def __repr__(self):
+        return "UNKNOWN_CALLER"
+
+
+UNKNOWN_CALLER = UnknownCaller()
+
+
+def check_number(*, phone, number_withheld: bool, caller: Caller | None) -> None:
+    """A call has the number it came from or says that it was withheld, not both. Only a
+    caller picked by hand (known without their number) may come with neither."""
+    if number_withheld and phone:
+        raise ValidationError({"phone": NUMBER_AND_WITHHELD})
+    if not number_withheld and not phone and caller is None:
+        raise ValidationError({"phone": NUMBER_NEEDED})
+
+
+def caller_on_the_phone(
+    *, user, caller: Caller | None, phone, name: str, number_withheld: bool = False
+) -> Caller | UnknownCaller | None:
     """Who is calling: the caller picked from the list, else the one caller with this number
     (and this name, when one was typed; see Caller.objects.matching), else nobody yet (None:
     a new caller, who needs a name). Raises ValidationError when it cannot tell.
+
+    With no number (withheld), the one caller with the name typed, else a new caller by
+    that name; no name either: UNKNOWN_CALLER, recorded as the business's unknown caller.
 
     The lookup panel shows this choice as the number is typed; call_log applies it on save.
     """
     name = name.strip()
     callers = Caller.objects.for_user(user)
+    if caller is not None and caller.unknown:
+        caller = None  # the record of unknown callers is never a pick: the rules below decide
     if caller is not None:
         if not callers.filter(pk=caller.pk).exists():
             raise ValidationError({"caller": "That caller is not one you can log calls for."})
         return caller
+    if not phone:
+        if not name:
+            if number_withheld:
+                return UNKNOWN_CALLER
+            raise ValidationError({"caller_name": "Type the caller's name."})
+        matches = list(callers.named(name)[:2])
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise ValidationError({"caller_name": SEVERAL_NAMED})
+        return None
     matches = list(callers.matching(phone=phone, name=name)[:2])
     if len(matches) == 1:
         return matches[0]
@@ -99,11 +151,7 @@ def caller_on_the_phone(*, user, caller: Caller | None, phone, name: str) -> Cal
         raise ValidationError({"caller_name": SEVERAL_CALLERS})
     if not name:
         raise ValidationError(
-            {
-                "caller_name": "Nobody has this number yet: type the caller's name."
-                if phone
-                else "Type the caller's name."
-            }
+            {"caller_name": "Nobody has this number yet: type the caller's name."}
         )
     return None
 
@@ -129,6 +177,7 @@ def call_log(
     caller: Caller | None = None,
     caller_name: str = "",
     phone=None,
+    number_withheld: bool = False,
     escalate: bool = False,
     escalation_reason: str = "",
     playbook_steps: list[str] | None = None,
@@ -144,6 +193,9 @@ def call_log(
     raise its escalation when asked to (always for abuse), and record the promise to call
     back (or attach the call to the caller's open callback), all in one transaction.
 
+    A call has a number, or `number_withheld`: then the caller is the one picked, else
+    found or created by the name given, else recorded as the business's unknown caller.
+
     The same `submission_key` twice raises CallAlreadyLogged with the first call: a form
     sent twice (a double click, two tabs) logs one call.
     """
@@ -154,8 +206,15 @@ def call_log(
     _check_callback_choice(
         outcome=fields.get("outcome", Outcome.RESOLVED), callback=callback, attach_to=attach_to
     )
-    known = caller_on_the_phone(user=user, caller=caller, phone=phone, name=caller_name)
-    if known is None:
+    check_number(phone=phone, number_withheld=number_withheld, caller=caller)
+    known = caller_on_the_phone(
+        user=user, caller=caller, phone=phone, name=caller_name, number_withheld=number_withheld
+    )
+    if known is UNKNOWN_CALLER:
+        if callback:
+            raise ValidationError({"callback": NOBODY_TO_CALL_BACK})
+        caller = caller_unknown(business=Business.objects.default())
+    elif known is None:
         caller = caller_create(business=Business.objects.default(), name=caller_name, phone=phone)
     else:
         # The caller's row lock: a merge of this caller waits for this call, and moves it

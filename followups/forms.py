@@ -33,7 +33,7 @@ class AttemptForm(forms.Form):
     next_due_at = LocalDateTimeField(
         label="Try again by",
         required=False,
-        widget=LocalDateTimeInput(attrs={"step": "60"}),
+        widget=LocalDateTimeInput(seconds=False),
         help_text="After no answer or a voicemail the callback goes back in the queue then.",
     )
     outcome = forms.CharField(

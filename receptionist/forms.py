@@ -1,39 +1,80 @@
 """Form helpers shared by the apps: the local date-time field and how a service's refusal
 lands on a form."""
 
+from datetime import datetime
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.utils import formats
+from django.utils.functional import lazy
 
 from receptionist.bounds import EARLIEST, LATEST, OUT_OF_RANGE
 
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
-DATETIME_INPUT_FORMATS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M"]
+PLACEHOLDERS = {
+    "%Y": "YYYY",
+    "%m": "MM",
+    "%d": "DD",
+    "%y": "YY",
+    "%H": "hh",
+    "%M": "mm",
+    "%S": "ss",
+}
+
+
+def datetime_input_format(*, seconds: bool = True) -> str:
+    """How date-time fields show a time: the locale's first date-time input format, which
+    is on the 24-hour clock as the lists are ("2026-11-24 14:05:09" in English)."""
+    chosen = formats.get_format("DATETIME_INPUT_FORMATS")[0]
+    return chosen if seconds else chosen.replace(":%S", "")
+
+
+def datetime_placeholder(*, seconds: bool = True) -> str:
+    """The format in words, as a date-time field's placeholder: "YYYY-MM-DD hh:mm"."""
+    shown = datetime_input_format(seconds=seconds)
+    for code, words in PLACEHOLDERS.items():
+        shown = shown.replace(code, words)
+    return shown
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
-    """The browser's date-time picker, to the second unless `step` says otherwise."""
+    """A date and time typed as text in the locale's input format, to the second unless
+    `seconds=False`. Not the browser's date-time picker: Chromium draws that on the 12-hour
+    clock in English whatever the page says, and gives every part of it a tab stop."""
 
-    input_type = "datetime-local"
+    input_type = "text"
 
-    def __init__(self, attrs=None):
-        super().__init__(attrs={"step": "1", **(attrs or {})}, format=DATETIME_FORMAT)
+    def __init__(self, attrs=None, *, seconds: bool = True):
+        self.seconds = seconds
+        # Lazy: the format is the locale's at the time the field is drawn.
+        placeholder = lazy(datetime_placeholder, str)(seconds=seconds)
+        super().__init__(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": placeholder,
+                **(attrs or {}),
+            },
+            format=None,
+        )
+
+    def format_value(self, value):
+        if isinstance(value, datetime):
+            return value.strftime(datetime_input_format(seconds=self.seconds))
+        return value
 
 
 class LocalDateTimeField(forms.DateTimeField):
-    """A date and time typed in the local time zone, refused outside this century.
+    """A date and time typed in the local time zone, refused outside this century: in any of
+    the locale's input formats or ISO 8601 ("2026-11-24T14:05").
 
     The range check happens here, before anything converts the value to UTC: a year-9999
     time in a zone west of Greenwich would overflow on the way.
     """
 
     widget = LocalDateTimeInput
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("input_formats", DATETIME_INPUT_FORMATS)
-        super().__init__(**kwargs)
 
     def to_python(self, value):
         try:

@@ -10,10 +10,11 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from callers import phones
 from callers.models import Caller
 from calls.forms import LookupForm
 from calls.models import Call, Escalation
-from calls.services import caller_on_the_phone
+from calls.services import UNKNOWN_CALLER, caller_on_the_phone
 from receptionist.audit import audit_trail
 from receptionist.pagination import keyset_paginate
 
@@ -52,6 +53,17 @@ def caller_detail(request, pk):
     return render(request, "calls/caller_detail.html", context)
 
 
+def _number_state(phone: str) -> str:
+    """What the panel says of the number typed: "" (none), "whole" (a phone number),
+    "partial" (digits still being typed) or "wrong" (letters: never a number). The panel
+    says "New caller" only of a whole number: the form refuses the others on save."""
+    if not phone:
+        return ""
+    if not phones.looks_like_number(phone):
+        return "wrong"
+    return "whole" if phones.to_e164(phone) else "partial"
+
+
 @require_GET
 @permission_required("callers.view_caller", raise_exception=True)
 def caller_lookup(request):
@@ -66,6 +78,9 @@ def caller_lookup(request):
         raise BadRequest("The lookup was asked for a number, a name or a caller it cannot read.")
     phone, name = form.cleaned_data["phone"], form.cleaned_data["caller_name"]
     selected = form.cleaned_data["caller"]
+    withheld = form.cleaned_data["number_withheld"]
+    if withheld:
+        phone = ""  # the number typed before "Number withheld" was ticked is not sent on save
     callers = Caller.objects.for_user(request.user)
     ids = list(
         callers.for_lookup(phone=phone, name=name).values_list("pk", flat=True)[: LOOKUP_LIMIT + 1]
@@ -87,7 +102,9 @@ def caller_lookup(request):
     if picked is not None and name and name.casefold() != picked.name.casefold():
         picked = None
     try:
-        chosen = caller_on_the_phone(user=request.user, caller=picked, phone=phone, name=name)
+        chosen = caller_on_the_phone(
+            user=request.user, caller=picked, phone=phone, name=name, number_withheld=withheld
+        )
     except ValidationError:
         chosen = None  # several share the number, or no name yet: the form says so on save
     for caller in found:
@@ -101,8 +118,11 @@ def caller_lookup(request):
             "callers": found,
             "more": more,
             "chosen": chosen,
+            "unknown": chosen is UNKNOWN_CALLER,
             "phone": phone,
+            "number": _number_state(phone),
             "name": name,
+            "withheld": withheld,
         },
     )
     if getattr(chosen, "pk", None) != selected:

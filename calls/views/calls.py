@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from callers.models import Caller
 from calls.forms import (
@@ -62,6 +62,8 @@ def call_new(request):
         if request.GET.get("phone"):
             initial["phone"] = request.GET["phone"][:40]
         form = CallForm(initial=initial, user=request.user)
+    form.set_focus()
+    elapsed = _seconds_since_start(form)
     return render(
         request,
         "calls/call_form.html",
@@ -69,14 +71,17 @@ def call_new(request):
             "form": form,
             "creating": True,
             "handover_words": HANDOVER_WORDS,
-            "elapsed": _seconds_since_start(form),
+            "elapsed": elapsed,
+            "elapsed_shown": f"{elapsed // 60}:{elapsed % 60:02d}",
         },
     )
 
 
 def _seconds_since_start(form) -> int:
-    """How long the call on a form sent back with an error has lasted, for its timer."""
-    started = getattr(form, "cleaned_data", {}).get("started_at")
+    """How long the call on a form sent back with an error has lasted, for its timer: from
+    the start time on the form, or, when that cannot be read, from when the form opened."""
+    data = getattr(form, "cleaned_data", {})
+    started = data.get("started_at") or data.get("opened_at")
     if started is None:
         return 0
     return max(0, min(int((timezone.now() - started).total_seconds()), 24 * 3600))
@@ -88,6 +93,7 @@ def _log_call(request, data) -> Call:
         user=request.user,
         caller=data["caller"],
         caller_name=data["caller_name"],
+        number_withheld=data["number_withheld"],
         escalate=data["escalate"],
         escalation_reason=data["escalation_reason"],
         playbook_steps=data["playbook_steps"],
@@ -95,26 +101,28 @@ def _log_call(request, data) -> Call:
         **{name: data[name] for name in CALLBACK_FIELDS},
         **{name: data[name] for name in CALL_FIELDS},
     )
-    if call.escalations.exists():
-        messages.info(request, "A manager has been flagged for this call.")
-    if call.outcome == Outcome.TERMINATED_ABUSIVE:
-        messages.warning(
-            request,
-            "That was a hard call. Take a minute away from the phone if you can; "
-            "a manager has been told and will debrief you.",
-        )
-    if data["attach_to"]:
-        messages.info(request, "Added to the caller's open callback; its priority went up.")
-    elif data["callback"]:
-        messages.info(request, "Callback promised: it is in the callback queue.")
-    messages.success(
-        request,
+    # One notice, not a stack of them: the next call's form stays where it was.
+    said = [
         format_html(
             'Call from {} logged. <a href="{}">Open it</a>',
             call.caller.name,
             call.get_absolute_url(),
-        ),
-    )
+        )
+    ]
+    if call.escalations.exists():
+        said.append("A manager has been flagged for this call.")
+    if data["attach_to"]:
+        said.append("Added to the caller's open callback; its priority went up.")
+    elif data["callback"]:
+        said.append("Callback promised: it is in the callback queue.")
+    hard = call.outcome == Outcome.TERMINATED_ABUSIVE
+    if hard:
+        said.append(
+            "That was a hard call. Take a minute away from the phone if you can; "
+            "a manager has been told and will debrief you."
+        )
+    notice = format_html_join(" ", "{}", ((part,) for part in said))
+    (messages.warning if hard else messages.success)(request, notice)
     return call
 
 

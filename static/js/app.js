@@ -2,10 +2,17 @@
 (function () {
   "use strict";
 
-  // Ctrl+Enter (or Cmd+Enter) saves the form the focus is in.
+  // Ctrl+Enter (or Cmd+Enter) saves the form the focus is in, or the page's one such form
+  // when the focus is on nothing (after the lookup panel replaced the focused button). The
+  // form is novalidate: it always goes to the server, which saves it or sends it back with
+  // the reason on the field and the cursor in that field.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
     var form = event.target.closest && event.target.closest("form[data-ctrl-enter]");
+    if (!form && !event.target.closest("form")) {
+      var forms = document.querySelectorAll("form[data-ctrl-enter]");
+      if (forms.length === 1) form = forms[0];
+    }
     if (!form) return;
     event.preventDefault();
     form.requestSubmit();
@@ -38,6 +45,7 @@
       var rest = seconds % 60;
       output.textContent = minutes + ":" + (rest < 10 ? "0" : "") + rest;
     };
+    tick();
     var handle = window.setInterval(tick, 1000);
     var form = document.querySelector("form[data-timer-form]");
     if (form) {
@@ -62,6 +70,44 @@
       var nature = document.querySelector('input[name="nature"]:checked');
       if (nature) nature.focus();
     }
+  });
+
+  // "Number withheld": the number field is set aside (kept, not sent) until it is unticked.
+  // A capture listener, so the lookup panel asks after the field is set aside.
+  function withheld(box, moveFocus) {
+    var phone = document.getElementById("id_phone");
+    if (!phone) return;
+    phone.disabled = box.checked;
+    phone.setAttribute("placeholder", box.checked ? "Withheld" : phone.dataset.placeholder);
+    if (box.checked && moveFocus) {
+      var name = document.getElementById("id_caller_name");
+      if (name) name.focus();
+    } else if (!box.checked && moveFocus) {
+      phone.focus();
+    }
+  }
+  document.addEventListener(
+    "change",
+    function (event) {
+      if (event.target && event.target.id === "id_number_withheld") withheld(event.target, true);
+    },
+    true
+  );
+  // Alt+W ticks or unticks it from anywhere on the form (a script, not an accesskey: those
+  // take other modifier keys in other browsers).
+  document.addEventListener("keydown", function (event) {
+    if (!event.altKey || event.ctrlKey || event.metaKey || event.code !== "KeyW") return;
+    var box = document.getElementById("id_number_withheld");
+    if (!box) return;
+    event.preventDefault();
+    box.click();
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("id_number_withheld");
+    var phone = document.getElementById("id_phone");
+    if (!box || !phone) return;
+    phone.dataset.placeholder = phone.getAttribute("placeholder") || "";
+    if (box.checked) withheld(box, document.activeElement === phone);
   });
 
   document.addEventListener("DOMContentLoaded", startTimer);

@@ -35,7 +35,7 @@ def test_callback_from_promise_to_outcome(live_server, browser, log_in):
     expect(rita.locator("#id_outcome")).to_have_value("callback_scheduled")
     rita.locator("#id_callback_window").fill("before 6 pm")
     rita.keyboard.press("Control+Enter")
-    expect(rita.locator(".alert-info").first).to_contain_text("Callback promised")
+    expect(rita.locator(".alert-success")).to_contain_text("Callback promised")
     callback = Callback.objects.get()
     assert callback.preferred_window == "before 6 pm"
 
@@ -92,7 +92,7 @@ def test_a_repeat_call_is_added_to_the_open_callback(live_server, page, login):
     expect(page.get_by_label("Call back", exact=True)).not_to_be_checked()
     page.locator("#id_summary").fill("Asking again when someone will call")
     page.keyboard.press("Control+Enter")
-    expect(page.locator(".alert-info").first).to_contain_text("Added to the caller's open callback")
+    expect(page.locator(".alert-success")).to_contain_text("Added to the caller's open callback")
     callback.refresh_from_db()
     assert callback.later_calls.get().summary == "Asking again when someone will call"
     assert callback.priority == Priority.HIGH

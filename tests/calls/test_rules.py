@@ -318,7 +318,11 @@ def test_the_call_form_sent_twice_logs_one_call(reception_client):
 )
 def test_implausible_call_times_are_refused(changes, field, message):
     said = refusal(
-        call_log, user=receptionist_user(), caller_name="Ann", phone=None, **fields(**changes)
+        call_log,
+        user=receptionist_user(),
+        caller_name="Ann",
+        phone="+12125550147",
+        **fields(**changes),
     )
     assert said == {field: [message]}
     call = CallFactory()

@@ -138,7 +138,7 @@ def test_new_number_without_a_name_asks_for_the_name(reception_client):
     ("overrides", "field", "message"),
     [
         ({"phone": "555-01"}, "phone", "valid phone number"),
-        ({"phone": ""}, "phone", "required"),
+        ({"phone": ""}, "phone", "Type the number the caller is calling from"),
         ({"summary": ""}, "summary", "required"),
         ({"summary": "x" * 201}, "summary", "at most 200"),
         ({"notes": "x" * 10001}, "notes", "at most 10000"),
@@ -159,7 +159,7 @@ def test_bad_input_gives_a_field_error_and_keeps_what_was_typed(
     content = response.content.decode()
     for name in ("caller_name", "summary", "wants", "promised", "notes"):
         if name not in overrides:
-            assert data[name].replace("'", "&#x27;") in content, name
+            assert data[name].replace("'", "&#39;") in content, name  # escaped by Jinja2
     assert not Call.objects.exists()
 
 
@@ -340,7 +340,7 @@ def test_edit_conflict_keeps_what_was_typed_and_shows_the_saved_version(
     content = response.content.decode()
     assert "Saved by someone else meanwhile" in content
     assert "Manager&#x27;s summary" in content  # what is saved now
-    assert 'value="Receptionist&#x27;s summary"' in content  # what this person typed
+    assert 'value="Receptionist&#39;s summary"' in content  # what this person typed
     assert response.context["version"] == 2
     call.refresh_from_db()
     assert call.summary == "Manager's summary"
