@@ -4,7 +4,6 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 import django_filters
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.contrib.auth import get_user_model
 from django.urls import reverse, reverse_lazy
@@ -46,8 +45,16 @@ class KeyRadioSelect(forms.RadioSelect):
         return option
 
 
+def with_bootstrap_classes(form: forms.Form) -> None:
+    """Give each widget of a form drawn by hand (jinja/includes/fields.html) Bootstrap's
+    class for it."""
+    for field in form.fields.values():
+        if css := widget_class(field.widget):
+            field.widget.attrs["class"] = css
+
+
 def widget_class(widget: forms.Widget) -> str:
-    """Bootstrap's class for a widget drawn by hand (jinja/calls/form-fields.html)."""
+    """Bootstrap's class for a widget drawn by hand (jinja/includes/fields.html)."""
     if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
         return "form-check-input"
     if isinstance(widget, forms.RadioSelect | forms.HiddenInput):
@@ -278,9 +285,7 @@ class CallForm(forms.ModelForm):
                 *CALLBACK_FIELDS,
             ):
                 del self.fields[name]
-        for field in self.fields.values():
-            if css := widget_class(field.widget):
-                field.widget.attrs["class"] = css
+        with_bootstrap_classes(self)
 
     def set_focus(self) -> None:
         """Put the cursor where the receptionist is needed: on the first field with an error
@@ -389,9 +394,7 @@ class CallFilter(DateRangeFilterSet):
         # A bounded list: the front desk staff, never every user or every caller.
         self.filters["taken_by"].queryset = front_desk_staff()
         self.form.fields["taken_by"].label_from_instance = display_name
-        self.form.helper = FormHelper()
-        self.form.helper.form_tag = False
-        self.form.helper.disable_csrf = True
+        with_bootstrap_classes(self.form)
 
     def filter_search(self, queryset, name, value):
         if self.form.cleaned_data.get("sort") == "best":
@@ -454,6 +457,7 @@ class ResolvedEscalationFilter(DateRangeFilterSet):
         super().__init__(*args, **kwargs)
         self.filters["resolved_by"].queryset = managers()
         self.form.fields["resolved_by"].label_from_instance = display_name
+        with_bootstrap_classes(self.form)
 
 
 class EscalateForm(forms.Form):

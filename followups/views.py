@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -29,6 +29,7 @@ from receptionist.audit import audit_trail
 from receptionist.forms import add_service_errors, with_version
 from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
+from receptionist.views import navigation_badge
 
 VIEWS = {
     "mine": ("Mine", lambda qs, user, now: qs.mine(user)),
@@ -68,18 +69,9 @@ def callback_queue(request):
     return render(request, template, context)
 
 
-@login_not_required
-@require_GET
+@navigation_badge("followups.view_callback")
 def callback_counts(request):
-    """The callback badges of the navigation (overdue, at risk, mine), which every page
-    fetches after it is shown and then every 10 seconds.
-
-    A session that has ended stops the polling (htmx's 286) instead of sending the page to
-    the login form: a receptionist typing a call keeps what they typed."""
-    if not request.user.is_authenticated:
-        return HttpResponse(status=286)
-    if not request.user.has_perm("followups.view_callback"):
-        raise PermissionDenied
+    """The callback badges of the navigation: overdue, at risk, mine."""
     counts = Callback.objects.for_user(request.user).queue_counts(request.user)
     return render(request, "followups/includes/callback-counts.html", {"callback_counts": counts})
 

@@ -1,8 +1,10 @@
 """Project-wide views: health check and login."""
 
+import functools
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render, resolve_url
@@ -56,3 +58,24 @@ def bad_request(request, exception=None):
     a bad page cursor), never for SuspiciousOperation, whose message may echo headers."""
     reason = str(exception) if isinstance(exception, BadRequest) else ""
     return render(request, "400.html", {"reason": reason}, status=400)
+
+
+def navigation_badge(permission: str):
+    """A navigation badge that every page fetches after it is shown, then every 10 seconds
+    (GET only, for people with `permission`).
+
+    A session that has ended stops the polling (htmx's 286) instead of sending the page to
+    the login form: nobody loses what they were typing."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def badge(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return HttpResponse(status=286)
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_not_required(require_GET(badge))
+
+    return decorator

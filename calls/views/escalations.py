@@ -3,12 +3,12 @@ escalations" for the front desk."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, permission_required
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from calls.forms import AssignForm, ResolvedEscalationFilter, ResolveForm
 from calls.models import Escalation, EscalationStatus
@@ -22,6 +22,7 @@ from receptionist.forms import add_service_errors
 from receptionist.models import StaffProfile
 from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
+from receptionist.views import navigation_badge
 
 
 @permission_required("calls.manage_escalation", raise_exception=True)
@@ -35,18 +36,9 @@ def escalation_queue(request):
     return render(request, "calls/escalation_queue.html", context)
 
 
-@login_not_required
-@require_GET
+@navigation_badge("calls.manage_escalation")
 def escalation_count(request):
-    """The open escalations badge of the managers' navigation, which every page fetches
-    after it is shown and then every 10 seconds.
-
-    A session that has ended stops the polling (htmx's 286) instead of sending the page to
-    the login form: nobody loses what they were typing."""
-    if not request.user.is_authenticated:
-        return HttpResponse(status=286)
-    if not request.user.has_perm("calls.manage_escalation"):
-        raise PermissionDenied
+    """The open escalations badge of the managers' navigation."""
     count = Escalation.objects.for_user(request.user).filter(status=EscalationStatus.OPEN).count()
     return render(request, "calls/includes/escalation-count.html", {"open_escalations": count})
 
