@@ -10,7 +10,7 @@ from django.core.exceptions import BadRequest, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from callers.forms import CallerForm, CallerMergeForm, CallerPhoneFormSet, CallerSearchForm
-from callers.models import Caller
+from callers.models import Caller, CallerPhone
 from callers.services import (
     EDITABLE_FIELDS,
     CallerConflict,
@@ -29,14 +29,24 @@ def caller_list(request):
     callers = Caller.objects.for_user(request.user)
     # A search that cannot be read finds nobody (and says why), rather than everybody.
     callers = callers.search(form.cleaned_data["q"]) if form.is_valid() else callers.none()
-    callers = callers.with_phones()
     page = keyset_paginate(
-        request, callers, key="name", descending=False, size=settings.CALLERS_PAGE_SIZE
+        request,
+        callers.only(*Caller.LIST_COLUMNS),
+        key="name",
+        descending=False,
+        size=settings.CALLERS_PAGE_SIZE,
     )
-    context = {"form": form, "page": page}
+    # The numbers only to show: as text, one more query (CallerPhone.objects.numbers_of).
+    numbers = CallerPhone.objects.numbers_of([caller.pk for caller in page.items])
+    context = {"form": form, "page": page, "numbers": numbers}
+    # Drawn by Jinja2 (jinja/callers/): the whole page, or the part htmx asks for.
     template = "callers/caller_list.html"
     if request.htmx:
-        template += "#caller-rows" if request.GET.get("cursor") else "#caller-results"
+        template = (
+            "callers/caller-rows.html"
+            if request.GET.get("cursor")
+            else "callers/caller-results.html"
+        )
     return render(request, template, context)
 
 

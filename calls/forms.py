@@ -1,11 +1,14 @@
 """Forms of the calls app: the call form (new and edit) and the call log filters."""
 
+import copy
 import uuid
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.http import QueryDict
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
@@ -24,7 +27,7 @@ from calls.models import (
 )
 from receptionist.bounds import plausible_date_validators
 from receptionist.forms import LocalDateTimeField, LocalDateTimeInput
-from receptionist.roles import display_name, front_desk_staff, managers
+from receptionist.roles import display_name, front_desk_staff, managers, staff_choices
 
 
 class KeyRadioSelect(forms.RadioSelect):
@@ -46,15 +49,20 @@ class KeyRadioSelect(forms.RadioSelect):
 
 
 def with_bootstrap_classes(form: forms.Form) -> None:
-    """Give each widget of a form drawn by hand (jinja/includes/fields.html) Bootstrap's
+    """Give each widget of a form drawn by hand (receptionist/formfields.py) Bootstrap's
     class for it."""
-    for field in form.fields.values():
+    bootstrap_fields(form.fields)
+
+
+def bootstrap_fields(fields) -> None:
+    """with_bootstrap_classes for a dict of fields (a form class's base_fields)."""
+    for field in fields.values():
         if css := widget_class(field.widget):
             field.widget.attrs["class"] = css
 
 
 def widget_class(widget: forms.Widget) -> str:
-    """Bootstrap's class for a widget drawn by hand (jinja/includes/fields.html)."""
+    """Bootstrap's class for a widget drawn by hand (receptionist/formfields.py)."""
     if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
         return "form-check-input"
     if isinstance(widget, forms.RadioSelect | forms.HiddenInput):
@@ -308,13 +316,71 @@ class CallForm(forms.ModelForm):
     # model's. The view puts their refusals on this form's fields.
 
 
+class StaffChoiceField(django_filters.fields.ModelChoiceField):
+    """A person of the front desk: the choices drawn are receptionist.roles.staff_choices
+    (read once per process); a value sent is checked against the queryset, as usual."""
+
+    def _staff(self):
+        return [("", self.empty_label), *staff_choices()]
+
+    choices = property(_staff, forms.ChoiceField.choices.fset)
+
+
+class StaffFilter(django_filters.ModelChoiceFilter):
+    field_class = StaffChoiceField
+
+
 class IntegerFilter(django_filters.Filter):
     """A whole number: "1.5" or "²" is a message, not caller 1."""
 
     field_class = forms.IntegerField
 
 
-class DateRangeFilterSet(django_filters.FilterSet):
+class QuickFilterSet(django_filters.FilterSet):
+    """A FilterSet that builds its form class once, not on every request.
+
+    django-filter deep-copies every filter and builds a new form class from them for each
+    request: a millisecond and a half of the call log's time, for the same form every
+    time. Here each request gets shallow copies of the filters (its own parent and model)
+    and the form class built the first time. So a filter's choices or queryset are set
+    where it is declared (a callable queryset is evaluated per form, as Django's
+    ModelChoiceField clones its queryset for each form), and per-class touches of the form
+    (Bootstrap classes, how a choice is labelled) go in `prepare_form_class`."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, declared in self.base_filters.items():
+            mine = copy.copy(declared)
+            mine.model = queryset.model
+            mine.parent = self
+            if declared.method is not None:
+                mine.method = declared.method  # its FilterMethod calls this copy's parent
+            self.filters[name] = mine
+
+    @classmethod
+    def prepare_form_class(cls, form_class) -> None:
+        bootstrap_fields(form_class.base_fields)
+
+    def get_form_class(self):
+        cls = type(self)
+        if "_built_form_class" not in cls.__dict__:
+            for declared in cls.base_filters.values():
+                declared.model = cls._meta.model
+            fields = {name: declared.field for name, declared in cls.base_filters.items()}
+            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            cls.prepare_form_class(form_class)
+            cls._built_form_class = form_class
+        return cls._built_form_class
+
+
+class DateRangeFilterSet(QuickFilterSet):
     """From and To, whole days in local time, compared on the raw column (`date_field`)
     so that its index is used (a __date lookup would wrap the column in a function)."""
 
@@ -364,8 +430,11 @@ class CallFilter(DateRangeFilterSet):
     mood = django_filters.ChoiceFilter(choices=Mood.choices, empty_label="Any")
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices, empty_label="Any")
     direction = django_filters.ChoiceFilter(choices=Direction.choices, empty_label="Any")
-    taken_by = django_filters.ModelChoiceFilter(
-        label="Taken by", queryset=get_user_model().objects.none(), empty_label="Anyone"
+    taken_by = StaffFilter(
+        label="Taken by",
+        # A bounded list: the front desk staff, never every user or every caller.
+        queryset=lambda request: front_desk_staff(),
+        empty_label="Anyone",
     )
     who = django_filters.CharFilter(
         label="Caller",
@@ -389,12 +458,20 @@ class CallFilter(DateRangeFilterSet):
         model = Call
         fields = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # A bounded list: the front desk staff, never every user or every caller.
-        self.filters["taken_by"].queryset = front_desk_staff()
-        self.form.fields["taken_by"].label_from_instance = display_name
-        with_bootstrap_classes(self.form)
+    @classmethod
+    def prepare_form_class(cls, form_class) -> None:
+        super().prepare_form_class(form_class)
+        form_class.base_fields["taken_by"].label_from_instance = display_name
+
+    def filter_queryset(self, queryset):
+        """The filters, then the search: the calls the search looks among (`unsearched`)
+        bound how far a newest-first search walks (search.newest_ids)."""
+        data = self.form.cleaned_data
+        for name, value in data.items():
+            if name != "q":
+                queryset = self.filters[name].filter(queryset, value)
+        self.unsearched = queryset
+        return self.filters["q"].filter(queryset, data.get("q"))
 
     def filter_search(self, queryset, name, value):
         if self.form.cleaned_data.get("sort") == "best":
@@ -420,7 +497,7 @@ class CallFilter(DateRangeFilterSet):
             return queryset, "started_at", False
         if self.form.cleaned_data.get("sort") == "best":
             return queryset, "relevance", True
-        return *search.newest_first(queryset), True
+        return queryset, "started_at", partial(search.newest_ids, among=self.unsearched)
 
 
 def date_shortcuts(today: date) -> list[tuple[str, date, date]]:
@@ -446,18 +523,17 @@ class ResolvedEscalationFilter(DateRangeFilterSet):
         label="Caller", field_name="call__caller__name", lookup_expr="icontains", max_length=200
     )
     resolved_by = django_filters.ModelChoiceFilter(
-        label="Resolved by", queryset=get_user_model().objects.none(), empty_label="Anyone"
+        label="Resolved by", queryset=lambda request: managers(), empty_label="Anyone"
     )
 
     class Meta:
         model = Escalation
         fields = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["resolved_by"].queryset = managers()
-        self.form.fields["resolved_by"].label_from_instance = display_name
-        with_bootstrap_classes(self.form)
+    @classmethod
+    def prepare_form_class(cls, form_class) -> None:
+        super().prepare_form_class(form_class)
+        form_class.base_fields["resolved_by"].label_from_instance = display_name
 
 
 class EscalateForm(forms.Form):
@@ -506,6 +582,7 @@ class ResolveForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["caution_note"] = escalation.call.caller.caution_note
+        with_bootstrap_classes(self)
 
     # No clean(): the debrief after abuse and the handling note with a caution flag are
     # escalation_resolve's rules; the view puts its refusals on these fields.
@@ -518,6 +595,7 @@ class AssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = managers()
         self.fields["assignee"].label_from_instance = display_name
+        with_bootstrap_classes(self)
 
 
 class LookupForm(forms.Form):

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Case, Count, Q, When
+from django.db import connection, models
+from django.db.models import Case, Count, F, Q, When, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
@@ -55,16 +56,39 @@ class Outcome(models.TextChoices):
     WRONG_NUMBER = "wrong_number", "Wrong number"
 
 
+# The columns of the call log's rows (jinja/calls/call-rows.html) and their paging key.
+LIST_COLUMNS = (
+    "business_id",
+    "started_at",
+    "nature",
+    "urgency",
+    "mood",
+    "summary",
+    "outcome",
+    "caller__name",
+    "caller__is_vip",
+    "caller__caution",
+    "caller__caution_note",
+    "taken_by__username",
+    "taken_by__first_name",
+    "taken_by__last_name",
+)
+
+
 class CallQuerySet(models.QuerySet):
     def for_user(self, user):
         """Calls of the businesses this user may work for."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(business__in=Business.objects.for_user(user))
+        return Business.objects.limit(self, user)
 
     def for_list(self):
-        """What a row of the call log shows, in one query."""
-        return self.select_related("caller", "taken_by").order_by("-started_at", "-id")
+        """What a row of the call log shows, in one query: only the columns a row shows
+        (building the other twenty-odd fields, and parsing the phone number, of 150 model
+        instances was a third of the page's time)."""
+        return (
+            self.select_related("caller", "taken_by")
+            .only(*LIST_COLUMNS)
+            .order_by("-started_at", "-id")
+        )
 
     def search(self, text: str):
         """Calls whose words or caller match the search: see calls.search."""
@@ -74,9 +98,34 @@ class CallQuerySet(models.QuerySet):
         """The search, each call annotated with its `relevance` (higher is better)."""
         return search.ranked(self, text)
 
-    def latest_per_caller(self, n: int):
-        """A caller's last `n` calls, for a Prefetch (the database ranks them per caller)."""
-        return self.select_related("taken_by").order_by("-started_at", "-pk")[:n]
+    def latest_of(self, caller_ids, n: int) -> dict[int, list]:
+        """Each caller's last `n` calls, newest first, in one query. Where the database
+        allows it (PostgreSQL), a UNION of one small query per caller, each read in order
+        from call_caller_started_idx: ranking every call of each caller with a window
+        function (a sliced Prefetch) sorted all 9,000 calls of the busiest one (~10 ms)."""
+        ids = list(caller_ids)
+        latest: dict[int, list] = {pk: [] for pk in ids}
+        if not ids:
+            return latest
+        ordered = self.order_by("-started_at", "-pk")
+        if connection.features.supports_slicing_ordering_in_compound:
+            parts = [ordered.filter(caller_id=pk)[:n] for pk in ids]
+            rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        else:
+            rows = (
+                ordered.filter(caller_id__in=ids)
+                .annotate(
+                    rank=Window(
+                        RowNumber(),
+                        partition_by=F("caller_id"),
+                        order_by=[F("started_at").desc(), F("pk").desc()],
+                    )
+                )
+                .filter(rank__lte=n)
+            )
+        for call in sorted(rows, key=lambda call: (call.started_at, call.pk), reverse=True):
+            latest[call.caller_id].append(call)
+        return latest
 
     def counts_by_caller(self, caller_ids, now=None) -> dict[int, dict[str, int]]:
         """Calls today and in the last 7 days per caller, in one aggregate query."""
@@ -262,13 +311,26 @@ def severity_for(mood: str, urgency: str) -> int:
 
 class EscalationQuerySet(models.QuerySet):
     def for_user(self, user):
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(call__business__in=Business.objects.for_user(user))
+        """Escalations of the calls of the businesses this user may work for."""
+        return Business.objects.limit(self, user, "call__business")
 
     def involving(self, user):
         """The escalations this person raised, or of the calls they took."""
         return self.filter(Q(raised_by=user) | Q(call__taken_by=user))
+
+    def newest_involving(self, user, n: int) -> list[int]:
+        """The ids of the newest `n` escalations this person raised or whose call they
+        took, newest first. Asked as two newest-first lists, each walking the escalations
+        by time and stopping at `n`: as one query with an OR across the join to the calls,
+        PostgreSQL read every call (140 ms at a million calls)."""
+        newest = ("-raised_at", "-pk")
+        raised = self.filter(raised_by=user).order_by(*newest).values_list("raised_at", "pk")
+        taken = self.filter(call__taken_by=user).order_by(*newest).values_list("raised_at", "pk")
+        if connection.features.supports_slicing_ordering_in_compound:
+            rows = list(raised[:n].union(taken[:n], all=True))
+        else:
+            rows = [*raised[:n], *taken[:n]]
+        return [pk for _, pk in sorted(set(rows), reverse=True)[:n]]
 
     def visible_to(self, user):
         """The escalations this person may read, debrief included: every one for managers;
@@ -286,7 +348,8 @@ class EscalationQuerySet(models.QuerySet):
         """The managers' queue: open first, then by severity, then oldest first."""
         return (
             self.unresolved()
-            .select_related("call__caller", "raised_by", "acknowledged_by", "assigned_to")
+            # What a row shows: each join more costs PostgreSQL time to plan the query.
+            .select_related("call__caller", "raised_by", "assigned_to")
             # Open before acknowledged: ordered on status itself, not on a stored copy of it.
             .order_by(
                 Case(When(status=EscalationStatus.OPEN, then=0), default=1),
@@ -362,6 +425,7 @@ class Escalation(models.Model):
         ordering = ["-raised_at", "-pk"]
         permissions = [("manage_escalation", "Can acknowledge, assign and resolve escalations")]
         indexes = [
+            models.Index(fields=["-raised_at", "-id"], name="escalation_raised_idx"),
             models.Index(
                 fields=["-severity", "raised_at"],
                 name="escalation_queue_idx",

@@ -16,27 +16,64 @@ and rank by which field matched: the same calls for the cases the tests cover.
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, models
-from django.db.models import Case, ExpressionWrapper, F, Q, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models import Case, ExpressionWrapper, F, Lookup, Q, Subquery, Value, When
+from django.db.models.expressions import Col, Expression, Func
+from django.db.models.functions import Coalesce
 
 from callers import phones
 from callers.models import Caller, CallerPhone
 
-# The weighted document. The GIN index of migration 0006 is built on exactly this
-# expression (without the table name), so the planner can use it for every word.
-SEARCH_DOCUMENT = (
-    "(setweight(to_tsvector('english'::regconfig, "
-    "COALESCE(\"calls_call\".\"summary\", '')), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, "
-    'COALESCE("calls_call"."wants", \'\') || \' \' || COALESCE("calls_call"."promised", \'\')), '
-    "'B') || "
-    "setweight(to_tsvector('english'::regconfig, "
-    "COALESCE(\"calls_call\".\"notes\", '')), 'C'))"
-)
+
+# The weighted document (summary, then what was wanted and promised, then notes), stored
+# by PostgreSQL in a generated column with a GIN index (migration 0008, which holds the
+# expression): reading it costs nothing, so a call can be checked as it is walked past.
+class _VectorField(models.Field):
+    """The stored vector's column, known to these queries only (it is not a model field:
+    other databases have no such column)."""
+
+    def db_type(self, connection):
+        return "tsvector"
+
+
+_VECTOR = _VectorField()
+_VECTOR.set_attributes_from_name("search_vector")
+
+
+class _StoredVector(Expression):
+    """The call's `search_vector` column, named by the alias its query gives the call (a
+    subquery renames it), as a model field's column would be."""
+
+    output_field = _VectorField()
+
+    def resolve_expression(self, query=None, *args, **kwargs):
+        return Col(query.get_initial_alias(), _VECTOR)
+
+
+def _matches(tsquery: str):
+    """The stored vector matches the to_tsquery text (English configuration)."""
+    return Func(
+        _StoredVector(),
+        Value(tsquery),
+        arg_joiner=" @@ to_tsquery('english'::regconfig, ",
+        template="(%(expressions)s))",
+        output_field=models.BooleanField(),
+    )
+
+
+def _rank(tsquery: str):
+    """ts_rank of the stored vector for the to_tsquery text."""
+    return Func(
+        _StoredVector(),
+        Value(tsquery),
+        arg_joiner=", to_tsquery('english'::regconfig, ",
+        template="ts_rank(%(expressions)s))::float8",
+        output_field=models.FloatField(),
+    )
+
 
 # PostgreSQL's English stop words (tsearch_data/english.stop): full-text search ignores
 # them, so every database does.
@@ -118,27 +155,48 @@ def _callers_with(word: Word):
 MAX_CALLER_IDS = 5000
 
 
+class AmongIds(Lookup):
+    """`column = ANY('{1,2,3}'::bigint[])` on PostgreSQL: the ids written into the SQL as
+    one array, instead of one placeholder each.
+
+    A common name ("smith") matches some 1,500 callers. As `IN (%s, %s, ...)` its query
+    cost 15 ms of Python (Django prepares, and psycopg splits, each placeholder). Written
+    in the SQL, the list stays a constant the planner weighs for these very callers (as a
+    parameter, a generic plan made for callers unknown walked the whole log: 180 ms). The
+    ids are integers, made here by int(): nothing typed reaches the SQL. Other databases
+    get the usual IN list."""
+
+    lookup_name = "among_ids"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return [int(pk) for pk in self.rhs]
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        if not self.rhs:
+            raise EmptyResultSet
+        if connection.vendor == "postgresql":
+            ids = ",".join(str(int(pk)) for pk in self.rhs)
+            return f"{lhs} = ANY('{{{ids}}}'::bigint[])", params
+        return f"{lhs} IN ({', '.join(['%s'] * len(self.rhs))})", [*params, *self.rhs]
+
+
 def calls_of(callers) -> Q:
     """The call's caller is one of these. Most searches match a few callers: their ids are
     read first and the calls are asked for by a list, which the call index on caller
     answers and the planner can weigh (and OR with the full-text index). A search that
-    matches very many callers (a common name) asks by a subquery instead."""
+    matches very many callers asks by a subquery instead."""
     ids = list(callers.order_by().values_list("pk", flat=True)[: MAX_CALLER_IDS + 1])
     if len(ids) <= MAX_CALLER_IDS:
-        return Q(caller_id__in=ids)
+        return Q(AmongIds(F("caller_id"), ids))
     return Q(caller_id__in=callers.order_by().values("pk"))
 
 
 def _said(word: Word) -> Q:
     """The word is in what the call says."""
     if connection.vendor == "postgresql":
-        return Q(
-            RawSQL(
-                f"{SEARCH_DOCUMENT} @@ to_tsquery('english'::regconfig, %s)",
-                [word.tsquery()],
-                output_field=models.BooleanField(),
-            )
-        )
+        return Q(_matches(word.tsquery()))
     pattern = word.pattern()
     return (
         Q(summary__iregex=pattern)
@@ -173,18 +231,29 @@ def search(queryset, text: str):
 # What a word found in the caller (name, organisation, number) adds to a call's relevance:
 # less than the word in the summary (0.6), more than in what was wanted or promised.
 CALLER_WEIGHT = 0.3
+# How many of a search's newest matches "Best match first" ranks, on PostgreSQL.
+RANKED_MATCHES = 200
 
 
 def ranked(queryset, text: str):
     """The search, annotated with `relevance` (higher is better): on PostgreSQL the
     full-text rank (summary counts most, then wants and promised, then notes) plus
     CALLER_WEIGHT for each word the caller's name, organisation or number matched;
-    elsewhere the same idea by which field matched. Equal matches: newest logged first."""
+    elsewhere the same idea by which field matched. Equal matches: newest logged first.
+
+    On PostgreSQL only the RANKED_MATCHES newest matches are ranked (see newest_ids): the
+    best of them first. Ranking every match of a common word reads and ranks tens of
+    thousands of calls; the newest few hundred are what a front desk looks for."""
     text = (text or "").strip()
     words = words_of(text)
     callers = [calls_of(_callers_with(word)) for word in words]  # read once, used twice
     if words:
-        queryset = queryset.filter(_matching(text, words, callers))
+        matches = queryset.filter(_matching(text, words, callers))
+        if connection.vendor == "postgresql":
+            newest = _newest(matches, Q(), RANKED_MATCHES, among=queryset)
+            queryset = queryset.filter(pk__in=newest)
+        else:
+            queryset = matches
     score = Value(0.0)
     for word, caller in zip(words, callers, strict=True):
         score = score + Case(
@@ -193,11 +262,7 @@ def ranked(queryset, text: str):
             output_field=models.FloatField(),
         )
         if connection.vendor == "postgresql":
-            score = score + RawSQL(
-                f"ts_rank({SEARCH_DOCUMENT}, to_tsquery('english'::regconfig, %s))::float8",
-                [word.tsquery()],
-                output_field=models.FloatField(),
-            )
+            score = score + _rank(word.tsquery())
         else:
             pattern = word.pattern()
             for field, weight in (("summary", 0.6), ("wants", 0.25), ("promised", 0.25)):
@@ -214,18 +279,55 @@ def ranked(queryset, text: str):
     return queryset.annotate(relevance=ExpressionWrapper(score, models.FloatField()))
 
 
-def newest_first(queryset) -> tuple[models.QuerySet, str]:
-    """A search's calls for newest-first keyset pages: (queryset, key to page on).
+# How many of the newest calls a newest-first search walks past, checking each one, before
+# it looks for its other matches through the indexes.
+RECENT_WINDOW = 5000
+# Older than anything in the log: the window's edge when the log is shorter than the window.
+_DAWN = datetime(1, 1, 1, tzinfo=UTC)
 
-    On PostgreSQL the key is the start time plus nothing, which no index serves: the
-    planner must find the matches through the full-text and caller indexes and sort them,
-    a cost bounded by the number of matches. Left to itself it may walk the whole call
-    index newest first, computing each call's text vector, to find a word that is nowhere
-    (seconds at a million calls)."""
+
+def newest_ids(queryset, after: Q, n: int, *, among) -> list[int]:
+    """The ids of the first `n` calls of a search (`queryset`, ordered newest first, after
+    the cursor: `after`) of the calls `among` (the same calls, filtered the same way but not
+    searched), newest first, in one query.
+
+    On PostgreSQL, in two parts, the second read only when the first does not fill the
+    page: the matches among the RECENT_WINDOW newest of `among` after the cursor, found by
+    walking the calls newest first and checking each one (a common word fills a page
+    within a few hundred calls); then the matches older than those, found through the
+    full-text and caller indexes and sorted (a rare word has few), ordered by the start
+    time plus nothing so that the planner cannot walk the whole log instead (seconds, for
+    a word that is nowhere). The two parts split the calls at a start time, so together
+    they are exactly the calls and the order of the plain query."""
+    return list(_newest(queryset, after, n, among=among))
+
+
+def _newest(queryset, after: Q, n: int, *, among):
+    """newest_ids, as a query of the ids (not yet read)."""
     if connection.vendor != "postgresql":
-        return queryset, "started_at"
-    key = ExpressionWrapper(F("started_at") + Value(timedelta(0)), models.DateTimeField())
-    return queryset.annotate(found_at=key), "found_at"
+        return queryset.order_by("-started_at", "-pk").values_list("pk", flat=True)[:n]
+    edge = Coalesce(
+        Subquery(
+            among.filter(after)
+            .order_by("-started_at", "-pk")
+            .values("started_at")[RECENT_WINDOW : RECENT_WINDOW + 1]
+        ),
+        Value(_DAWN),
+    )
+    recent = (
+        queryset.filter(started_at__gte=edge)
+        .order_by("-started_at", "-pk")
+        .values_list("pk", flat=True)[:n]
+    )
+    older_key = ExpressionWrapper(F("started_at") + Value(timedelta(0)), models.DateTimeField())
+    older = (
+        queryset.filter(started_at__lt=edge)
+        .annotate(found_at=older_key)
+        .order_by("-found_at", "-pk")
+        .values_list("pk", flat=True)[:n]
+    )
+    # PostgreSQL reads the parts of UNION ALL in turn and stops at the limit.
+    return recent.union(older, all=True)[:n]
 
 
 def validate(text: str) -> None:

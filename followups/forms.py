@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from calls.forms import with_bootstrap_classes
 from calls.models import Nature, Urgency
 from followups.models import AttemptResult, Callback
 from receptionist.forms import LocalDateTimeField, LocalDateTimeInput
@@ -50,6 +51,7 @@ class AttemptForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("next_due_at", suggested_retry())
             self.initial.setdefault("version", callback.version)
+        with_bootstrap_classes(self)
 
 
 class AssignForm(forms.Form):
@@ -64,12 +66,17 @@ class AssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = front_desk_staff()
         self.fields["assignee"].label_from_instance = display_name
+        with_bootstrap_classes(self)
 
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
         label="Why is it cancelled?", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        with_bootstrap_classes(self)
 
 
 class OpenForForm(forms.Form):

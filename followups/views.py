@@ -55,7 +55,8 @@ def callback_queue(request):
         descending=False,
         size=settings.CALLBACKS_PAGE_SIZE,
     )
-    context = {"view": view, "page": page, "now": now}
+    numbers = CallerPhone.objects.numbers_of({cb.caller_id for cb in page.items})
+    context = {"view": view, "page": page, "now": now, "numbers": numbers}
     template = "followups/callback_queue.html"
     if request.htmx and request.GET.get("cursor"):
         # Rows added below the first page: the 10-second refresh would throw them away, so
@@ -76,25 +77,23 @@ def callback_counts(request):
     return render(request, "followups/includes/callback-counts.html", {"callback_counts": counts})
 
 
-def _callback_or_404(request, pk):
-    return get_object_or_404(
-        Callback.objects.for_user(request.user).select_related(
-            "caller", "call__taken_by", "assigned_to", "claimed_by", "closed_by", "created_by"
-        ),
-        pk=pk,
-    )
+def _callback_or_404(request, pk, queryset=None):
+    queryset = Callback.objects.all() if queryset is None else queryset
+    return get_object_or_404(queryset.for_user(request.user), pk=pk)
 
 
 @permission_required("followups.view_callback", raise_exception=True)
 def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_form=None, status=200):
-    callback = _callback_or_404(request, pk)
+    callback = _callback_or_404(request, pk, Callback.objects.for_page())
+    callback.fetch_people()
     context = {
         "callback": callback,
         "now": timezone.now(),
-        "phones": list(CallerPhone.objects.filter(caller_id=callback.caller_id).order_by("pk")),
+        # As text: the page only shows and dials them.
+        "phones": CallerPhone.objects.numbers_of([callback.caller_id]).get(callback.caller_id, []),
         "attempts": list(callback.attempts.select_related("attempted_by")),
         "later_calls": list(
-            callback.later_calls.select_related("taken_by").order_by("-started_at")[:20]
+            callback.later_calls.only("started_at", "summary").order_by("-started_at")[:20]
         ),
         "changes": audit_trail(callback),
         "holds_claim": callback.claimed_by_id == request.user.pk,

@@ -1,23 +1,29 @@
-"""The Jinja2 environment for the hot row templates (jinja/...).
+"""The Jinja2 environment of the pages people use most (jinja/...).
 
-Pages are Django templates. The rows of the long lists (the call log, callers, the callback
-queue, escalations) are drawn by Jinja2, which renders a 50-row table about six times faster
-than Django's engine: `make bench` showed the rows alone cost more than a whole page may
-(README, "Speed"). A Django template draws them with `{% jinja "calls/call-rows.html" %}`.
-Autoescaping is on, as in Django templates; the filters are the Django ones the rows need.
+The call log, the callers list and caller page, the lookup panel, the escalation and callback
+pages are drawn wholly by Jinja2 (layout jinja/base.html), which renders a table of rows
+about six times faster than Django's engine: `make bench` showed the rows alone cost more
+than a whole page may (README, "How it stays fast"). Other pages are Django templates and
+draw hot parts with `{% jinja "calls/call-form.html" %}`; the navigation and <head> are
+Jinja templates both engines use. Autoescaping is on, as in Django templates; the filters
+and globals are the Django ones these pages need.
 """
 
 from functools import lru_cache
 
+from django.contrib.humanize.templatetags.humanize import ordinal
+from django.template import defaultfilters
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.timesince import timesince
-from jinja2 import Environment
+from jinja2 import Environment, pass_eval_context
 
+from receptionist.formfields import FIELD_GLOBALS
+from receptionist.navigation import nav_link_attrs
 from receptionist.roles import display_name
-from receptionist.templatetags.words import due_in, phone, tel
+from receptionist.templatetags.words import due_in, duration, phone, tel
 
 # A number no URL holds by chance: the place of the id in a reversed URL.
 _PLACEHOLDER = 9_876_543_210
@@ -28,6 +34,19 @@ def _url_parts(name: str, script_prefix: str) -> tuple[str, str]:
     url = reverse(name, args=[_PLACEHOLDER])
     before, after = url.split(str(_PLACEHOLDER))
     return before, after
+
+
+@lru_cache(maxsize=256)
+def _reversed(name: str, script_prefix: str) -> str:
+    return reverse(name)
+
+
+def url(name: str, *args, **kwargs) -> str:
+    """reverse(); a URL without arguments (the navigation's, a form's action) is reversed
+    once per name and script prefix."""
+    if args or kwargs:
+        return reverse(name, *args, **kwargs)
+    return _reversed(name, get_script_prefix())
 
 
 def url_with_pk(name: str, pk) -> str:
@@ -42,10 +61,25 @@ def _labels(model, field_name: str, language: str) -> dict:
     return {key: str(label) for key, label in model._meta.get_field(field_name).flatchoices}
 
 
-def label(instance, field_name: str) -> str:
+def _per_render(eval_ctx) -> tuple[str, object]:
+    """The language and time zone of this render, looked up once per render rather than
+    per cell (each lookup goes through asgiref's context-local storage, and a 50-row list
+    asks 300 times). Jinja makes a new evaluation context for every render."""
+    known = getattr(eval_ctx, "_language_and_zone", None)
+    if known is None:
+        known = eval_ctx._language_and_zone = (
+            translation.get_language(),
+            timezone.get_current_timezone(),
+        )
+    return known
+
+
+@pass_eval_context
+def label(eval_ctx, instance, field_name: str) -> str:
     """{{ call|label("nature") }}: what get_nature_display() says, from a dict built once."""
     value = getattr(instance, field_name)
-    return _labels(type(instance), field_name, translation.get_language()).get(value, value)
+    language, _ = _per_render(eval_ctx)
+    return _labels(type(instance), field_name, language).get(value, value)
 
 
 @lru_cache(maxsize=8)
@@ -55,14 +89,18 @@ def _month_and_day_names(language: str) -> tuple[list[str], list[str]]:
     return months, days
 
 
-def when(value, style: str = "date") -> str:
+@pass_eval_context
+def when(eval_ctx, value, style: str = "date") -> str:
     """A time as the lists show it, in the current time zone, in one of Django's formats:
     "date" "M j, Y H:i" (Mar 4, 2026 14:05), "weekday" "D M j, H:i" (Wed Mar 4, 14:05),
-    "day" "D H:i" (Wed 14:05), "month" "M j, H:i" (Mar 4, 14:05), "time" "H:i" (14:05)."""
+    "day" "D H:i" (Wed 14:05), "month" "M j, H:i" (Mar 4, 14:05), "time" "H:i" (14:05),
+    "seconds" "M j, Y H:i:s" (Mar 4, 2026 14:05:09: the audit trail), "long" "D M j, Y H:i:s"
+    (Wed Mar 4, 2026 14:05:09: a call's start and end)."""
     if value is None:
         return ""
-    local = timezone.localtime(value)
-    months, days = _month_and_day_names(translation.get_language())
+    language, zone = _per_render(eval_ctx)
+    local = timezone.localtime(value, zone)
+    months, days = _month_and_day_names(language)
     if style == "time":
         return f"{local:%H:%M}"
     if style == "day":
@@ -71,6 +109,13 @@ def when(value, style: str = "date") -> str:
         return f"{months[local.month]} {local.day}, {local:%H:%M}"
     if style == "weekday":
         return f"{days[local.weekday()]} {months[local.month]} {local.day}, {local:%H:%M}"
+    if style == "long":
+        return (
+            f"{days[local.weekday()]} {months[local.month]} {local.day}, {local.year} "
+            f"{local:%H:%M:%S}"
+        )
+    if style == "seconds":
+        return f"{months[local.month]} {local.day}, {local.year} {local:%H:%M:%S}"
     return f"{months[local.month]} {local.day}, {local.year} {local:%H:%M}"
 
 
@@ -83,7 +128,13 @@ def truncatechars(value, length: int) -> str:
 
 def environment(**options):
     env = Environment(**options, extensions=["jinja2.ext.do"])
-    env.globals.update(static=static, url=reverse, url_with_pk=url_with_pk)
+    env.globals.update(
+        static=static,
+        url=url,
+        url_with_pk=url_with_pk,
+        nav_link_attrs=nav_link_attrs,
+        **FIELD_GLOBALS,
+    )
     env.filters.update(
         phone=phone,
         tel=tel,
@@ -93,5 +144,8 @@ def environment(**options):
         due_in=due_in,
         timesince=timesince,
         truncatechars=truncatechars,
+        linebreaksbr=defaultfilters.linebreaksbr,
+        ordinal=ordinal,
+        duration=duration,
     )
     return env

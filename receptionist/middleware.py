@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.shortcuts import resolve_url
 
 from receptionist.views import database_health
@@ -67,3 +68,35 @@ class HtmxLoginRedirectMiddleware:
             response.status_code = 204
             response["HX-Redirect"] = response["Location"]
         return response
+
+
+class AtomicWritesMiddleware:
+    """ATOMIC_REQUESTS for the requests that may write: a POST (PUT, PATCH, DELETE) runs
+    its view in one transaction, committed when the view returns and rolled back when it
+    raises, as Django's ATOMIC_REQUESTS does.
+
+    A GET only reads. Under PostgreSQL's READ COMMITTED each statement sees its own
+    snapshot whether or not a transaction surrounds it, so a transaction around a page
+    gave nothing but two round trips (BEGIN, COMMIT) on every page.
+
+    Last in MIDDLEWARE, so every other middleware's process_view (the CSRF check, login
+    required) has run; a view marked with transaction.non_atomic_requests is left alone.
+    The services that write open their own transactions as well: the API and the sweeps
+    call them without any request.
+    """
+
+    READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view, args, kwargs):
+        if request.method in self.READS or DEFAULT_DB_ALIAS in getattr(
+            view, "_non_atomic_requests", set()
+        ):
+            return None
+        with transaction.atomic():
+            return view(request, *args, **kwargs)

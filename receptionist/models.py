@@ -1,6 +1,7 @@
-"""Per-person settings of the front desk staff."""
+"""Per-person settings of the front desk staff, and the sessions people log in with."""
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 
@@ -15,3 +16,20 @@ class StaffProfile(models.Model):
 
     def __str__(self):
         return f"{self.user} ({'available' if self.available else 'unavailable'})"
+
+
+class Session(AbstractBaseSession):
+    """Django's database session, with the id of the person logged in to it: a page reads
+    its session, that person and their permissions in one statement
+    (receptionist/sessions.py, receptionist/auth.py)."""
+
+    user_id = models.BigIntegerField(null=True, blank=True)
+
+    @classmethod
+    def get_session_store_class(cls):
+        from receptionist.sessions import SessionStore
+
+        return SessionStore
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "receptionist_session"

@@ -1,5 +1,8 @@
 """The roles of the front desk, as Django groups, and the one query for "who has this role"."""
 
+import time
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
@@ -57,6 +60,30 @@ def users_in(*groups: str, superusers: bool = False):
 def front_desk_staff():
     """Receptionists and managers: who can take a call or keep a callback."""
     return users_in(RECEPTIONISTS, MANAGERS)
+
+
+# The front desk staff as (id, name) for the pickers of filter bars, read once per process
+# and kept for settings.STAFF_CHOICES_SECONDS: reading them cost the call log a query and a
+# millisecond on every page. Saving or deleting a person, or changing their groups, clears
+# them in this process (receptionist.apps); another process shows a new colleague in its
+# pickers within that time. Filtering by a person always asks the database.
+_staff_choices: tuple[float, list[tuple[int, str]]] | None = None
+
+
+def staff_choices() -> list[tuple[int, str]]:
+    """(id, name) of the front desk staff, by username (front_desk_staff)."""
+    global _staff_choices
+    now = time.monotonic()
+    keep = settings.STAFF_CHOICES_SECONDS
+    if _staff_choices is None or now - _staff_choices[0] >= keep:
+        _staff_choices = (now, [(user.pk, display_name(user)) for user in front_desk_staff()])
+    return _staff_choices[1]
+
+
+def forget_staff_choices(**kwargs) -> None:
+    """Signal receiver: someone's name, state or groups changed."""
+    global _staff_choices
+    _staff_choices = None
 
 
 def managers():

@@ -74,8 +74,10 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    # Axes last, as its documentation asks.
+    # Axes last of those that wrap the response, as its documentation asks.
     "axes.middleware.AxesMiddleware",
+    # Each POST in one transaction (ATOMIC_REQUESTS for writes only: the middleware says why).
+    "receptionist.middleware.AtomicWritesMiddleware",
 ]
 
 ROOT_URLCONF = "receptionist.urls"
@@ -96,17 +98,22 @@ TEMPLATES = [
             "builtins": [
                 "receptionist.templatetags.jinja",
                 "receptionist.templatetags.people",
-                "receptionist.templatetags.navigation",
                 "receptionist.templatetags.words",
             ],
         },
     },
     {
-        # The rows of the long lists only (receptionist/jinja2.py says why).
+        # The hot pages and parts of pages (receptionist/jinja2.py says why).
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "jinja"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "receptionist.jinja2.environment"},
+        "OPTIONS": {
+            "environment": "receptionist.jinja2.environment",
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
     },
 ]
 
@@ -118,7 +125,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Requests that write run in one transaction: receptionist.middleware.AtomicWritesMiddleware.
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Two people saving at once on the zero-setup database: each write transaction takes
     # the write lock when it begins and waits its turn (up to 20 s), instead of failing
@@ -135,11 +143,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short queries only: PostgreSQL's JIT compiler spends a second compiling a search
     # that runs in milliseconds (its cost estimate counts the rows it will never read).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # Every plan is made for the values of its request (force_custom_plan), prepared
+    # statement or not: with a cached generic plan, made for values unknown, a search for a
+    # word with filters walked the whole log (170 ms instead of 12).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        "-c jit=off -c plan_cache_mode=force_custom_plan"
+    )
     # A long list (every choice of a select) is read in one round trip, not through a
     # server-side cursor (DECLARE, FETCH, CLOSE); this also keeps a transaction pooler
     # such as PgBouncer safe to put in front.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # Statements a connection has run twice are prepared (psycopg 3, the values sent apart
+    # from the SQL): PostgreSQL parses each once per connection instead of once per
+    # request (README, "Speed"). A transaction-mode pooler without prepared-statement
+    # support (PgBouncer before 1.21) needs DATABASE_PREPARED_STATEMENTS=0.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -261,10 +281,16 @@ CALLBACK_AT_RISK_MINUTES = int(os.environ.get("CALLBACK_AT_RISK_MINUTES", "30"))
 CALLBACK_CLAIM_MINUTES = int(os.environ.get("CALLBACK_CLAIM_MINUTES", "30"))
 CALLBACK_REMIND_MINUTES = int(os.environ.get("CALLBACK_REMIND_MINUTES", "15"))
 
-# Page sizes of the keyset-paginated lists.
-CALLS_PAGE_SIZE = 50
-CALLERS_PAGE_SIZE = 50
-CALLBACKS_PAGE_SIZE = 50
+# Seconds a process keeps the list of front desk staff its filter bars offer ("Taken by").
+STAFF_CHOICES_SECONDS = int(os.environ.get("STAFF_CHOICES_SECONDS", "60"))
+
+# Page sizes of the keyset-paginated lists: about a screenful at 1366x768 (the front desk's
+# usual screen shows some twenty rows); "Older calls" (or "More") adds the next rows in place.
+# Drawing rows is most of a list page's time: 25 keep every list within the render budget
+# (README, "Speed").
+CALLS_PAGE_SIZE = 25
+CALLERS_PAGE_SIZE = 25
+CALLBACKS_PAGE_SIZE = 25
 
 LOGGING = {
     "version": 1,

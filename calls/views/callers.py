@@ -6,7 +6,6 @@ import json
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, ValidationError
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
@@ -19,6 +18,19 @@ from receptionist.audit import audit_trail
 from receptionist.pagination import keyset_paginate
 
 LOOKUP_LIMIT = 5
+# What a row of a caller's call history shows.
+HISTORY_COLUMNS = (
+    "started_at",
+    "nature",
+    "mood",
+    "summary",
+    "outcome",
+    "taken_by__username",
+    "taken_by__first_name",
+    "taken_by__last_name",
+)
+# What the lookup panel shows of a caller's last calls.
+RECENT_COLUMNS = ("caller_id", "started_at", "nature", "mood", "summary")
 
 
 @permission_required("callers.view_caller", raise_exception=True)
@@ -26,14 +38,15 @@ def caller_detail(request, pk):
     caller = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=pk)
     page = keyset_paginate(
         request,
-        Call.objects.filter(caller=caller).select_related("taken_by"),
+        # Only what a row shows (see LIST_COLUMNS).
+        Call.objects.filter(caller=caller).select_related("taken_by").only(*HISTORY_COLUMNS),
         key="started_at",
         descending=True,
         size=settings.CALLS_PAGE_SIZE,
     )
     context = {"caller": caller, "page": page}
     if request.htmx and request.GET.get("cursor"):
-        return render(request, "calls/caller_detail.html#history-rows", context)
+        return render(request, "calls/caller-history-rows.html", context)
     context["counts"] = Call.objects.counts_by_caller([caller.pk])[caller.pk]
     context["changes"] = audit_trail(caller, limit=10)
     # What is still open about this caller, at the top: promises to keep (through the
@@ -90,9 +103,6 @@ def caller_lookup(request):
     found = list(
         Caller.objects.filter(pk__in=ids)
         .with_phones()
-        .prefetch_related(
-            Prefetch("calls", queryset=Call.objects.latest_per_caller(3), to_attr="recent_calls")
-        )
         .order_by("-caution", "-is_vip", "name", "pk")
     )
     counts = Call.objects.counts_by_caller(ids)
@@ -107,7 +117,9 @@ def caller_lookup(request):
         )
     except ValidationError:
         chosen = None  # several share the number, or no name yet: the form says so on save
+    recent = Call.objects.only(*RECENT_COLUMNS).latest_of(ids, 3)
     for caller in found:
+        caller.recent_calls = recent[caller.pk]
         caller.counts = counts[caller.pk]
         caller.call_ordinal = caller.counts["today"] + 1
         caller.pick_values = json.dumps({"caller": str(caller.pk), "caller_name": caller.name})

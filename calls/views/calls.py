@@ -148,11 +148,12 @@ def call_list(request):
         "shortcuts": _date_shortcuts(request),
         **_caller_control(request, calls),
     }
+    # Drawn by Jinja2 (jinja/calls/): the whole page, or the part htmx asks for.
     template = "calls/call_list.html"
     if request.htmx and request.GET.get("cursor"):
-        template += "#call-rows"
+        template = "calls/call-rows.html"
     elif request.htmx:
-        template += "#call-results"
+        template = "calls/call-results.html"
     return render(request, template, context)
 
 

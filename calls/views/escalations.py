@@ -30,7 +30,7 @@ def escalation_queue(request):
     escalations = list(Escalation.objects.for_user(request.user).for_queue()[:200])
     context = {"escalations": escalations, "now": timezone.now()}
     if request.htmx:
-        return render(request, "calls/escalation_queue.html#escalation-queue", context)
+        return render(request, "calls/escalation-table.html", context)
     available = getattr(getattr(request.user, "staff_profile", None), "available", True)
     context["available"] = available
     return render(request, "calls/escalation_queue.html", context)
@@ -54,22 +54,41 @@ def escalation_resolved(request):
         page = keyset_paginate(
             request, found.qs, key="resolved_at", descending=True, size=settings.CALLS_PAGE_SIZE
         )
+    # Drawn by Jinja2 (jinja/calls/): the whole page, or the next rows htmx asks for.
     template = "calls/escalation_resolved.html"
     if request.htmx and request.GET.get("cursor"):
-        template += "#resolved-rows"
+        template = "calls/resolved-rows.html"
     return render(request, template, {"filter": found, "page": page})
 
 
 @permission_required("calls.view_escalation", raise_exception=True)
 def escalation_mine(request):
     """The escalations of the calls this person took or raised, with the debriefs."""
-    escalations = list(
-        Escalation.objects.visible_to(request.user)
-        .involving(request.user)
-        .select_related("call__caller", "resolved_by", "acknowledged_by")
-        .order_by("-raised_at", "-pk")[:100]
+    visible = Escalation.objects.visible_to(request.user)
+    rows = (
+        visible.select_related("call__caller", "acknowledged_by")
+        # What a row shows (jinja/calls/escalation-mine-rows.html).
+        .only(
+            "raised_at",
+            "status",
+            "debrief",
+            "call__caller__name",
+            "acknowledged_by__username",
+            "acknowledged_by__first_name",
+            "acknowledged_by__last_name",
+        )
     )
-    return render(request, "calls/escalation_mine.html", {"escalations": escalations})
+    page = keyset_paginate(
+        request,
+        rows,
+        key="raised_at",
+        descending=True,
+        size=settings.CALLS_PAGE_SIZE,
+        ids_first=lambda ordered, after, n: visible.filter(after).newest_involving(request.user, n),
+    )
+    if request.htmx and request.GET.get("cursor"):
+        return render(request, "calls/escalation-mine-rows.html", {"page": page})
+    return render(request, "calls/escalation_mine.html", {"page": page})
 
 
 def _escalation_or_404(request, pk):

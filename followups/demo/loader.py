@@ -6,7 +6,6 @@ each once at the end (indexes_dropped).
 Other databases (SQLite in the tests) take the same rows through bulk_create.
 """
 
-import io
 import random
 from contextlib import contextmanager
 from datetime import timedelta
@@ -230,12 +229,14 @@ def copy_value(value) -> str:
 def copy_rows(table: str, columns, rows) -> None:
     """COPY rows (tuples in `columns` order) into `table`: several times faster than INSERT.
     Demo data skips the audit trail, which records what people change, not a script."""
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(map(copy_value, row)) + "\n")
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write("\t".join(map(copy_value, row)) + "\n")
+
+
+# One call in this many is from a withheld number.
+WITHHELD_EVERY = 200
 
 
 def call_rows(rng, business, caller_rows, staff, total, days):
@@ -243,7 +244,8 @@ def call_rows(rng, business, caller_rows, staff, total, days):
     now = timezone.now()
     span = days * 24 * 3600
     count = len(caller_rows)
-    for _ in range(total):
+    withhold = False
+    for index in range(total):
         # A few callers call often, most call rarely.
         caller_id, number = caller_rows[int(count * rng.random() ** 2.5)]
         difficult = caller_id < 0
@@ -261,6 +263,11 @@ def call_rows(rng, business, caller_rows, staff, total, days):
         if mood == "abusive" and rng.random() < 0.5:
             outcome = "terminated_abusive"
         summary = rng.choice(SUMMARIES[nature])
+        # One call in WITHHELD_EVERY comes from a withheld number (never one promised a
+        # callback here: the demo's callbacks dial the number the call came from).
+        withhold = withhold or index % WITHHELD_EVERY == 0
+        if withhold and outcome != "callback_scheduled":
+            number, withhold = "", False
         wants = "A call back today" if outcome == "callback_scheduled" else ""
         promised = "We'll call back before 5 pm" if outcome == "callback_scheduled" else ""
         notes = (
@@ -507,7 +514,8 @@ def create_escalations(rng, staff, managers, batch, *, out) -> int:
         return 0
     candidates = (
         Call.objects.filter(mood__in=["abusive", "angry"], escalations__isnull=True)
-        .order_by("-started_at")
+        # Newest raised first: an escalation is raised as its call ends.
+        .order_by("-ended_at", "-pk")
         .values_list("pk", "business_id", "ended_at", "mood", "urgency", "summary", "taken_by_id")
     )
     total = candidates.count()

@@ -18,7 +18,7 @@ from calls.services import (
 from receptionist.models import StaffProfile
 from tests.calls.test_views import form_data
 from tests.factories import CallerFactory, CallFactory, manager_user, receptionist_user
-from tests.querycounts import count_queries, row_ids
+from tests.querycounts import count_queries, next_cursor, row_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -367,3 +367,42 @@ def test_manager_marks_themselves_unavailable_and_back(manager_client, manager):
     assert manager_client.post("/escalations/availability/", {"available": "1"}).status_code == 302
     assert StaffProfile.objects.get(user=manager).available is True
     assert manager_client.post("/escalations/availability/", {"available": "x"}).status_code == 400
+
+
+def test_newest_involving_is_what_an_or_finds_newest_first_and_at_most_n(managers):
+    pat, other = receptionist_user(username="pat"), receptionist_user(username="olga")
+    now = timezone.now()
+    mine = []
+    for minutes, taker, raiser in [
+        (50, pat, managers[0]),  # pat took the call
+        (40, other, pat),  # pat raised it about someone else's call
+        (30, other, other),  # not pat's
+        (20, pat, pat),  # both
+        (10, other, managers[0]),  # not pat's
+    ]:
+        escalation = raise_for(CallFactory(taken_by=taker), raiser)
+        Escalation.objects.filter(pk=escalation.pk).update(
+            raised_at=now - timedelta(minutes=minutes)
+        )
+        if pat in (taker, raiser):
+            mine.append(escalation.pk)
+    newest_first = mine[::-1]
+    assert Escalation.objects.newest_involving(pat, 10) == newest_first
+    assert Escalation.objects.newest_involving(pat, 2) == newest_first[:2]
+    assert set(Escalation.objects.involving(pat).values_list("pk", flat=True)) == set(mine)
+
+
+def test_my_escalations_page_through_every_one_newest_first(
+    reception_client, receptionist, settings
+):
+    settings.CALLS_PAGE_SIZE = 2
+    mine = [raise_for(CallFactory(taken_by=receptionist)).pk for _ in range(5)]
+    raise_for(CallFactory())  # someone else's
+    seen, url = [], "/escalations/mine/"
+    while url:
+        response = reception_client.get(url, headers={"HX-Request": "true"} if seen else {})
+        assert response.status_code == 200
+        seen += row_ids(response, "data-escalation-row")
+        cursor = next_cursor(response)
+        url = f"/escalations/mine/?cursor={cursor}" if cursor else None
+    assert seen == mine[::-1]

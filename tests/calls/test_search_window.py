@@ -1,0 +1,119 @@
+"""A newest-first search walks the newest calls first, then looks among the older ones
+(calls.search.newest_ids): the pages must hold exactly the calls, in exactly the order, of
+the plain query, whichever part found them. The window is made small here so that every
+test crosses it. Every test runs on both databases."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from calls import search
+from calls.models import Call, Nature
+from tests.factories import CallerFactory, CallFactory
+from tests.querycounts import count_queries, next_cursor, row_ids
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def log():
+    """Twenty calls an hour apart, newest first: every other one about an invoice, one
+    about chocolate (the oldest but one), two at the same minute."""
+    caller = CallerFactory(name="Nora Quill")
+    now = timezone.now().replace(microsecond=0)
+    made = []
+    for i in range(20):
+        summary = "Invoice question" if i % 2 == 0 else "Parking"
+        if i == 18:
+            summary = "Chocolate delivery"
+        started = now - timedelta(hours=i if i != 5 else 4)  # 4 and 5 start together
+        nature = Nature.APPOINTMENT if i % 4 == 0 else Nature.SALES
+        made.append(CallFactory(caller=caller, summary=summary, started_at=started, nature=nature))
+    return made
+
+
+def plain(queryset) -> list[int]:
+    return list(queryset.order_by("-started_at", "-pk").values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("window", [1, 3, 7, 100])
+@pytest.mark.parametrize(
+    "text", ["invoice", "invo", "chocolate", "parking invoice", "nowhere", "quill"]
+)
+def test_newest_ids_are_the_plain_querys_across_the_window(monkeypatch, log, window, text):
+    monkeypatch.setattr(search, "RECENT_WINDOW", window)
+    everything = Call.objects.all()
+    searched = everything.search(text)
+    expected = plain(searched)
+    # Page by page, 3 at a time, after each page's last call as the cursor does.
+    seen, after = [], Q()
+    while True:
+        ids = search.newest_ids(
+            searched.filter(after).order_by("-started_at", "-pk"), after, 4, among=everything
+        )
+        seen += ids[:3]
+        if len(ids) <= 3:
+            break
+        last = Call.objects.get(pk=ids[2])
+        after = Q(started_at__lt=last.started_at) | Q(started_at=last.started_at, pk__lt=last.pk)
+    assert seen == expected
+
+
+def test_newest_ids_look_among_the_filtered_calls(monkeypatch, log):
+    monkeypatch.setattr(search, "RECENT_WINDOW", 2)
+    among = Call.objects.filter(nature=Nature.APPOINTMENT)
+    searched = among.search("invoice")
+    ids = search.newest_ids(searched.order_by("-started_at", "-pk"), Q(), 50, among=among)
+    assert ids == plain(searched)
+    assert ids == [c.pk for i, c in enumerate(log) if i % 4 == 0]
+
+
+@pytest.mark.parametrize("params", [{}, {"nature": "appointment"}])
+def test_search_pages_cross_the_window_without_a_skip_or_repeat(
+    reception_client, settings, monkeypatch, log, params
+):
+    monkeypatch.setattr(search, "RECENT_WINDOW", 3)
+    settings.CALLS_PAGE_SIZE = 2
+    query = {"q": "invoice", **params}
+    expected = plain(Call.objects.filter(**params).search("invoice"))
+    seen = []
+    for _ in range(20):
+        response = reception_client.get("/calls/", query)
+        assert response.status_code == 200
+        seen += row_ids(response, "data-call-row")
+        cursor = next_cursor(response)
+        if not cursor:
+            break
+        query["cursor"] = cursor
+    assert seen == expected
+    assert len(seen) == len(set(seen)) > 2
+
+
+def test_a_search_pages_queries_are_the_same_for_any_word(reception_client, log):
+    # A common word (filled from the newest calls), a rare one (found among the older
+    # calls), a prefix being typed, with filters: one query count. A word that is nowhere
+    # has no rows to read: one fewer.
+    urls = [
+        "/calls/?q=invoice",
+        "/calls/?q=chocolate",
+        "/calls/?q=invo",
+        "/calls/?q=invoice&nature=appointment",
+        "/calls/?q=invoice&sort=best",
+    ]
+    counts = {url: count_queries(reception_client, url) for url in urls}
+    assert len(set(counts.values())) == 1, counts
+    assert count_queries(reception_client, "/calls/?q=zzqx") == counts[urls[0]] - 1
+
+
+def test_best_match_ranks_the_newest_matches_only(monkeypatch, log):
+    monkeypatch.setattr(search, "RANKED_MATCHES", 3)
+    monkeypatch.setattr(search, "RECENT_WINDOW", 2)
+    ranked = set(Call.objects.ranked_search("invoice").values_list("pk", flat=True))
+    newest = plain(Call.objects.search("invoice"))
+    if connection.vendor == "postgresql":
+        assert ranked == set(newest[:3])
+    else:
+        assert ranked == set(newest)

@@ -1,0 +1,54 @@
+"""The staff a filter bar offers: read once per process, forgotten when staff change."""
+
+import pytest
+from django.test.utils import CaptureQueriesContext
+
+from receptionist.roles import MANAGERS, ensure_groups, forget_staff_choices, staff_choices
+from tests.factories import receptionist_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kept(settings):
+    settings.STAFF_CHOICES_SECONDS = 60
+    forget_staff_choices()
+
+
+def names():
+    return [name for _, name in staff_choices()]
+
+
+def ids():
+    return [pk for pk, _ in staff_choices()]
+
+
+def test_read_once_then_kept(kept, receptionist, django_assert_num_queries):
+    from django.db import connection
+
+    with CaptureQueriesContext(connection) as first:
+        assert ids() == [receptionist.pk]
+    assert len(first) == 1
+    with django_assert_num_queries(0):
+        assert ids() == [receptionist.pk]
+
+
+def test_a_new_colleague_a_new_name_and_a_role_change_are_seen_at_once(kept, receptionist):
+    assert ids() == [receptionist.pk]
+    sam = receptionist_user(username="sam")
+    assert ids() == [receptionist.pk, sam.pk]
+    sam.first_name, sam.last_name = "Sam", "Stone"
+    sam.save()
+    assert names()[1] == "Sam Stone"
+    sam.groups.clear()
+    assert ids() == [receptionist.pk]
+    sam.groups.add(ensure_groups()[MANAGERS])
+    assert ids() == [receptionist.pk, sam.pk]
+    sam.delete()
+    assert ids() == [receptionist.pk]
+
+
+def test_the_call_log_offers_them_and_still_checks_a_person_sent(kept, reception_client, manager):
+    page = reception_client.get("/calls/").content.decode()
+    assert f'<option value="{manager.pk}">' in page
+    assert reception_client.get("/calls/?taken_by=999999").context["filter"].form.errors
