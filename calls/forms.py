@@ -463,14 +463,25 @@ class CallFilter(DateRangeFilterSet):
         super().prepare_form_class(form_class)
         form_class.base_fields["taken_by"].label_from_instance = display_name
 
+    # Filters on the start time, the column the log is walked by.
+    WALKED_BY = ("date_from", "date_to")
+
     def filter_queryset(self, queryset):
-        """The filters, then the search: the calls the search looks among (`unsearched`)
-        bound how far a newest-first search walks (search.newest_ids)."""
+        """The dates, the other filters, then the search.
+
+        The calls in the date range (`walked`: the log's own order, on its start-time
+        index) bound how far a newest-first search walks (search.newest_ids): its window is
+        the newest few thousand of them, read from that index alone. Bounded by the other
+        filters too, the window's edge was found by reading thousands of rows through
+        another index (17 ms for a word with a nature and an urgency at a million calls,
+        against 2 ms)."""
         data = self.form.cleaned_data
+        for name in self.WALKED_BY:
+            queryset = self.filters[name].filter(queryset, data.get(name))
+        self.walked = queryset
         for name, value in data.items():
-            if name != "q":
+            if name != "q" and name not in self.WALKED_BY:
                 queryset = self.filters[name].filter(queryset, value)
-        self.unsearched = queryset
         return self.filters["q"].filter(queryset, data.get("q"))
 
     def filter_search(self, queryset, name, value):
@@ -497,7 +508,7 @@ class CallFilter(DateRangeFilterSet):
             return queryset, "started_at", False
         if self.form.cleaned_data.get("sort") == "best":
             return queryset, "relevance", True
-        return queryset, "started_at", partial(search.newest_ids, among=self.unsearched)
+        return queryset, "started_at", partial(search.newest_ids, among=self.walked)
 
 
 def date_shortcuts(today: date) -> list[tuple[str, date, date]]:

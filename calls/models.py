@@ -94,9 +94,9 @@ class CallQuerySet(models.QuerySet):
         """Calls whose words or caller match the search: see calls.search."""
         return search.search(self, text)
 
-    def ranked_search(self, text: str):
+    def ranked_search(self, text: str, *, among=None):
         """The search, each call annotated with its `relevance` (higher is better)."""
-        return search.ranked(self, text)
+        return search.ranked(self, text, among=among)
 
     def latest_of(self, caller_ids, n: int) -> dict[int, list]:
         """Each caller's last `n` calls, newest first, in one query. Where the database

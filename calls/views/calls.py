@@ -128,9 +128,8 @@ def _log_call(request, data) -> Call:
 
 @permission_required("calls.view_call", raise_exception=True)
 def call_list(request):
-    calls = CallFilter(
-        request.GET, queryset=Call.objects.for_user(request.user).for_list(), request=request
-    )
+    visible = Call.objects.for_user(request.user).for_list()
+    calls = CallFilter(request.GET, queryset=visible, request=request)
     page = None
     if calls.is_valid():
         found, key, ids_first = calls.page_order(calls.qs)
@@ -141,6 +140,7 @@ def call_list(request):
             descending=True,
             size=settings.CALLS_PAGE_SIZE,
             ids_first=ids_first,
+            rows=visible,
         )
     context = {
         "filter": calls,

@@ -4,6 +4,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calls import search
@@ -260,3 +262,42 @@ def test_best_match_reads_each_words_callers_once(reception_client, calls):
     newest = count_queries(reception_client, "/calls/?q=evelyn+refund")
     best = count_queries(reception_client, "/calls/?q=evelyn+refund&sort=best")
     assert best == newest
+
+
+def test_a_word_being_typed_is_asked_as_its_widest_start():
+    # invoice, invoic, invoi and invo are stemmed to invoic, invoic, invoi and invo: the
+    # index is scanned once, for "invo".
+    assert search.Word("invoice", is_prefix=True).tsquery() == "('invo':*)"
+    # "dying" is stored as "die", which no shorter start covers: both stay.
+    assert search.Word("dying", is_prefix=True).tsquery() == "('dying':* | 'dyin':*)"
+    assert search.Word("invoice", is_prefix=False).tsquery() == "'invoice'"
+
+
+@pytest.mark.parametrize("typed", ["dying", "cries", "happily", "relational", "invoices"])
+def test_a_word_whose_stem_is_not_its_start_is_found(typed):
+    hit = CallFactory(summary=f"Note: {typed} today")
+    CallFactory(summary="Question about parking")
+    assert found(typed) == {hit.pk}  # the last word, a prefix
+    assert found(f"{typed} today") == {hit.pk}  # a whole word
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's stemmer")
+@pytest.mark.parametrize(
+    "word", ["invoice", "invoic", "dying", "dyin", "cries", "crie", "happy", "skies", "generously"]
+)
+def test_the_stemmer_is_postgresqls(word):
+    # calls.search drops the starts of a word whose stems another's covers: its stemmer
+    # must stem as PostgreSQL's English configuration does.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_tsvector('english', %s)::text", [word])
+        (stored,) = cursor.fetchone()
+    assert stored.split(":")[0].strip("'") == search._stem(word)
+
+
+def test_the_rows_of_a_best_match_page_are_read_by_their_ids_alone(reception_client, calls):
+    with CaptureQueriesContext(connection) as queries:
+        response = reception_client.get("/calls/", {"q": "evelyn refund", "sort": "best"})
+    assert response.status_code == 200
+    assert row_ids(response, "data-call-row") == [calls["evelyn_refund"].pk]
+    rows = queries.captured_queries[-1]["sql"].lower()
+    assert "evelyn" not in rows and "refund" not in rows  # not the search again

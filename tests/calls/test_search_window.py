@@ -117,3 +117,14 @@ def test_best_match_ranks_the_newest_matches_only(monkeypatch, log):
         assert ranked == set(newest[:3])
     else:
         assert ranked == set(newest)
+
+
+def test_a_filtered_search_may_walk_the_whole_log(monkeypatch, log):
+    # The call log walks the calls of its date range, not of its other filters
+    # (CallFilter.walked): the answer is the same.
+    monkeypatch.setattr(search, "RECENT_WINDOW", 3)
+    searched = Call.objects.filter(nature=Nature.APPOINTMENT).search("invoice")
+    ids = search.newest_ids(
+        searched.order_by("-started_at", "-pk"), Q(), 50, among=Call.objects.all()
+    )
+    assert ids == plain(searched) == [c.pk for i, c in enumerate(log) if i % 4 == 0]
