@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
-from django.db.models import Count, Q
+from django.db import connections, models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -273,18 +273,63 @@ class CallbackQuerySet(models.QuerySet):
         return self.select_related("caller", "call")
 
     def queue_counts(self, user, now=None) -> dict[str, int]:
-        """The size of each queue view, in one aggregate query over the active callbacks."""
+        """The size of each queue view (mine, unassigned, team, overdue, at risk) of the
+        callbacks of the businesses `user` may work for, in one statement.
+
+        Asked by every callback page and by the navigation's badges, it is written as SQL:
+        Django building the five filtered counts took 1.2 ms, three times as long as
+        PostgreSQL took to answer them (README, "Speed"). So it counts the whole queue of
+        the user's businesses, and is asked of Callback.objects, never of a narrower
+        queryset (whose conditions it would not see)."""
+        if self.query.where:
+            raise TypeError("queue_counts counts a person's whole queue: ask Callback.objects.")
         now = now or timezone.now()
         window = now + timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
-        return self.active().aggregate(
-            mine=Count("pk", filter=Q(assigned_to=user) | Q(claimed_by=user)),
-            unassigned=Count("pk", filter=Q(status=CallbackStatus.OPEN, assigned_to__isnull=True)),
-            team=Count("pk"),
-            overdue=Count("pk", filter=Q(due_at__lt=now)),
-            at_risk=Count(
-                "pk", filter=Q(status=CallbackStatus.OPEN, due_at__gte=now, due_at__lt=window)
-            ),
+        meta = self.model._meta
+        column = {name: meta.get_field(name).column for name in _COUNTED}
+        adapt = connections[self.db].ops.adapt_datetimefield_value
+        scope, scope_params = "", []
+        businesses = Business.objects.ids_for(user)
+        if businesses is not None:
+            if not businesses:
+                return dict.fromkeys(("mine", "unassigned", "team", "overdue", "at_risk"), 0)
+            scope = f" AND {column['business']} IN ({', '.join(['%s'] * len(businesses))})"
+            scope_params = [int(pk) for pk in businesses]
+        sql = (
+            "SELECT"
+            f" COUNT(*) FILTER (WHERE {column['assigned_to']} = %s OR {column['claimed_by']} = %s),"
+            f" COUNT(*) FILTER (WHERE {column['assigned_to']} IS NULL AND {column['status']} = %s),"
+            " COUNT(*),"
+            f" COUNT(*) FILTER (WHERE {column['due_at']} < %s),"
+            f" COUNT(*) FILTER (WHERE {column['due_at']} >= %s AND {column['due_at']} < %s"
+            f" AND {column['status']} = %s)"
+            f" FROM {meta.db_table} WHERE {column['status']} IN (%s, %s){scope}"
         )
+        params = [
+            user.pk,
+            user.pk,
+            CallbackStatus.OPEN.value,
+            adapt(now),
+            adapt(now),
+            adapt(window),
+            CallbackStatus.OPEN.value,
+            *[status.value for status in ACTIVE],
+            *scope_params,
+        ]
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            mine, unassigned, team, overdue, at_risk = cursor.fetchone()
+        return {
+            "mine": mine,
+            "unassigned": unassigned,
+            "team": team,
+            "overdue": overdue,
+            "at_risk": at_risk,
+        }
+
+
+# The columns queue_counts reads.
+_COUNTED = ("business", "assigned_to", "claimed_by", "status", "due_at")
 
 
 class Callback(models.Model):

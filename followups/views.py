@@ -63,7 +63,7 @@ def callback_queue(request):
         # this answer also replaces the refresher with a "Refresh" link (out of band).
         context["paused"] = True
         return render(request, template + "#callback-rows", context)
-    counts = context["callback_counts"] = callbacks.queue_counts(request.user, now)
+    counts = context["callback_counts"] = Callback.objects.queue_counts(request.user, now)
     context["tabs"] = [(key, label, counts[key]) for key, (label, _) in VIEWS.items()]
     if request.htmx:
         template += "#callback-queue"
@@ -73,7 +73,7 @@ def callback_queue(request):
 @navigation_badge("followups.view_callback")
 def callback_counts(request):
     """The callback badges of the navigation: overdue, at risk, mine."""
-    counts = Callback.objects.for_user(request.user).queue_counts(request.user)
+    counts = Callback.objects.queue_counts(request.user)
     return render(request, "followups/includes/callback-counts.html", {"callback_counts": counts})
 
 
