@@ -220,6 +220,11 @@ def calls_of(callers) -> Q:
     answers and the planner can weigh (and OR with the full-text index). A search that
     matches very many callers asks by a subquery instead."""
     ids = list(callers.order_by().values_list("pk", flat=True)[: MAX_CALLER_IDS + 1])
+    return calls_among(ids, callers)
+
+
+def calls_among(ids: list[int], callers) -> Q:
+    """calls_of, for the ids of `callers` already read (up to MAX_CALLER_IDS + 1 of them)."""
     if len(ids) <= MAX_CALLER_IDS:
         return Q(AmongIds(F("caller_id"), ids))
     return Q(caller_id__in=callers.order_by().values("pk"))

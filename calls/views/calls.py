@@ -175,13 +175,16 @@ def _caller_control(request, calls) -> dict:
         }
     if not data.get("who"):
         return {}
-    found = visible.search(data["who"]).order_by("name", "pk")[: CALLER_CHOICES + 1]
+    # The callers the filter found, by name: the first few, with their numbers.
+    first = calls.who_found[: CALLER_CHOICES + 1]
+    found = {caller.pk: caller for caller in visible.filter(pk__in=first).with_phones()}
     choices = [
         {
-            "caller": caller,
-            "query": query_with(request.GET, caller=caller.pk, who=caller.name, cursor=None),
+            "caller": found[pk],
+            "query": query_with(request.GET, caller=pk, who=found[pk].name, cursor=None),
         }
-        for caller in found.with_phones()
+        for pk in first
+        if pk in found
     ]
     return {
         "caller_choices": choices[:CALLER_CHOICES],

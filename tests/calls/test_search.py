@@ -301,3 +301,26 @@ def test_the_rows_of_a_best_match_page_are_read_by_their_ids_alone(reception_cli
     assert row_ids(response, "data-call-row") == [calls["evelyn_refund"].pk]
     rows = queries.captured_queries[-1]["sql"].lower()
     assert "evelyn" not in rows and "refund" not in rows  # not the search again
+
+
+def test_the_caller_box_offers_the_first_callers_by_name_and_says_there_are_more(
+    reception_client,
+):
+    from calls.views.calls import CALLER_CHOICES
+
+    names = [f"Quinn {letter}" for letter in "HGFEDCBA"]  # made out of order
+    made = {name: CallerFactory(name=name) for name in names}
+    for caller in made.values():
+        CallFactory(caller=caller, summary="Question")
+    response = reception_client.get("/calls/", {"who": "quinn"})
+    expected = [made[name].pk for name in sorted(names)[:CALLER_CHOICES]]
+    assert row_ids(response, "data-caller-choice") == expected
+    assert len(set(row_ids(response, "data-call-row"))) == len(names)  # every caller's call
+    assert "and more: type more of the name" in response.content.decode()
+
+
+def test_the_caller_box_searches_the_callers_once(reception_client, calls):
+    with CaptureQueriesContext(connection) as queries:
+        reception_client.get("/calls/", {"who": "evelyn"})
+    searched = [q for q in queries.captured_queries if "evelyn" in q["sql"].lower()]
+    assert len(searched) == 1
