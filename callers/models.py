@@ -5,7 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import CharField, Prefetch, Q
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Upper
 from django.urls import reverse
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
@@ -190,6 +190,10 @@ class Caller(models.Model):
         ]
         indexes = [
             models.Index(fields=["name", "id"], name="caller_name_idx"),
+            # A name typed whole, in any case (named(), name__iexact: a withheld number's
+            # caller, the lookup panel's choice): without it PostgreSQL rechecked the
+            # trigram index's 1,500 candidates for "olivia" in 935 table pages, 3 ms.
+            models.Index(Upper("name"), name="caller_name_upper_idx"),
         ]
         constraints = [
             models.CheckConstraint(
