@@ -57,16 +57,17 @@ def callback_queue(request):
     )
     numbers = CallerPhone.objects.numbers_of({cb.caller_id for cb in page.items})
     context = {"view": view, "page": page, "now": now, "numbers": numbers}
-    template = "followups/callback_queue.html"
+    # Drawn by Jinja2 (jinja/followups/): the whole page, or the part htmx asks for.
     if request.htmx and request.GET.get("cursor"):
         # Rows added below the first page: the 10-second refresh would throw them away, so
         # this answer also replaces the refresher with a "Refresh" link (out of band).
         context["paused"] = True
-        return render(request, template + "#callback-rows", context)
+        return render(request, "followups/callback-rows.html", context)
     counts = context["callback_counts"] = Callback.objects.queue_counts(request.user, now)
     context["tabs"] = [(key, label, counts[key]) for key, (label, _) in VIEWS.items()]
+    template = "followups/callback_queue.html"
     if request.htmx:
-        template += "#callback-queue"
+        template = "followups/callback-queue.html"
     return render(request, template, context)
 
 
