@@ -95,16 +95,11 @@ def caller_lookup(request):
     if withheld:
         phone = ""  # the number typed before "Number withheld" was ticked is not sent on save
     callers = Caller.objects.for_user(request.user)
-    ids = list(
-        callers.for_lookup(phone=phone, name=name).values_list("pk", flat=True)[: LOOKUP_LIMIT + 1]
-    )
-    more = len(ids) > LOOKUP_LIMIT
-    ids = ids[:LOOKUP_LIMIT]
-    found = list(
-        Caller.objects.filter(pk__in=ids)
-        .with_phones()
-        .order_by("-caution", "-is_vip", "name", "pk")
-    )
+    # One more than shown tells whether there are more.
+    found = list(callers.for_lookup(phone=phone, name=name).with_phones()[: LOOKUP_LIMIT + 1])
+    more = len(found) > LOOKUP_LIMIT
+    found = found[:LOOKUP_LIMIT]
+    ids = [caller.pk for caller in found]
     counts = Call.objects.counts_by_caller(ids)
     # A caller picked earlier stays picked while they still match what is typed, unless
     # another name was typed over theirs: then the number and the new name decide.
