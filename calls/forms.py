@@ -26,8 +26,8 @@ from calls.models import (
     Urgency,
 )
 from receptionist.bounds import plausible_date_validators
-from receptionist.forms import LocalDateTimeField, LocalDateTimeInput
-from receptionist.roles import display_name, front_desk_staff, managers, staff_choices
+from receptionist.forms import LocalDateTimeField, LocalDateTimeInput, StaffChoices
+from receptionist.roles import display_name, front_desk_staff, managers
 
 
 class KeyRadioSelect(forms.RadioSelect):
@@ -316,14 +316,8 @@ class CallForm(forms.ModelForm):
     # model's. The view puts their refusals on this form's fields.
 
 
-class StaffChoiceField(django_filters.fields.ModelChoiceField):
-    """A person of the front desk: the choices drawn are receptionist.roles.staff_choices
-    (read once per process); a value sent is checked against the queryset, as usual."""
-
-    def _staff(self):
-        return [("", self.empty_label), *staff_choices()]
-
-    choices = property(_staff, forms.ChoiceField.choices.fset)
+class StaffChoiceField(StaffChoices, django_filters.fields.ModelChoiceField):
+    """A person of the front desk, for a filter bar (receptionist.forms.StaffChoices)."""
 
 
 class StaffFilter(django_filters.ModelChoiceFilter):

@@ -9,8 +9,8 @@ from django.utils import timezone
 from calls.forms import with_bootstrap_classes
 from calls.models import Nature, Urgency
 from followups.models import AttemptResult, Callback
-from receptionist.forms import LocalDateTimeField, LocalDateTimeInput
-from receptionist.roles import display_name, front_desk_staff
+from receptionist.forms import LocalDateTimeField, LocalDateTimeInput, StaffChoiceField
+from receptionist.roles import front_desk_staff
 
 # A suggestion only: the person trying can pick any later time.
 RETRY_AFTER = timedelta(hours=1)
@@ -55,7 +55,9 @@ class AttemptForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(
+    # Drawn from the staff read once per process; the person sent is checked in the
+    # database (front_desk_staff, a queryset evaluated per form).
+    assignee = StaffChoiceField(
         label="Assign to",
         queryset=get_user_model().objects.none(),
         required=False,
@@ -65,7 +67,6 @@ class AssignForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = front_desk_staff()
-        self.fields["assignee"].label_from_instance = display_name
         with_bootstrap_classes(self)
 
 

@@ -12,6 +12,7 @@ from django.utils import formats
 from django.utils.functional import lazy
 
 from receptionist.bounds import EARLIEST, LATEST, OUT_OF_RANGE
+from receptionist.roles import staff_choices
 
 PLACEHOLDERS = {
     "%Y": "YYYY",
@@ -138,3 +139,18 @@ class LoginForm(UsernameLengthMixin, AuthenticationForm):
 
 class AdminLoginForm(UsernameLengthMixin, AdminAuthenticationForm):
     """The admin's login form, with the same check."""
+
+
+class StaffChoices:
+    """For a ModelChoiceField of the front desk staff: the choices drawn are
+    receptionist.roles.staff_choices (read once per process, not a query per page); a value
+    sent is still checked against the field's queryset, in the database."""
+
+    def _staff(self):
+        return [("", self.empty_label), *staff_choices()]
+
+    choices = property(_staff, forms.ChoiceField.choices.fset)
+
+
+class StaffChoiceField(StaffChoices, forms.ModelChoiceField):
+    """A person of the front desk (see StaffChoices); its queryset is front_desk_staff()."""

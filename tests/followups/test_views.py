@@ -361,7 +361,9 @@ def test_queue_query_count_does_not_grow(reception_client, receptionist, view):
     assert few <= 9  # one for the rows, one for all their numbers to dial
 
 
-def test_callback_page_query_count_does_not_grow(reception_client, receptionist, manager_client):
+def test_callback_page_query_count_does_not_grow(
+    reception_client, receptionist, manager_client, settings
+):
     callback = CallbackFactory()
 
     def one_round():
@@ -385,7 +387,11 @@ def test_callback_page_query_count_does_not_grow(reception_client, receptionist,
     assert callback.attempts.count() == 6
     assert count_queries(reception_client, callback.get_absolute_url()) == few
     assert few <= 15
-    assert count_queries(manager_client, callback.get_absolute_url()) <= 16
+    # A manager's page also draws the "Assign to" list: from the staff read once per
+    # process (here kept for a minute, and read by the first page), not one more query.
+    settings.STAFF_CHOICES_SECONDS = 60
+    count_queries(manager_client, callback.get_absolute_url())
+    assert count_queries(manager_client, callback.get_absolute_url()) == few
 
 
 # --- claim, attempts, manager actions -----------------------------------------------------
