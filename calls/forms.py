@@ -26,8 +26,13 @@ from calls.models import (
     Urgency,
 )
 from receptionist.bounds import plausible_date_validators
-from receptionist.forms import LocalDateTimeField, LocalDateTimeInput, StaffChoices
-from receptionist.roles import display_name, front_desk_staff, managers
+from receptionist.forms import (
+    LocalDateTimeField,
+    LocalDateTimeInput,
+    ManagerChoiceField,
+    StaffChoices,
+)
+from receptionist.roles import MANAGERS, display_name, front_desk_staff, managers
 
 
 class KeyRadioSelect(forms.RadioSelect):
@@ -320,8 +325,18 @@ class StaffChoiceField(StaffChoices, django_filters.fields.ModelChoiceField):
     """A person of the front desk, for a filter bar (receptionist.forms.StaffChoices)."""
 
 
+class ManagerFilterField(StaffChoiceField):
+    """A manager, for a filter bar."""
+
+    staff_groups = (MANAGERS,)
+
+
 class StaffFilter(django_filters.ModelChoiceFilter):
     field_class = StaffChoiceField
+
+
+class ManagerFilter(django_filters.ModelChoiceFilter):
+    field_class = ManagerFilterField
 
 
 class IntegerFilter(django_filters.Filter):
@@ -536,7 +551,7 @@ class ResolvedEscalationFilter(DateRangeFilterSet):
     caller = django_filters.CharFilter(
         label="Caller", field_name="call__caller__name", lookup_expr="icontains", max_length=200
     )
-    resolved_by = django_filters.ModelChoiceFilter(
+    resolved_by = ManagerFilter(
         label="Resolved by", queryset=lambda request: managers(), empty_label="Anyone"
     )
 
@@ -603,12 +618,13 @@ class ResolveForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(label="Assign to", queryset=get_user_model().objects.none())
+    # Drawn from the managers read once per process; the one sent is checked in the
+    # database (managers(), a queryset evaluated per form).
+    assignee = ManagerChoiceField(label="Assign to", queryset=get_user_model().objects.none())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = managers()
-        self.fields["assignee"].label_from_instance = display_name
         with_bootstrap_classes(self)
 
 

@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 from callers.models import Business, Caller
 from calls import search
 from receptionist.bounds import EARLIEST
+from receptionist.roles import fetch_people
 
 # A browser's clock may run a little ahead of the server's.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -468,6 +469,21 @@ class Escalation(models.Model):
 
     def get_absolute_url(self):
         return reverse("escalations:detail", args=[self.pk])
+
+    def fetch_people(self) -> None:
+        """Read the people this escalation's page names (who took the call, who raised,
+        acknowledged, was assigned and resolved it) in one query, as select_related would
+        have. Joined to the escalation, the eight tables took PostgreSQL 2.6 ms to plan,
+        for a row it reads in 0.2 ms."""
+        fetch_people(
+            [
+                (self.call, "taken_by"),
+                (self, "raised_by"),
+                (self, "acknowledged_by"),
+                (self, "assigned_to"),
+                (self, "resolved_by"),
+            ]
+        )
 
     @property
     def is_overdue(self):

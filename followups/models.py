@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from callers.models import Business, Caller
 from calls.models import Call, Nature, Urgency
+from receptionist.roles import fetch_people
 
 
 class CallbackStatus(models.TextChoices):
@@ -480,18 +481,14 @@ class Callback(models.Model):
         """Read the people this callback's page names (who took its call, who it is
         assigned to, who claimed and who closed it) in one query, as select_related would
         have: see CallbackQuerySet.for_page."""
-        named = [
-            (self.call, "taken_by"),
-            (self, "assigned_to"),
-            (self, "claimed_by"),
-            (self, "closed_by"),
-        ]
-        ids = {getattr(owner, f"{name}_id") for owner, name in named} - {None}
-        people = type(self)._meta.get_field("created_by").related_model.objects.in_bulk(ids)
-        for owner, name in named:
-            pk = getattr(owner, f"{name}_id")
-            if pk is not None:
-                owner._meta.get_field(name).set_cached_value(owner, people.get(pk))
+        fetch_people(
+            [
+                (self.call, "taken_by"),
+                (self, "assigned_to"),
+                (self, "claimed_by"),
+                (self, "closed_by"),
+            ]
+        )
 
     @property
     def is_active(self):

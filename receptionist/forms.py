@@ -9,10 +9,11 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils import formats
+from django.utils.choices import CallableChoiceIterator
 from django.utils.functional import lazy
 
 from receptionist.bounds import EARLIEST, LATEST, OUT_OF_RANGE
-from receptionist.roles import staff_choices
+from receptionist.roles import MANAGERS, staff_choices
 
 PLACEHOLDERS = {
     "%Y": "YYYY",
@@ -142,15 +143,29 @@ class AdminLoginForm(UsernameLengthMixin, AdminAuthenticationForm):
 
 
 class StaffChoices:
-    """For a ModelChoiceField of the front desk staff: the choices drawn are
-    receptionist.roles.staff_choices (read once per process, not a query per page); a value
-    sent is still checked against the field's queryset, in the database."""
+    """For a ModelChoiceField of people of a role (`staff_groups`; by default the front
+    desk staff): the choices drawn are receptionist.roles.staff_choices, read once per
+    process rather than a query per page; a person sent is still checked against the
+    field's queryset, in the database."""
+
+    staff_groups: tuple[str, ...] = ()
 
     def _staff(self):
-        return [("", self.empty_label), *staff_choices()]
+        people = staff_choices(*self.staff_groups)
+        return people if self.empty_label is None else [("", self.empty_label), *people]
 
-    choices = property(_staff, forms.ChoiceField.choices.fset)
+    def _lazy_staff(self):
+        # Read when drawn, not when the field is made (a form class is made at import).
+        return CallableChoiceIterator(self._staff)
+
+    choices = property(_lazy_staff, forms.ChoiceField.choices.fset)
 
 
 class StaffChoiceField(StaffChoices, forms.ModelChoiceField):
     """A person of the front desk (see StaffChoices); its queryset is front_desk_staff()."""
+
+
+class ManagerChoiceField(StaffChoiceField):
+    """A manager (see StaffChoices); its queryset is managers()."""
+
+    staff_groups = (MANAGERS,)

@@ -52,3 +52,11 @@ def test_the_call_log_offers_them_and_still_checks_a_person_sent(kept, reception
     page = reception_client.get("/calls/").content.decode()
     assert f'<option value="{manager.pk}">' in page
     assert reception_client.get("/calls/?taken_by=999999").context["filter"].form.errors
+
+
+def test_each_role_is_kept_apart_and_all_are_forgotten_together(kept, receptionist, manager):
+    assert [pk for pk, _ in staff_choices(MANAGERS)] == [manager.pk]
+    assert set(ids()) == {receptionist.pk, manager.pk}
+    manager.groups.clear()
+    assert staff_choices(MANAGERS) == []
+    assert ids() == [receptionist.pk]

@@ -94,18 +94,7 @@ def escalation_mine(request):
 def _escalation_or_404(request, pk):
     """The escalation (404 when missing), if this person may see it (403 otherwise)."""
     try:
-        return (
-            Escalation.objects.visible_to(request.user)
-            .select_related(
-                "call__caller",
-                "call__taken_by",
-                "raised_by",
-                "acknowledged_by",
-                "assigned_to",
-                "resolved_by",
-            )
-            .get(pk=pk)
-        )
+        return Escalation.objects.visible_to(request.user).select_related("call__caller").get(pk=pk)
     except Escalation.DoesNotExist:
         if Escalation.objects.for_user(request.user).filter(pk=pk).exists():
             raise PermissionDenied from None
@@ -115,6 +104,7 @@ def _escalation_or_404(request, pk):
 @permission_required("calls.view_escalation", raise_exception=True)
 def escalation_detail(request, pk, resolve_form=None, assign_form=None):
     escalation = _escalation_or_404(request, pk)
+    escalation.fetch_people()
     manages = request.user.has_perm("calls.manage_escalation")
     context = {"escalation": escalation, "manages": manages, "now": timezone.now()}
     if manages and escalation.status != EscalationStatus.RESOLVED:
