@@ -32,7 +32,7 @@ from receptionist.forms import (
     ManagerChoiceField,
     StaffChoices,
 )
-from receptionist.roles import MANAGERS, display_name, front_desk_staff, managers
+from receptionist.roles import MANAGERS, display_name, front_desk_staff, managers, staff_choices
 
 
 class KeyRadioSelect(forms.RadioSelect):
@@ -322,7 +322,20 @@ class CallForm(forms.ModelForm):
 
 
 class StaffChoiceField(StaffChoices, django_filters.fields.ModelChoiceField):
-    """A person of the front desk, for a filter bar (receptionist.forms.StaffChoices)."""
+    """A person of the front desk, for a filter bar (receptionist.forms.StaffChoices).
+
+    A filter only narrows what this person may already see, so a person the picker offers
+    (read once per process) is taken without asking the database again; anyone else is
+    checked there, as a form field would."""
+
+    def to_python(self, value):
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            return super().to_python(value)
+        if pk in {person for person, _ in staff_choices(*self.staff_groups)}:
+            return self.queryset.model(pk=pk)
+        return super().to_python(value)
 
 
 class ManagerFilterField(StaffChoiceField):

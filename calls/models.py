@@ -67,6 +67,7 @@ LIST_COLUMNS = (
     "summary",
     "outcome",
     "caller__name",
+    "caller__organisation",
     "caller__is_vip",
     "caller__caution",
     "caller__caution_note",

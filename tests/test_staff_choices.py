@@ -60,3 +60,18 @@ def test_each_role_is_kept_apart_and_all_are_forgotten_together(kept, receptioni
     manager.groups.clear()
     assert staff_choices(MANAGERS) == []
     assert ids() == [receptionist.pk]
+
+
+def test_filtering_by_a_person_offered_costs_no_query_and_anyone_else_is_checked(
+    kept, reception_client, receptionist, manager
+):
+    from tests.querycounts import count_queries
+
+    reception_client.get("/calls/")  # the staff are read once, here
+    every = count_queries(reception_client, "/calls/")
+    assert count_queries(reception_client, f"/calls/?taken_by={manager.pk}") == every
+    assert count_queries(reception_client, f"/calls/?taken_by={receptionist.pk}") == every
+    outsider = receptionist_user(username="gone")
+    outsider.groups.clear()  # no longer front desk staff: forgotten, and refused
+    response = reception_client.get(f"/calls/?taken_by={outsider.pk}")
+    assert response.context["filter"].form.errors["taken_by"]

@@ -146,7 +146,7 @@ def call_list(request):
         "filter": calls,
         "page": page,
         "shortcuts": _date_shortcuts(request),
-        **_caller_control(request, calls),
+        **_caller_control(request, calls, page),
     }
     # Drawn by Jinja2 (jinja/calls/): the whole page, or the part htmx asks for.
     template = "calls/call_list.html"
@@ -161,7 +161,7 @@ def call_list(request):
 CALLER_CHOICES = 6
 
 
-def _caller_control(request, calls) -> dict:
+def _caller_control(request, calls, page) -> dict:
     """The "Caller" box: the caller picked (by id), or the callers what was typed finds,
     each a link that narrows the log to that one caller."""
     if not calls.is_valid() or request.GET.get("cursor"):
@@ -169,8 +169,11 @@ def _caller_control(request, calls) -> dict:
     data = calls.form.cleaned_data
     visible = Caller.objects.for_user(request.user)
     if data.get("caller"):
+        # The picked caller came with their calls (each row reads its caller); asked for
+        # only when none of their calls is shown.
+        shown = page.items[0].caller if page and page.items else None
         return {
-            "chosen_caller": visible.filter(pk=data["caller"]).first(),
+            "chosen_caller": shown or visible.filter(pk=data["caller"]).first(),
             "every_caller_query": query_with(request.GET, caller=None, who=None, cursor=None),
         }
     if not data.get("who"):

@@ -324,3 +324,12 @@ def test_the_caller_box_searches_the_callers_once(reception_client, calls):
         reception_client.get("/calls/", {"who": "evelyn"})
     searched = [q for q in queries.captured_queries if "evelyn" in q["sql"].lower()]
     assert len(searched) == 1
+
+
+def test_a_picked_caller_with_calls_shown_costs_no_query_of_their_own(reception_client, calls):
+    evelyn = calls["evelyn"].caller
+    with_calls = count_queries(reception_client, f"/calls/?caller={evelyn.pk}")
+    assert with_calls == count_queries(reception_client, "/calls/")
+    response = reception_client.get(f"/calls/?caller={evelyn.pk}")
+    assert f'data-chosen-caller="{evelyn.pk}"' in response.content.decode()
+    assert "Harbor Dental" in response.content.decode()  # the organisation, from the rows
