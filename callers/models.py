@@ -4,8 +4,8 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import CharField, Prefetch, Q
-from django.db.models.functions import Cast, Upper
+from django.db.models import F, Prefetch, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
@@ -234,6 +234,60 @@ class Caller(models.Model):
         return numbers[0].number if numbers else None
 
 
+class _NumberList(models.Field):
+    """What NumbersOf reads: a list of numbers as stored (E.164 text)."""
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return []
+        if isinstance(value, str):  # SQLite: joined by the unit separator
+            return value.split(NUMBER_SEPARATOR)
+        return list(value)
+
+
+# Joins a caller's numbers on databases without arrays; no phone number holds it.
+NUMBER_SEPARATOR = "\x1f"
+
+
+class NumbersOf(models.Expression):
+    """The numbers of the caller a row points at (its `caller_id`, or another column
+    holding a caller's id), as stored (E.164 text), oldest first: a list read with the row,
+    in the row's own query. For rows that only show and dial the numbers (the `phone` and
+    `tel` filters read the text; a PhoneNumber of each would parse it, ~15 µs a number).
+    A second query for the numbers cost the callback queue a tenth of its time."""
+
+    output_field = _NumberList()
+
+    def __init__(self, caller: str = "caller_id"):
+        super().__init__()
+        self.caller = F(caller)
+
+    def get_source_expressions(self):
+        return [self.caller]
+
+    def set_source_expressions(self, exprs):
+        (self.caller,) = exprs
+
+    def as_sql(self, compiler, connection):
+        column, params = compiler.compile(self.caller)
+        q = connection.ops.quote_name
+        phones = CallerPhone._meta
+        table = q(phones.db_table)
+        number = f"{table}.{q(phones.get_field('number').column)}"
+        where = f"{table}.{q(phones.get_field('caller').column)} = {column}"
+        order = f"{table}.{q(phones.pk.column)}"
+        if connection.vendor == "postgresql":
+            return (
+                f"ARRAY(SELECT {number}::text FROM {table} WHERE {where} ORDER BY {order})",
+                params,
+            )
+        return (
+            f"(SELECT group_concat(n, %s) FROM (SELECT {number} AS n FROM {table} "
+            f"WHERE {where} ORDER BY {order}))",
+            [NUMBER_SEPARATOR, *params],
+        )
+
+
 class CallerPhoneQuerySet(models.QuerySet):
     def containing(self, text: str):
         """Numbers that contain a number typed in any format, whole or from 4 digits on."""
@@ -244,17 +298,6 @@ class CallerPhoneQuerySet(models.QuerySet):
         for run in sorted(runs):
             found |= Q(number__contains=run)
         return self.filter(found)
-
-    def numbers_of(self, caller_ids) -> dict[int, list[str]]:
-        """Each caller's numbers as stored (E.164 text), oldest first, in one query: for
-        rows that only show and dial them (the `phone` and `tel` filters read the text;
-        making a PhoneNumber of each parses it, ~15 µs a number)."""
-        numbers: dict[int, list[str]] = {}
-        rows = self.filter(caller_id__in=caller_ids).order_by("pk")
-        # As text: the field's from_db_value would parse each one.
-        for caller_id, number in rows.values_list("caller_id", Cast("number", CharField())):
-            numbers.setdefault(caller_id, []).append(number)
-        return numbers
 
 
 class CallerPhone(models.Model):

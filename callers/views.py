@@ -10,7 +10,7 @@ from django.core.exceptions import BadRequest, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from callers.forms import CallerForm, CallerMergeForm, CallerPhoneFormSet, CallerSearchForm
-from callers.models import Caller, CallerPhone
+from callers.models import Caller, NumbersOf
 from callers.services import (
     EDITABLE_FIELDS,
     CallerConflict,
@@ -31,14 +31,13 @@ def caller_list(request):
     callers = callers.search(form.cleaned_data["q"]) if form.is_valid() else callers.none()
     page = keyset_paginate(
         request,
-        callers.only(*Caller.LIST_COLUMNS),
+        # The numbers only to show: as text, with each row (NumbersOf).
+        callers.only(*Caller.LIST_COLUMNS).annotate(numbers=NumbersOf("pk")),
         key="name",
         descending=False,
         size=settings.CALLERS_PAGE_SIZE,
     )
-    # The numbers only to show: as text, one more query (CallerPhone.objects.numbers_of).
-    numbers = CallerPhone.objects.numbers_of([caller.pk for caller in page.items])
-    context = {"form": form, "page": page, "numbers": numbers}
+    context = {"form": form, "page": page}
     # Drawn by Jinja2 (jinja/callers/): the whole page, or the part htmx asks for.
     template = "callers/caller_list.html"
     if request.htmx:

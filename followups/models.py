@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from callers.models import Business, Caller
+from callers.models import Business, Caller, NumbersOf
 from calls.models import Call, Nature, Urgency
 from receptionist.roles import fetch_people
 
@@ -264,14 +264,19 @@ class CallbackQuerySet(models.QuerySet):
     def for_queue(self):
         """What a row of the queue shows, in one query: only the columns a row shows
         (building every field of 50 callbacks, their callers and people was a tenth of
-        the page). The numbers to dial are one more query: CallerPhone.objects.numbers_of."""
-        return self.select_related("caller", "assigned_to", "claimed_by").only(*QUEUE_COLUMNS)
+        the page), with the caller's numbers to dial (`numbers`)."""
+        return (
+            self.select_related("caller", "assigned_to", "claimed_by")
+            .only(*QUEUE_COLUMNS)
+            .annotate(numbers=NumbersOf())
+        )
 
     def for_page(self):
-        """A callback's page: with its caller and its call, in one query. The people it
-        names come in one more (Callback.fetch_people): joined here too, the nine tables
-        took PostgreSQL longer to plan (~3 ms at a million calls) than to read."""
-        return self.select_related("caller", "call")
+        """A callback's page: with its caller, the caller's numbers (`numbers`) and its
+        call, in one query. The people it names come in one more (Callback.fetch_people):
+        joined here too, the nine tables took PostgreSQL longer to plan (~3 ms at a million
+        calls) than to read."""
+        return self.select_related("caller", "call").annotate(numbers=NumbersOf())
 
     def queue_counts(self, user, now=None) -> dict[str, int]:
         """The size of each queue view (mine, unassigned, team, overdue, at risk) of the

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from callers.models import Business, CallerPhone
+from callers.models import Business
 from calls.forms import CallForm
 from followups.forms import AssignForm, AttemptForm, CancelForm, OpenForForm, PromisePreviewForm
 from followups.models import Callback, CallbackStatus
@@ -55,8 +55,7 @@ def callback_queue(request):
         descending=False,
         size=settings.CALLBACKS_PAGE_SIZE,
     )
-    numbers = CallerPhone.objects.numbers_of({cb.caller_id for cb in page.items})
-    context = {"view": view, "page": page, "now": now, "numbers": numbers}
+    context = {"view": view, "page": page, "now": now}
     # Drawn by Jinja2 (jinja/followups/): the whole page, or the part htmx asks for.
     if request.htmx and request.GET.get("cursor"):
         # Rows added below the first page: the 10-second refresh would throw them away, so
@@ -91,7 +90,7 @@ def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_for
         "callback": callback,
         "now": timezone.now(),
         # As text: the page only shows and dials them.
-        "phones": CallerPhone.objects.numbers_of([callback.caller_id]).get(callback.caller_id, []),
+        "phones": callback.numbers,
         "attempts": list(callback.attempts.select_related("attempted_by")),
         "later_calls": list(
             callback.later_calls.only("started_at", "summary").order_by("-started_at")[:20]

@@ -358,7 +358,7 @@ def test_queue_query_count_does_not_grow(reception_client, receptionist, view):
     few = count_queries(reception_client, f"/callbacks/?view={view}")
     add(25)
     assert count_queries(reception_client, f"/callbacks/?view={view}") == few
-    assert few <= 9  # one for the rows, one for all their numbers to dial
+    assert few <= 9  # the rows come with their numbers to dial (NumbersOf)
 
 
 def test_callback_page_query_count_does_not_grow(

@@ -1,0 +1,37 @@
+"""A row's caller's numbers read with the row (callers.models.NumbersOf), on both databases."""
+
+import pytest
+
+from callers.models import Caller, CallerPhone, NumbersOf
+from tests.factories import CallbackFactory, CallerFactory
+from tests.querycounts import count_queries
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_callers_numbers_oldest_first_and_none_for_a_caller_without():
+    ann = CallerFactory(name="Ann", phone="+16175550100")
+    CallerPhone.objects.create(caller=ann, number="+16175550199")
+    CallerPhone.objects.create(caller=ann, number="+16175550142")
+    bob = CallerFactory(name="Bob", phone=None)
+    numbers = dict(Caller.objects.annotate(numbers=NumbersOf("pk")).values_list("pk", "numbers"))
+    assert numbers[ann.pk] == ["+16175550100", "+16175550199", "+16175550142"]
+    assert numbers[bob.pk] == []
+
+
+def test_through_a_rows_caller(receptionist):
+    callback = CallbackFactory()
+    CallerPhone.objects.create(caller=callback.caller, number="+16175550123")
+    expected = [phone.number.as_e164 for phone in callback.caller.phones.order_by("pk")]
+    row = type(callback).objects.annotate(numbers=NumbersOf()).get(pk=callback.pk)
+    assert row.numbers == expected and len(expected) >= 1
+
+
+def test_the_lists_read_numbers_with_their_rows(reception_client):
+    CallbackFactory.create_batch(3)
+    # The session and person, the rows with their numbers, the counts of the tabs.
+    assert count_queries(reception_client, "/callbacks/") == 3
+    CallerFactory(name="Ann", phone="+16175550100")
+    # The session and person, the rows with their numbers.
+    assert count_queries(reception_client, "/callers/") == 2
+    assert "(617) 555-0100" in reception_client.get("/callers/").content.decode()
