@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import Case, Count, F, Q, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
@@ -129,23 +129,25 @@ class CallQuerySet(models.QuerySet):
             latest[call.caller_id].append(call)
         return latest
 
-    def counts_by_caller(self, caller_ids, now=None) -> dict[int, dict[str, int]]:
-        """Calls today and in the last 7 days per caller, in one aggregate query."""
+    def counts_of_caller(self, caller="pk", now=None) -> dict:
+        """Annotations for a query of callers: `calls_today` and `calls_week`, the calls
+        of each one today and in the last 7 days, read with the caller (subqueries of the
+        callers' own query, each counted from call_caller_started_idx): a query of its
+        own cost the lookup panel and the caller page a tenth of their time."""
         now = now or timezone.now()
         start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-        week_ago = now - timedelta(days=7)
-        rows = (
-            self.filter(caller_id__in=caller_ids, started_at__gte=min(week_ago, start_of_day))
-            .values("caller_id")
-            .annotate(
-                today=Count("pk", filter=Q(started_at__gte=start_of_day)),
-                week=Count("pk", filter=Q(started_at__gte=week_ago)),
+
+        def since(moment):
+            counted = (
+                self.filter(caller_id=OuterRef(caller), started_at__gte=moment)
+                .order_by()
+                .values("caller_id")
+                .annotate(n=Count("pk"))
+                .values("n")
             )
-        )
-        counts = {pk: {"today": 0, "week": 0} for pk in caller_ids}
-        for row in rows:
-            counts[row["caller_id"]] = {"today": row["today"], "week": row["week"]}
-        return counts
+            return Coalesce(Subquery(counted), 0)
+
+        return {"calls_today": since(start_of_day), "calls_week": since(now - timedelta(days=7))}
 
 
 class Call(models.Model):

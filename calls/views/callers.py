@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from callers import phones
-from callers.models import Caller
+from callers.models import Caller, NumbersOf
 from calls.forms import LookupForm
 from calls.models import Call, Escalation
 from calls.services import UNKNOWN_CALLER, caller_on_the_phone
@@ -35,7 +35,12 @@ RECENT_COLUMNS = ("caller_id", "started_at", "nature", "mood", "summary")
 
 @permission_required("callers.view_caller", raise_exception=True)
 def caller_detail(request, pk):
-    caller = get_object_or_404(Caller.objects.for_user(request.user).with_phones(), pk=pk)
+    caller = get_object_or_404(
+        Caller.objects.for_user(request.user)
+        .with_phones()
+        .annotate(**Call.objects.counts_of_caller()),
+        pk=pk,
+    )
     page = keyset_paginate(
         request,
         # Only what a row shows (see LIST_COLUMNS).
@@ -47,7 +52,7 @@ def caller_detail(request, pk):
     context = {"caller": caller, "page": page}
     if request.htmx and request.GET.get("cursor"):
         return render(request, "calls/caller-history-rows.html", context)
-    context["counts"] = Call.objects.counts_by_caller([caller.pk])[caller.pk]
+    context["counts"] = {"today": caller.calls_today, "week": caller.calls_week}
     context["changes"] = audit_trail(caller, limit=10)
     # What is still open about this caller, at the top: promises to keep (through the
     # relation followups adds to Caller: calls does not import it) and escalations.
@@ -96,11 +101,14 @@ def caller_lookup(request):
         phone = ""  # the number typed before "Number withheld" was ticked is not sent on save
     callers = Caller.objects.for_user(request.user)
     # One more than shown tells whether there are more.
-    found = list(callers.for_lookup(phone=phone, name=name).with_phones()[: LOOKUP_LIMIT + 1])
+    found = list(
+        callers.for_lookup(phone=phone, name=name)
+        # Read with each caller: the numbers to show, and the calls today and this week.
+        .annotate(numbers=NumbersOf("pk"), **Call.objects.counts_of_caller())[: LOOKUP_LIMIT + 1]
+    )
     more = len(found) > LOOKUP_LIMIT
     found = found[:LOOKUP_LIMIT]
     ids = [caller.pk for caller in found]
-    counts = Call.objects.counts_by_caller(ids)
     # A caller picked earlier stays picked while they still match what is typed, unless
     # another name was typed over theirs: then the number and the new name decide.
     picked = next((caller for caller in found if caller.pk == selected), None)
@@ -115,7 +123,7 @@ def caller_lookup(request):
     recent = Call.objects.only(*RECENT_COLUMNS).latest_of(ids, 3)
     for caller in found:
         caller.recent_calls = recent[caller.pk]
-        caller.counts = counts[caller.pk]
+        caller.counts = {"today": caller.calls_today, "week": caller.calls_week}
         caller.call_ordinal = caller.counts["today"] + 1
         caller.pick_values = json.dumps({"caller": str(caller.pk), "caller_name": caller.name})
     response = render(

@@ -35,3 +35,24 @@ def test_the_lists_read_numbers_with_their_rows(reception_client):
     # The session and person, the rows with their numbers.
     assert count_queries(reception_client, "/callers/") == 2
     assert "(617) 555-0100" in reception_client.get("/callers/").content.decode()
+
+
+def test_each_callers_calls_today_and_this_week_read_with_the_caller():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.models import Call
+    from tests.factories import CallFactory
+
+    now = timezone.localtime().replace(hour=12, minute=0)  # well inside the day
+    ann, bob = CallerFactory(name="Ann"), CallerFactory(name="Bob")
+    CallFactory(caller=ann, started_at=now - timedelta(minutes=1))
+    CallFactory(caller=ann, started_at=now - timedelta(days=3))
+    CallFactory(caller=ann, started_at=now - timedelta(days=8))
+    counted = {
+        c.pk: (c.calls_today, c.calls_week)
+        for c in Caller.objects.annotate(**Call.objects.counts_of_caller(now=now))
+    }
+    assert counted[ann.pk] == (1, 2)
+    assert counted[bob.pk] == (0, 0)

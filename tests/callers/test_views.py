@@ -285,9 +285,8 @@ def test_lookup_query_count_is_fixed(reception_client):
         caller = CallerFactory(phone=f"+121255502{i:02d}")
         CallFactory.create_batch(4, caller=caller)
     assert count_queries(reception_client, "/callers/lookup/?phone=212555") == few
-    # The session and person, the callers with their numbers (2), their counts, their last
-    # calls.
-    assert few == 5
+    # The session and person, the callers with their numbers and counts, their last calls.
+    assert few == 3
 
 
 # --- merge --------------------------------------------------------------------------------
