@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +19,7 @@ from calls.forms import (
     EscalateForm,
     date_shortcuts,
 )
-from calls.models import HANDOVER_WORDS, Call, Outcome
+from calls.models import HANDOVER_WORDS, Call, Escalation, Outcome
 from calls.services import (
     CallAlreadyLogged,
     CallConflict,
@@ -216,16 +217,28 @@ def _date_shortcuts(request) -> list[dict]:
 
 @permission_required("calls.view_call", raise_exception=True)
 def call_detail(request, pk):
-    call = get_object_or_404(
-        Call.objects.for_user(request.user).select_related("caller", "taken_by"), pk=pk
-    )
-    escalations = list(
-        call.escalations.visible_to(request.user)
-        .select_related("resolved_by", "acknowledged_by")
-        .order_by("-raised_at")
-    )
     # Through the reverse relation that followups adds to Call: calls does not import it.
-    callbacks = list(call.callbacks.select_related("claimed_by", "closed_by").order_by("pk"))
+    callbacks_of = Call._meta.get_field("callbacks").related_model.objects
+    call = get_object_or_404(
+        Call.objects.for_user(request.user)
+        .select_related("caller", "taken_by")
+        # Most calls have neither: their lists are then not asked for.
+        .annotate(
+            has_escalations=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
+            has_callbacks=Exists(callbacks_of.filter(call=OuterRef("pk"))),
+        ),
+        pk=pk,
+    )
+    escalations = []
+    if call.has_escalations:
+        escalations = list(
+            call.escalations.visible_to(request.user)
+            .select_related("resolved_by", "acknowledged_by")
+            .order_by("-raised_at")
+        )
+    callbacks = []
+    if call.has_callbacks:
+        callbacks = list(call.callbacks.select_related("claimed_by", "closed_by").order_by("pk"))
     return render(
         request,
         "calls/call_detail.html",

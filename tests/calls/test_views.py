@@ -415,3 +415,16 @@ def test_today_yesterday_and_this_week_in_the_call_log(reception_client):
     shown = reception_client.get("/calls/?" + links[0].replace("&amp;", "&"))
     assert row_ids(shown, "data-call-row") == [today.pk]
     assert 'aria-current="true">Today</a>' in shown.content.decode()
+
+
+def test_a_call_without_escalation_or_callback_does_not_ask_for_their_lists(
+    reception_client, receptionist
+):
+    from tests.factories import CallbackFactory
+
+    plain = CallFactory(taken_by=receptionist)
+    bare = count_queries(reception_client, f"/calls/{plain.pk}/")
+    promised = CallbackFactory(call=CallFactory(taken_by=receptionist)).call
+    response = reception_client.get(f"/calls/{promised.pk}/")
+    assert len(response.context["callbacks"]) == 1
+    assert count_queries(reception_client, f"/calls/{promised.pk}/") == bare + 1
