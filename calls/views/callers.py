@@ -6,6 +6,7 @@ import json
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, ValidationError
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
@@ -35,10 +36,17 @@ RECENT_COLUMNS = ("caller_id", "started_at", "nature", "mood", "summary")
 
 @permission_required("callers.view_caller", raise_exception=True)
 def caller_detail(request, pk):
+    # Through the relation followups adds to Caller: calls does not import it.
+    callbacks_of = Caller._meta.get_field("callbacks").related_model.objects
     caller = get_object_or_404(
         Caller.objects.for_user(request.user)
         .with_phones()
-        .annotate(**Call.objects.counts_of_caller()),
+        .annotate(
+            **Call.objects.counts_of_caller(),
+            # Most callers have no promise open: the list is then not asked for. (Asked
+            # the same of escalations, PostgreSQL walked every call of a busy caller.)
+            has_open_callbacks=Exists(callbacks_of.active().filter(caller=OuterRef("pk"))),
+        ),
         pk=pk,
     )
     page = keyset_paginate(
@@ -54,13 +62,14 @@ def caller_detail(request, pk):
         return render(request, "calls/caller-history-rows.html", context)
     context["counts"] = {"today": caller.calls_today, "week": caller.calls_week}
     context["changes"] = audit_trail(caller, limit=10)
-    # What is still open about this caller, at the top: promises to keep (through the
-    # relation followups adds to Caller: calls does not import it) and escalations.
-    context["open_callbacks"] = list(
-        caller.callbacks.active()
-        .select_related("claimed_by", "assigned_to")
-        .order_by("due_at")[:10]
-    )
+    # What is still open about this caller, at the top: promises to keep and escalations.
+    context["open_callbacks"] = []
+    if caller.has_open_callbacks:
+        context["open_callbacks"] = list(
+            caller.callbacks.active()
+            .select_related("claimed_by", "assigned_to")
+            .order_by("due_at")[:10]
+        )
     context["open_escalations"] = list(
         Escalation.objects.visible_to(request.user)
         .unresolved()

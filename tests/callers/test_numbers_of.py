@@ -56,3 +56,12 @@ def test_each_callers_calls_today_and_this_week_read_with_the_caller():
     }
     assert counted[ann.pk] == (1, 2)
     assert counted[bob.pk] == (0, 0)
+
+
+def test_a_caller_page_asks_for_open_callbacks_only_when_there_are_some(reception_client):
+    quiet = CallerFactory(name="Quiet")
+    bare = count_queries(reception_client, f"/callers/{quiet.pk}/")
+    waiting = CallbackFactory().caller
+    response = reception_client.get(f"/callers/{waiting.pk}/")
+    assert len(response.context["open_callbacks"]) == 1
+    assert count_queries(reception_client, f"/callers/{waiting.pk}/") == bare + 1
