@@ -8,6 +8,7 @@ from functools import partial
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -329,10 +330,13 @@ class StaffChoiceField(StaffChoices, django_filters.fields.ModelChoiceField):
     checked there, as a form field would."""
 
     def to_python(self, value):
-        try:
-            pk = int(value)
-        except (TypeError, ValueError):
-            return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        # Only the ids the picker sends: Python's int() also reads "٣" and "0_3" as 3,
+        # which would filter by a person while the picker shows "Anyone".
+        if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        pk = int(value)
         if pk in {person for person, _ in staff_choices(*self.staff_groups)}:
             return self.queryset.model(pk=pk)
         return super().to_python(value)
@@ -352,10 +356,20 @@ class ManagerFilter(django_filters.ModelChoiceFilter):
     field_class = ManagerFilterField
 
 
-class IntegerFilter(django_filters.Filter):
-    """A whole number: "1.5" or "²" is a message, not caller 1."""
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits: Python's int() also reads "١٢" (Arabic-Indic) and
+    "1_2" as 12, which no link of this app makes."""
 
-    field_class = forms.IntegerField
+    def to_python(self, value):
+        if isinstance(value, str) and (not value.isascii() or "_" in value):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class IntegerFilter(django_filters.Filter):
+    """A whole number: "1.5", "²" or "١٢" is a message, not caller 1 or 12."""
+
+    field_class = AsciiIntegerField
 
 
 class QuickFilterSet(django_filters.FilterSet):

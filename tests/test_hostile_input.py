@@ -310,3 +310,17 @@ def test_a_cursor_at_the_end_of_time_is_a_400(reception_client, raw):
 
     cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     assert reception_client.get("/calls/", {"cursor": cursor}).status_code == 400
+
+
+@pytest.mark.parametrize("value", ["٣", "0_3", "3.0", "+3 ", "³"])
+def test_a_person_filter_takes_only_the_ids_its_picker_sends(reception_client, manager, value):
+    response = reception_client.get("/calls/", {"taken_by": value})
+    assert response.status_code == 200
+    assert response.context["filter"].form.errors["taken_by"]
+
+
+@pytest.mark.parametrize("value", ["١٢", "1_2", "²"])
+def test_a_caller_filter_takes_only_ascii_digits(reception_client, value):
+    response = reception_client.get("/calls/", {"caller": value})
+    assert response.status_code == 200
+    assert response.context["filter"].form.errors["caller"]
