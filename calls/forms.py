@@ -648,6 +648,10 @@ class AssignForm(forms.Form):
     # Drawn from the managers read once per process; the one sent is checked in the
     # database (managers(), a queryset evaluated per form).
     assignee = ManagerChoiceField(label="Assign to", queryset=get_user_model().objects.none())
+    # Who it was assigned to when the page was drawn (empty: nobody): see escalation_assign.
+    was = forms.IntegerField(
+        required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

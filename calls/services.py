@@ -29,6 +29,14 @@ from receptionist.roles import display_name, managers
 from receptionist.sweeps import mark_and_notify
 
 
+class EscalationReassigned(Exception):
+    """Another manager assigned the escalation to someone else meanwhile."""
+
+    def __init__(self, escalation: Escalation):
+        super().__init__(f"Assigned to {display_name(escalation.assigned_to, 'nobody')} meanwhile")
+        self.escalation = escalation
+
+
 class EscalationTaken(Exception):
     """Another manager acknowledged (or resolved) the escalation first."""
 
@@ -378,13 +386,25 @@ def escalation_acknowledge(*, escalation_id: int, user) -> Escalation:
 
 
 @transaction.atomic
-def escalation_assign(*, escalation_id: int, user, assignee) -> Escalation:
-    """Give an unresolved escalation to another manager."""
+def escalation_assign(
+    *, escalation_id: int, user, assignee, assigned_to_id: int | None = ...
+) -> Escalation:
+    """Give an unresolved escalation to another manager.
+
+    `assigned_to_id`: who it was assigned to (an id, or None) when this person chose; if
+    someone else reassigned it meanwhile, EscalationReassigned and nothing changes, rather
+    than the last of two managers silently undoing the other's choice."""
     if not managers().filter(pk=assignee.pk).exists():
         raise ValidationError({"assignee": "Escalations go to a manager: pick one from the list."})
-    escalation = Escalation.objects.select_for_update().get(pk=escalation_id)
+    escalation = (
+        Escalation.objects.select_for_update(of=("self",))
+        .select_related("assigned_to")
+        .get(pk=escalation_id)
+    )
     if escalation.status == EscalationStatus.RESOLVED:
         raise EscalationTaken(escalation)
+    if assigned_to_id is not ... and escalation.assigned_to_id != assigned_to_id:
+        raise EscalationReassigned(escalation)
     escalation.assigned_to = assignee
     escalation._change_reason = f"Assigned to {display_name(assignee)} by {display_name(user)}"
     escalation.save()

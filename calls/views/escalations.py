@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from calls.forms import AssignForm, ResolvedEscalationFilter, ResolveForm
 from calls.models import Escalation, EscalationStatus
 from calls.services import (
+    EscalationReassigned,
     EscalationTaken,
     escalation_acknowledge,
     escalation_assign,
@@ -110,7 +111,7 @@ def escalation_detail(request, pk, resolve_form=None, assign_form=None):
     if manages and escalation.status != EscalationStatus.RESOLVED:
         context["resolve_form"] = resolve_form or ResolveForm(escalation=escalation)
         context["assign_form"] = assign_form or AssignForm(
-            initial={"assignee": escalation.assigned_to_id}
+            initial={"assignee": escalation.assigned_to_id, "was": escalation.assigned_to_id}
         )
     return render(request, "calls/escalation_detail.html", context)
 
@@ -141,9 +142,18 @@ def escalation_assign_view(request, pk):
                 escalation_id=escalation.pk,
                 user=request.user,
                 assignee=form.cleaned_data["assignee"],
+                # A form drawn before "was" existed says nothing of it: not checked.
+                assigned_to_id=form.cleaned_data["was"] if "was" in request.POST else ...,
             )
         except EscalationTaken:
             messages.warning(request, "This escalation is already resolved.")
+        except EscalationReassigned as exc:
+            messages.warning(
+                request,
+                f"Someone assigned this escalation to "
+                f"{display_name(exc.escalation.assigned_to, 'nobody')} while you were choosing: "
+                "nothing was changed. Assign it again if you still want to.",
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

@@ -429,3 +429,22 @@ def test_my_escalations_page_through_every_one_newest_first(
         cursor = next_cursor(response)
         url = f"/escalations/mine/?cursor={cursor}" if cursor else None
     assert seen == mine[::-1]
+
+
+def test_two_managers_assigning_at_once_the_second_is_told_and_nothing_changes(
+    manager_client, manager
+):
+    from tests.factories import manager_user
+
+    escalation = raise_for(CallFactory())
+    other = manager_user(username="boss2")
+    page = manager_client.get(f"/escalations/{escalation.pk}/").content.decode()
+    assert 'name="was"' in page
+    escalation.assigned_to = other  # another manager saved first
+    escalation.save()
+    response = manager_client.post(
+        f"/escalations/{escalation.pk}/assign/", {"assignee": manager.pk, "was": ""}, follow=True
+    )
+    escalation.refresh_from_db()
+    assert escalation.assigned_to == other
+    assert "while you were choosing" in response.content.decode()

@@ -501,3 +501,22 @@ def test_an_edit_cannot_clear_the_end_time_in_the_service_either():
         changes={"ended_at": None},
     )
     assert said == {"ended_at": ["Say when the call ended."]}
+
+
+def test_an_escalation_reassigned_meanwhile_is_not_reassigned_again():
+    from calls.services import EscalationReassigned
+
+    call = CallFactory()
+    escalation = escalation_raise(call=call, user=call.taken_by, playbook_steps=[])
+    maya, omar, lee = manager_user(), manager_user(), manager_user()
+    # Two managers open the page while nobody has it; the first to save wins.
+    escalation_assign(escalation_id=escalation.pk, user=maya, assignee=omar, assigned_to_id=None)
+    with pytest.raises(EscalationReassigned) as meanwhile:
+        escalation_assign(escalation_id=escalation.pk, user=lee, assignee=lee, assigned_to_id=None)
+    assert meanwhile.value.escalation.assigned_to == omar
+    escalation.refresh_from_db()
+    assert escalation.assigned_to == omar
+    # Chosen knowing it is Omar's: it moves.
+    escalation_assign(escalation_id=escalation.pk, user=lee, assignee=lee, assigned_to_id=omar.pk)
+    escalation.refresh_from_db()
+    assert escalation.assigned_to == lee
