@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When, Window
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -81,6 +81,18 @@ class CallQuerySet(models.QuerySet):
     def for_user(self, user):
         """Calls of the businesses this user may work for."""
         return Business.objects.limit(self, user)
+
+    def for_page(self):
+        """A call's page: with its caller and who took it, and whether it has escalations
+        and callbacks (`has_escalations`, `has_callbacks`): most calls have neither, and
+        their lists are then not asked for."""
+        # Through the reverse relation that followups adds to Call: calls does not import it.
+        callbacks = self.model._meta.get_field("callbacks").related_model._default_manager
+        escalations = self.model._meta.get_field("escalations").related_model._default_manager
+        return self.select_related("caller", "taken_by").annotate(
+            has_escalations=Exists(escalations.filter(call=OuterRef("pk"))),
+            has_callbacks=Exists(callbacks.filter(call=OuterRef("pk"))),
+        )
 
     def for_list(self):
         """What a row of the call log shows, in one query: only the columns a row shows

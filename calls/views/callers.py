@@ -60,7 +60,6 @@ def caller_detail(request, pk):
     context = {"caller": caller, "page": page}
     if request.htmx and request.GET.get("cursor"):
         return render(request, "calls/caller-history-rows.html", context)
-    context["counts"] = {"today": caller.calls_today, "week": caller.calls_week}
     context["changes"] = audit_trail(caller, limit=10)
     # What is still open about this caller, at the top: promises to keep and escalations.
     context["open_callbacks"] = []
@@ -132,8 +131,6 @@ def caller_lookup(request):
     recent = Call.objects.only(*RECENT_COLUMNS).latest_of(ids, 3)
     for caller in found:
         caller.recent_calls = recent[caller.pk]
-        caller.counts = {"today": caller.calls_today, "week": caller.calls_week}
-        caller.call_ordinal = caller.counts["today"] + 1
         caller.pick_values = json.dumps({"caller": str(caller.pk), "caller_name": caller.name})
     response = render(
         request,

@@ -4,13 +4,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from callers.models import Caller
+from callers.models import Caller, NumbersOf
 from calls.forms import (
     CALL_FIELDS,
     CALLBACK_FIELDS,
@@ -19,7 +18,7 @@ from calls.forms import (
     EscalateForm,
     date_shortcuts,
 )
-from calls.models import HANDOVER_WORDS, Call, Escalation, Outcome
+from calls.models import HANDOVER_WORDS, Call, Outcome
 from calls.services import (
     CallAlreadyLogged,
     CallConflict,
@@ -181,7 +180,10 @@ def _caller_control(request, calls, page) -> dict:
         return {}
     # The callers the filter found, by name: the first few, with their numbers.
     first = calls.who_found[: CALLER_CHOICES + 1]
-    found = {caller.pk: caller for caller in visible.filter(pk__in=first).with_phones()}
+    found = {
+        caller.pk: caller
+        for caller in visible.filter(pk__in=first).annotate(numbers=NumbersOf("pk"))
+    }
     choices = [
         {
             "caller": found[pk],
@@ -217,18 +219,7 @@ def _date_shortcuts(request) -> list[dict]:
 
 @permission_required("calls.view_call", raise_exception=True)
 def call_detail(request, pk):
-    # Through the reverse relation that followups adds to Call: calls does not import it.
-    callbacks_of = Call._meta.get_field("callbacks").related_model.objects
-    call = get_object_or_404(
-        Call.objects.for_user(request.user)
-        .select_related("caller", "taken_by")
-        # Most calls have neither: their lists are then not asked for.
-        .annotate(
-            has_escalations=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
-            has_callbacks=Exists(callbacks_of.filter(call=OuterRef("pk"))),
-        ),
-        pk=pk,
-    )
+    call = get_object_or_404(Call.objects.for_user(request.user).for_page(), pk=pk)
     escalations = []
     if call.has_escalations:
         escalations = list(
@@ -238,6 +229,7 @@ def call_detail(request, pk):
         )
     callbacks = []
     if call.has_callbacks:
+        # Through the reverse relation that followups adds to Call: calls does not import it.
         callbacks = list(call.callbacks.select_related("claimed_by", "closed_by").order_by("pk"))
     return render(
         request,

@@ -106,7 +106,7 @@ def test_caller_page_shows_history_newest_first(reception_client, ann):
     )
     response = reception_client.get(f"/callers/{ann.pk}/")
     assert [c.pk for c in response.context["page"].items] == [new.pk, old.pk]
-    assert response.context["counts"]["week"] == 1
+    assert response.context["caller"].calls_week == 1
 
 
 def test_caller_page_history_pages_with_htmx(reception_client, ann, settings):
