@@ -141,15 +141,15 @@ class CallQuerySet(models.QuerySet):
             latest[call.caller_id].append(call)
         return latest
 
-    def counts_of_caller(self, caller="pk", now=None) -> dict:
+    def counts_of_caller(self, caller="pk", now=None, *, since=None) -> dict:
         """Annotations for a query of callers: `calls_today` and `calls_week`, the calls
         of each one today and in the last 7 days, read with the caller (subqueries of the
         callers' own query, each counted from call_caller_started_idx): a query of its
-        own cost the lookup panel and the caller page a tenth of their time."""
-        now = now or timezone.now()
-        start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        own cost the lookup panel and the caller page a tenth of their time. `since`: the
+        two moments they count from, when not those of `now` (`count_boundaries`)."""
+        start_of_day, week_ago = since or self.count_boundaries(now)
 
-        def since(moment):
+        def calls_since(moment):
             counted = (
                 self.filter(caller_id=OuterRef(caller), started_at__gte=moment)
                 .order_by()
@@ -159,7 +159,14 @@ class CallQuerySet(models.QuerySet):
             )
             return Coalesce(Subquery(counted), 0)
 
-        return {"calls_today": since(start_of_day), "calls_week": since(now - timedelta(days=7))}
+        return {"calls_today": calls_since(start_of_day), "calls_week": calls_since(week_ago)}
+
+    @staticmethod
+    def count_boundaries(now=None) -> tuple:
+        """Where counts_of_caller's "today" and "in the last 7 days" begin."""
+        now = now or timezone.now()
+        start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        return start_of_day, now - timedelta(days=7)
 
 
 class Call(models.Model):
@@ -353,9 +360,14 @@ class EscalationQuerySet(models.QuerySet):
         for the front desk, those involving them. The one rule for the escalation page,
         "my escalations", the call page and the API."""
         visible = self.for_user(user)
-        if user.has_perm("calls.manage_escalation"):
+        if self.sees_every_one(user):
             return visible
         return visible.involving(user)
+
+    @staticmethod
+    def sees_every_one(user) -> bool:
+        """Whether visible_to(user) is every escalation (of their businesses)."""
+        return user.has_perm("calls.manage_escalation")
 
     def unresolved(self):
         return self.exclude(status=EscalationStatus.RESOLVED)

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import formats, timezone
 
 from receptionist.roles import display_name
+from receptionist.statements import Statement
 
 
 @dataclass
@@ -22,11 +23,7 @@ def audit_trail(instance, limit: int = 20) -> list[dict]:
     """The latest changes of a record with what each one changed: one query for the trail,
     and one per kind of record its changes point at (people, callers), to name them."""
     # One record more than shown, so that the oldest shown one can be diffed too.
-    records = list(
-        instance.history.select_related("history_user").order_by("-history_date", "-history_id")[
-            : limit + 1
-        ]
-    )
+    records = _trail_of(instance._meta.model).all(pk_value=instance.pk, limit=limit + 1)
     deltas = []
     for index, record in enumerate(records[:limit]):
         previous = records[index + 1] if index + 1 < len(records) else None
@@ -39,6 +36,26 @@ def audit_trail(instance, limit: int = 20) -> list[dict]:
         }
         for record, delta in deltas
     ]
+
+
+# The query of each kind of record's trail, compiled once (receptionist/statements.py).
+_trails: dict = {}
+
+
+def _trail_of(model) -> Statement:
+    if model not in _trails:
+        history = model.history.model
+        pk = model._meta.pk.attname
+        _trails[model] = Statement(
+            lambda pk_value, limit: (
+                history._default_manager.filter(**{pk: pk_value})
+                .select_related("history_user")
+                .order_by("-history_date", "-history_id")[:limit]
+            ),
+            shape=("limit",),
+            pk_value=int,
+        )
+    return _trails[model]
 
 
 def _names_of_related(model, changes) -> dict:

@@ -1,0 +1,134 @@
+"""Queries whose SQL is compiled once per process: `Statement`.
+
+Django turns a QuerySet into SQL anew for every request, and for the queries of a record's
+page (a caller with their counts, phones and open promises; a call with its caller and
+whether it has escalations and callbacks) compiling took longer than PostgreSQL took to
+answer: a fifth of the caller page's time (README, "How it stays fast"). Those queries
+have one shape whatever the record: only the values differ. A `Statement` builds its
+QuerySet once per database connection alias with stand-in values, keeps the SQL Django
+compiled and where each stand-in landed among the parameters, and from then on runs that
+SQL with the real values, turning the rows into model instances as the QuerySet would
+(select_related, annotations and prefetch_related included).
+
+    CALL = Statement(lambda pk: Call.objects.select_related("caller").filter(pk=pk), pk=int)
+    call = CALL.first(pk=42)
+
+Only values named in the Statement may vary; anything else that shapes the query (a
+filter applied for some people only, a list of ids of varying length) must not be in it.
+A value Django writes into the SQL text instead of sending it apart (a slice's LIMIT) is
+part of the shape: name it in `shape`, and each different value is compiled once.
+Building a Statement whose stand-in ends up in the text fails at once.
+"""
+
+import copy
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from django.db import connections
+from django.db.models import prefetch_related_objects
+from django.db.models.query import get_related_populators
+from django.db.models.sql.constants import MULTI
+
+_serial = itertools.count(1)
+
+
+def _stand_in(kind):
+    """A value of `kind` no real row or request holds."""
+    number = next(_serial)
+    if kind is int:
+        return -7_000_000_000_000_000_000 - number
+    if kind is str:
+        return f"\ue000stand-in {number}\ue000"
+    if kind is datetime:
+        return datetime(1001, 1, 1, tzinfo=UTC) + timedelta(seconds=number)
+    raise TypeError(f"A Statement's values are int, str or datetime, not {kind!r}.")
+
+
+class _Compiled:
+    def __init__(self, compiler, sql, params, places, kinds, prefetch):
+        self.compiler = compiler
+        self.sql = sql
+        self.params = params
+        self.places = places  # [(index among the parameters, value's name)]
+        self.kinds = kinds
+        self.prefetch = prefetch
+
+
+class Statement:
+    def __init__(self, build, *, shape: tuple[str, ...] = (), **kinds):
+        """`build(**values)` returns the QuerySet; `kinds` names each value's type (int,
+        str or datetime); `shape` names the values given to `build` as they are (a page's
+        size), each different one compiled apart."""
+        self.build = build
+        self.kinds = kinds
+        self.shape = shape
+        self._compiled: dict[tuple, _Compiled] = {}
+
+    def _compile(self, alias: str, shape: dict) -> _Compiled:
+        stand_ins = {name: _stand_in(kind) for name, kind in self.kinds.items()}
+        queryset = self.build(**shape, **stand_ins)
+        if queryset._known_related_objects or queryset._iterable_class.__name__ != (
+            "ModelIterable"
+        ):
+            raise TypeError("A Statement runs a QuerySet of model instances only.")
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        connection = connections[alias]
+        adapted = {}
+        for name, value in stand_ins.items():
+            adapted[self._adapt(connection, self.kinds[name], value)] = name
+            if str(value) in sql or (isinstance(value, int) and str(-value) in sql):
+                raise ValueError(f"{name} is written into the SQL, not sent as a parameter.")
+        places = [(index, adapted[value]) for index, value in enumerate(params) if value in adapted]
+        missing = set(stand_ins) - {name for _, name in places}
+        if missing:
+            raise ValueError(f"The query does not use {', '.join(sorted(missing))}.")
+        return _Compiled(
+            compiler, sql, tuple(params), places, self.kinds, queryset._prefetch_related_lookups
+        )
+
+    @staticmethod
+    def _adapt(connection, kind, value):
+        if kind is datetime:
+            return connection.ops.adapt_datetimefield_value(value)
+        return kind(value)
+
+    def all(self, *, using: str = "default", **values) -> list:
+        shape = {name: values.pop(name) for name in self.shape}
+        key = (using, *shape.values())
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = self._compile(using, shape)
+        connection = connections[using]
+        params = list(compiled.params)
+        for index, name in compiled.places:
+            params[index] = self._adapt(connection, compiled.kinds[name], values[name])
+        # A copy per run: the compiled one is shared by every thread of the process.
+        compiler = copy.copy(compiled.compiler)
+        compiler.connection = connection
+        compiler.as_sql = lambda *args, **kwargs: (compiled.sql, tuple(params))
+        results = compiler.execute_sql(MULTI)
+        # As django.db.models.query.ModelIterable turns rows into instances.
+        select, klass_info = compiler.select, compiler.klass_info
+        annotations = compiler.annotation_col_map
+        model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, using)
+        instances = []
+        for row in compiler.results_iter(results):
+            instance = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in annotations.items():
+                setattr(instance, name, row[position])
+            instances.append(instance)
+        if compiled.prefetch and instances:
+            prefetch_related_objects(instances, *compiled.prefetch)
+        return instances
+
+    def first(self, **values):
+        """The first instance, or None."""
+        found = self.all(**values)
+        return found[0] if found else None
