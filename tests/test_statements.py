@@ -1,0 +1,129 @@
+"""receptionist.statements.Statement: a query compiled once gives what the QuerySet gives."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from callers.models import Caller
+from calls.models import Call
+from receptionist.statements import Statement
+from tests.factories import CallerFactory, CallFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def calls_of(caller, since):
+    return (
+        Call.objects.filter(caller_id=caller, started_at__gte=since)
+        .select_related("caller", "taken_by")
+        .annotate(n_callbacks=Count("callbacks"))
+        .order_by("-started_at", "-pk")
+    )
+
+
+CALLS_OF = Statement(calls_of, caller=int, since=datetime)
+
+
+def test_the_same_instances_as_the_queryset_for_each_value():
+    now = timezone.now()
+    ann, bob = CallerFactory(), CallerFactory()
+    for hours in (1, 5, 50):
+        CallFactory(caller=ann, started_at=now - timedelta(hours=hours))
+    CallFactory(caller=bob, started_at=now - timedelta(hours=2))
+    for caller, since in (
+        (ann, now - timedelta(hours=10)),
+        (bob, now - timedelta(days=9)),
+        (ann, now - timedelta(days=9)),
+        (bob, now),
+    ):
+        expected = list(calls_of(caller.pk, since))
+        got = CALLS_OF.all(caller=caller.pk, since=since)
+        assert [c.pk for c in got] == [c.pk for c in expected]
+        for one, other in zip(got, expected, strict=True):
+            assert one.started_at == other.started_at
+            # select_related and annotations are filled in as the QuerySet fills them.
+            assert one.caller.name == other.caller.name
+            assert one.taken_by.username == other.taken_by.username
+            assert one.n_callbacks == other.n_callbacks
+            assert one._state.adding is False and one._state.db == "default"
+    assert CALLS_OF.first(caller=bob.pk, since=now) is None
+
+
+def test_compiled_once_then_one_query_a_run():
+    caller = CallerFactory()
+    CallFactory(caller=caller)
+    statement = Statement(lambda pk: Caller.objects.filter(pk=pk), pk=int)
+    built = []
+    statement.build = lambda pk, build=statement.build: built.append(pk) or build(pk=pk)
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            assert statement.first(pk=caller.pk) == caller
+        assert len(queries) == 1
+    assert len(built) == 1  # with a stand-in, never a real id
+
+
+def test_prefetch_related_runs_after_the_rows():
+    caller = CallerFactory()
+    caller.phones.create(number="+12125550101")
+    caller.phones.create(number="+12125550102")
+    numbers = [str(p.number) for p in caller.phones.order_by("pk")]
+    statement = Statement(lambda pk: Caller.objects.with_phones().filter(pk=pk), pk=int)
+    with CaptureQueriesContext(connection) as queries:
+        found = statement.first(pk=caller.pk)
+    assert len(queries) == 2
+    with CaptureQueriesContext(connection) as queries:
+        assert [str(p.number) for p in found.phones.all()] == numbers
+    assert len(queries) == 0
+
+
+def test_shape_values_are_compiled_apart():
+    caller = CallerFactory()
+    for _ in range(4):
+        CallFactory(caller=caller)
+    statement = Statement(
+        lambda caller, size: Call.objects.filter(caller_id=caller).order_by("pk")[:size],
+        shape=("size",),
+        caller=int,
+    )
+    assert len(statement.all(caller=caller.pk, size=2)) == 2
+    assert len(statement.all(caller=caller.pk, size=3)) == 3
+    assert len(statement.all(caller=caller.pk, size=2)) == 2
+
+
+def test_a_value_written_into_the_sql_is_refused():
+    # Compiled into the text, the first value would be every run's value.
+    statement = Statement(lambda pk: Call.objects.extra(where=[f"calls_call.id = {pk}"]), pk=int)
+    with pytest.raises(ValueError, match="written into the SQL"):
+        statement.all(pk=3)
+
+
+def test_a_value_the_query_does_not_use_is_refused():
+    statement = Statement(lambda pk: Caller.objects.filter(pk=1), pk=int)
+    with pytest.raises(ValueError, match="does not use pk"):
+        statement.all(pk=1)
+
+
+def test_values_of_another_type_are_refused():
+    with pytest.raises(TypeError):
+        Statement(lambda pk: Caller.objects.filter(pk=pk), pk=float).all(pk=1.0)
+
+
+def test_only_model_instances():
+    statement = Statement(lambda pk: Caller.objects.filter(pk=pk).values("name"), pk=int)
+    with pytest.raises(TypeError):
+        statement.all(pk=1)
+
+
+def test_the_user_of_an_involving_statement_is_a_value():
+    """Escalations involving a person: the person's id is sent apart, not compiled in."""
+    from calls.views.callers import OPEN_ESCALATIONS_INVOLVING
+
+    someone, other = UserFactory(), UserFactory()
+    call = CallFactory(taken_by=someone)
+    call.escalations.create(raised_by=someone, reason="Shouting", ack_deadline=timezone.now())
+    assert len(OPEN_ESCALATIONS_INVOLVING.all(caller=call.caller_id, person=someone.pk)) == 1
+    assert OPEN_ESCALATIONS_INVOLVING.all(caller=call.caller_id, person=other.pk) == []
