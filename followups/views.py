@@ -29,6 +29,7 @@ from receptionist.audit import audit_trail
 from receptionist.forms import add_service_errors, with_version
 from receptionist.pagination import keyset_paginate
 from receptionist.roles import display_name
+from receptionist.statements import Statement, record_or_404
 from receptionist.views import navigation_badge
 
 VIEWS = {
@@ -82,9 +83,18 @@ def _callback_or_404(request, pk, queryset=None):
     return get_object_or_404(queryset.for_user(request.user), pk=pk)
 
 
+# A callback's page, compiled once (receptionist/statements.py).
+CALLBACK_PAGE = Statement(lambda pk: Callback.objects.for_page().filter(pk=pk), pk=int)
+
+
 @permission_required("followups.view_callback", raise_exception=True)
 def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_form=None, status=200):
-    callback = _callback_or_404(request, pk, Callback.objects.for_page())
+    callback = record_or_404(
+        CALLBACK_PAGE,
+        Callback.objects.for_page().for_user(request.user).filter(pk=pk),
+        every_business=Business.objects.ids_for(request.user) is None,
+        pk=pk,
+    )
     callback.fetch_people()
     context = {
         "callback": callback,

@@ -28,6 +28,7 @@ from django.db import connections
 from django.db.models import prefetch_related_objects
 from django.db.models.query import get_related_populators
 from django.db.models.sql.constants import MULTI
+from django.http import Http404
 
 _serial = itertools.count(1)
 
@@ -132,3 +133,13 @@ class Statement:
         """The first instance, or None."""
         found = self.all(**values)
         return found[0] if found else None
+
+
+def record_or_404(statement: Statement, scoped, *, every_business: bool, **values):
+    """A page's record: from `statement` (compiled once, with no business filter) for a
+    person who may see every business, else from `scoped` (the same query with the
+    business filter, and the record's id); Http404 when there is none."""
+    found = statement.first(**values) if every_business else scoped.first()
+    if found is None:
+        raise Http404("Nothing here: it does not exist, or is not yours to see.")
+    return found

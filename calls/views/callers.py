@@ -8,8 +8,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import Exists, OuterRef
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from callers import phones
@@ -19,7 +18,7 @@ from calls.models import Call, Escalation
 from calls.services import UNKNOWN_CALLER, caller_on_the_phone
 from receptionist.audit import audit_trail
 from receptionist.pagination import keyset_paginate
-from receptionist.statements import Statement
+from receptionist.statements import Statement, record_or_404
 
 LOOKUP_LIMIT = 5
 # What a row of a caller's call history shows.
@@ -108,14 +107,14 @@ def caller_detail(request, pk):
     today, week = Call.objects.count_boundaries()
     # The compiled queries hold no business filter: for people who may see every business.
     compiled = Business.objects.ids_for(user) is None
-    if compiled:
-        caller = CALLER_PAGE.first(pk=pk, today=today, week=week)
-        if caller is None:
-            raise Http404("No such caller.")
-    else:
-        caller = get_object_or_404(
-            _for_caller_page(Caller.objects.for_user(user), today, week), pk=pk
-        )
+    caller = record_or_404(
+        CALLER_PAGE,
+        _for_caller_page(Caller.objects.for_user(user).filter(pk=pk), today, week),
+        every_business=compiled,
+        pk=pk,
+        today=today,
+        week=week,
+    )
     page = keyset_paginate(
         request,
         _history(Call.objects.filter(caller=caller)),

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from callers.models import Caller, NumbersOf
+from callers.models import Business, Caller, NumbersOf
 from calls.forms import (
     CALL_FIELDS,
     CALLBACK_FIELDS,
@@ -31,6 +31,7 @@ from receptionist.audit import audit_trail
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors, posted_version
 from receptionist.pagination import keyset_paginate, query_with
 from receptionist.roles import display_name
+from receptionist.statements import Statement, record_or_404
 from receptionist.versions import form_base, read_base, three_way
 
 
@@ -217,9 +218,18 @@ def _date_shortcuts(request) -> list[dict]:
     return links
 
 
+# A call's page, compiled once (receptionist/statements.py).
+CALL_PAGE = Statement(lambda pk: Call.objects.for_page().filter(pk=pk), pk=int)
+
+
 @permission_required("calls.view_call", raise_exception=True)
 def call_detail(request, pk):
-    call = get_object_or_404(Call.objects.for_user(request.user).for_page(), pk=pk)
+    call = record_or_404(
+        CALL_PAGE,
+        Call.objects.for_user(request.user).for_page().filter(pk=pk),
+        every_business=Business.objects.ids_for(request.user) is None,
+        pk=pk,
+    )
     escalations = []
     if call.has_escalations:
         escalations = list(

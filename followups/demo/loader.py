@@ -509,7 +509,8 @@ UNRESOLVED_PER_BUSINESS = 6
 def create_escalations(rng, staff, managers, batch, *, out) -> int:
     """An escalation for every abusive call and for one angry call in five: each business's
     newest ones still waiting for a manager (open or acknowledged), the rest resolved, most
-    with a debrief."""
+    with a debrief. A business's newest difficult call is always escalated, so that each
+    business with one has escalations waiting (a small one may have no abusive call)."""
     if not managers:
         return 0
     candidates = (
@@ -529,7 +530,8 @@ def create_escalations(rng, staff, managers, batch, *, out) -> int:
         chunk_size=batch
     ):
         done += 1
-        if mood == "angry" and rng.random() >= 0.2:
+        first_of_business = business_id not in unresolved_left
+        if mood == "angry" and rng.random() >= 0.2 and not first_of_business:
             continue
         left = unresolved_left.setdefault(business_id, UNRESOLVED_PER_BUSINESS)
         unresolved_left[business_id] = left - 1
