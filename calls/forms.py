@@ -417,30 +417,56 @@ class QuickFilterSet(django_filters.FilterSet):
 
 
 class DateRangeFilterSet(QuickFilterSet):
-    """From and To, whole days in local time, compared on the raw column (`date_field`)
-    so that its index is used (a __date lookup would wrap the column in a function)."""
+    """From and To, whole days in local time, compared on the raw column (NARROWING's
+    "from_at" and "until_at") so that its index is used (a __date lookup would wrap the
+    column in a function).
 
-    date_field = "started_at"
+    The filters that narrow by one column give their values by name (`narrowing`:
+    {"from_at": ..., "until_at": ..., ...}); `NARROWING` says which lookup and type each
+    value has. `narrow` applies them: both the QuerySet of the page and the statement
+    compiled once for it (receptionist.statements.Statement) are built by it."""
+
+    # Applied by `narrow`, with the other one-column filters.
     date_from = django_filters.DateFilter(
         label="From",
-        method="filter_from",
+        method="filter_nothing",
         widget=forms.DateInput(attrs={"type": "date"}),
         validators=plausible_date_validators(),
     )
     date_to = django_filters.DateFilter(
         label="To",
-        method="filter_to",
+        method="filter_nothing",
         widget=forms.DateInput(attrs={"type": "date"}),
         validators=plausible_date_validators(),
     )
+    # {value's name: (lookup, type)}; the form fields `narrowing` reads.
+    NARROWING: dict = {}
+    NARROWED = ("date_from", "date_to")
 
-    def filter_from(self, queryset, name, value):
-        return queryset.filter(**{f"{self.date_field}__gte": start_of_day(value)})
+    def narrowing(self) -> dict:
+        data = self.form.cleaned_data
+        values = {}
+        if data.get("date_from"):
+            values["from_at"] = start_of_day(data["date_from"])
+        if data.get("date_to"):
+            values["until_at"] = start_of_day(data["date_to"] + timedelta(days=1))
+        return values
 
-    def filter_to(self, queryset, name, value):
-        return queryset.filter(
-            **{f"{self.date_field}__lt": start_of_day(value + timedelta(days=1))}
-        )
+    @classmethod
+    def narrow(cls, queryset, values: dict):
+        for name, value in values.items():
+            queryset = queryset.filter(**{cls.NARROWING[name][0]: value})
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = self.narrow(queryset, self.narrowing())
+        for name, value in self.form.cleaned_data.items():
+            if name not in self.NARROWED:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset
 
 
 class CallFilter(DateRangeFilterSet):
@@ -478,9 +504,10 @@ class CallFilter(DateRangeFilterSet):
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "Name, organisation or number"}),
     )
+    # Applied by `narrow`, as the one-column filters are.
     withheld = django_filters.BooleanFilter(
         label="Number withheld",
-        method="filter_withheld",
+        method="filter_nothing",
         widget=forms.CheckboxInput,
     )
     caller = IntegerFilter(
@@ -499,8 +526,50 @@ class CallFilter(DateRangeFilterSet):
         super().prepare_form_class(form_class)
         form_class.base_fields["taken_by"].label_from_instance = display_name
 
-    # Filters on the start time, the column the log is walked by.
-    WALKED_BY = ("date_from", "date_to")
+    # The filters that narrow the log by one column: the name of the value each gives
+    # (`narrowing`), its lookup and its type. The first two bound the start time, the
+    # column the log is walked by.
+    NARROWING = {
+        "from_at": ("started_at__gte", datetime),
+        "until_at": ("started_at__lt", datetime),
+        "nature": ("nature", str),
+        "urgency": ("urgency", str),
+        "mood": ("mood", str),
+        "outcome": ("outcome", str),
+        "direction": ("direction", str),
+        "taken_by": ("taken_by_id", int),
+        "caller": ("caller_id", int),
+    }
+    WALKED_BY = ("from_at", "until_at")
+
+    def narrowing(self) -> dict:
+        data = self.form.cleaned_data
+        values = super().narrowing()
+        for name in ("nature", "urgency", "mood", "outcome", "direction"):
+            if data.get(name):
+                values[name] = data[name]
+        if data.get("taken_by") is not None:
+            values["taken_by"] = data["taken_by"].pk
+        if data.get("caller") is not None:
+            values["caller"] = data["caller"]
+        return values
+
+    def only_withheld(self) -> bool:
+        """Whether only the calls logged without a number are asked for."""
+        return bool(self.form.cleaned_data.get("withheld"))
+
+    @classmethod
+    def narrow(cls, queryset, values: dict, withheld: bool = False):
+        """`queryset` narrowed by the values of `narrowing`, and to the calls without a
+        number when `withheld`: the log's QuerySet and its compiled statement
+        (calls.views.calls.LOG_PAGE) are both built by it."""
+        queryset = super().narrow(queryset, values)
+        # Ticked: a partial index holds exactly the calls without a number.
+        return queryset.filter(phone="") if withheld else queryset
+
+    def searches(self) -> bool:
+        """Whether the log is searched (words, or the "Caller" box), not only narrowed."""
+        return bool(self.form.cleaned_data.get("q") or self.form.cleaned_data.get("who"))
 
     def filter_queryset(self, queryset):
         """The dates, the other filters, then the search.
@@ -512,12 +581,11 @@ class CallFilter(DateRangeFilterSet):
         another index (17 ms for a word with a nature and an urgency at a million calls,
         against 2 ms)."""
         data = self.form.cleaned_data
-        for name in self.WALKED_BY:
-            queryset = self.filters[name].filter(queryset, data.get(name))
-        self.walked = queryset
-        for name, value in data.items():
-            if name != "q" and name not in self.WALKED_BY:
-                queryset = self.filters[name].filter(queryset, value)
+        values = self.narrowing()
+        walked = {name: values.pop(name) for name in self.WALKED_BY if name in values}
+        queryset = self.walked = self.narrow(queryset, walked)
+        queryset = self.narrow(queryset, values, self.only_withheld())
+        queryset = self.filters["who"].filter(queryset, data.get("who"))
         return self.filters["q"].filter(queryset, data.get("q"))
 
     def filter_search(self, queryset, name, value):
@@ -536,14 +604,6 @@ class CallFilter(DateRangeFilterSet):
             callers.order_by("name", "pk").values_list("pk", flat=True)[: search.MAX_CALLER_IDS + 1]
         )
         return queryset.filter(search.calls_among(self.who_found, callers))
-
-    def filter_withheld(self, queryset, name, value):
-        # Ticked: the calls logged without a number (a partial index holds exactly those).
-        return queryset.filter(phone="") if value else queryset
-
-    def filter_nothing(self, queryset, name, value):
-        # The order is the page's to apply (call_list), after the filters.
-        return queryset
 
     def page_order(self, queryset) -> tuple:
         """(queryset, key, whether to page ids first) to page the filtered calls by,
@@ -573,8 +633,6 @@ def start_of_day(day: date) -> datetime:
 class ResolvedEscalationFilter(DateRangeFilterSet):
     """Filters of the managers' "Resolved" view: caller, manager, dates."""
 
-    date_field = "resolved_at"
-
     caller = django_filters.CharFilter(
         label="Caller", field_name="call__caller__name", lookup_expr="icontains", max_length=200
     )
@@ -582,9 +640,26 @@ class ResolvedEscalationFilter(DateRangeFilterSet):
         label="Resolved by", queryset=lambda request: managers(), empty_label="Anyone"
     )
 
+    NARROWING = {
+        "from_at": ("resolved_at__gte", datetime),
+        "until_at": ("resolved_at__lt", datetime),
+        "resolved_by": ("resolved_by_id", int),
+    }
+    NARROWED = ("date_from", "date_to", "resolved_by")
+
     class Meta:
         model = Escalation
         fields = []
+
+    def narrowing(self) -> dict:
+        values = super().narrowing()
+        if self.form.cleaned_data.get("resolved_by") is not None:
+            values["resolved_by"] = self.form.cleaned_data["resolved_by"].pk
+        return values
+
+    def searches(self) -> bool:
+        """Whether a caller's name is looked for (not a one-column filter)."""
+        return bool(self.form.cleaned_data.get("caller"))
 
     @classmethod
     def prepare_form_class(cls, form_class) -> None:

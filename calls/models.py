@@ -77,6 +77,21 @@ LIST_COLUMNS = (
 )
 
 
+# What a row of the managers' "Resolved" view shows (jinja/calls/resolved-rows.html).
+_PERSON = ("username", "first_name", "last_name")
+RESOLVED_COLUMNS = (
+    "resolved_at",
+    "reason",
+    "debrief",
+    "call__caller__name",
+    "call__caller__is_vip",
+    "call__caller__caution",
+    "call__caller__caution_note",
+    *(f"resolved_by__{column}" for column in _PERSON),
+    *(f"raised_by__{column}" for column in _PERSON),
+)
+
+
 class CallQuerySet(models.QuerySet):
     def for_user(self, user):
         """Calls of the businesses this user may work for."""
@@ -388,10 +403,12 @@ class EscalationQuerySet(models.QuerySet):
         )
 
     def resolved(self):
-        """Past escalations, for the managers' "Resolved" view, newest first."""
+        """Past escalations, for the managers' "Resolved" view, newest first: only the
+        columns a row shows (every column of five tables was a third of the page)."""
         return (
             self.filter(status=EscalationStatus.RESOLVED)
             .select_related("call__caller", "resolved_by", "raised_by")
+            .only(*RESOLVED_COLUMNS)
             .order_by("-resolved_at", "-pk")
         )
 

@@ -22,6 +22,7 @@ used django.contrib.auth.backends.ModelBackend, everyone logs in once more.
 """
 
 from contextvars import ContextVar
+from functools import lru_cache
 
 from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -44,13 +45,13 @@ def _permissions_sql(select: str = "ct.app_label, p.codename") -> str:
     )
 
 
-def _granted_ids_sql(pk: str) -> str:
+def _granted_ids_sql(pk: str, vendor: str) -> str:
     """The ids of the permissions of the user whose id is the column `pk`, as one text
     ("12,40,41"): their own and their groups', without joining the permission and content
     type tables (which doubled the statement's planning time); their names come from
     `_names_of`."""
     User = get_user_model()
-    aggregate = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    aggregate = "string_agg" if vendor == "postgresql" else "group_concat"
     return (
         f"(SELECT {aggregate}(CAST(x.permission_id AS TEXT), ',') FROM ("
         f"SELECT up.permission_id FROM {User.user_permissions.through._meta.db_table} up "
@@ -86,20 +87,32 @@ def _names_of(ids: set[int]) -> set[str]:
 def user_columns_sql(alias: str = "u") -> str:
     """The user's columns (in the model's field order) and, as one more text column, the
     ids of their permissions, for a statement where the user table is `alias`."""
+    return _user_columns_sql(alias, connection.vendor)
+
+
+@lru_cache(maxsize=8)
+def _user_columns_sql(alias: str, vendor: str) -> str:
+    # Written once per process: every page's session statement asks for it.
     User = get_user_model()
     columns = ", ".join(f"{alias}.{field.column}" for field in User._meta.concrete_fields)
-    return f"{columns}, {_granted_ids_sql(f'{alias}.{User._meta.pk.column}')}"
+    return f"{columns}, {_granted_ids_sql(f'{alias}.{User._meta.pk.column}', vendor)}"
+
+
+@lru_cache(maxsize=2)
+def _user_attnames(User) -> tuple[list[str], int]:
+    fields = User._meta.concrete_fields
+    return [field.attname for field in fields], fields.index(User._meta.pk)
 
 
 def user_from_row(values):
     """The user (with their permissions read) from the columns of user_columns_sql, or
     None when the row has no user (a session nobody is logged in to)."""
     User = get_user_model()
-    fields = User._meta.concrete_fields
+    attnames, pk_index = _user_attnames(User)
     *columns, granted = values
-    if columns[fields.index(User._meta.pk)] is None:
+    if columns[pk_index] is None:
         return None
-    user = User.from_db(connection.alias, [field.attname for field in fields], columns)
+    user = User.from_db(connection.alias, attnames, columns)
     if user.is_active and not user.is_superuser:
         user._perm_cache = _names_of({int(pk) for pk in granted.split(",")} if granted else set())
     return user

@@ -12,7 +12,13 @@ from calls.forms.with_bootstrap_classes, hx-*, ...); a field with an error also 
 Bootstrap's is-invalid.
 """
 
+from collections import OrderedDict
+
+from django.utils import translation
+from jinja2 import pass_context
 from markupsafe import Markup, escape
+
+from receptionist.roles import staff_choices_generation
 
 
 def _attrs(bf, skip=()) -> str:
@@ -189,7 +195,44 @@ def radios(bf) -> Markup:
     )
 
 
+# Filter bars drawn, by what they were drawn from; the most recently used are kept.
+_bars: OrderedDict = OrderedDict()
+BARS_KEPT = 256
+
+
+@pass_context
+def filter_bar(context, template_name: str, form) -> Markup:
+    """{{ filter_bar("calls/call-filters.html", filter.form) }}: a filter bar (the template,
+    given `form`), drawn once per process for each set of values it shows.
+
+    A valid filter form's HTML follows from its fields, the values sent and the choices
+    offered (fixed, or the pickers' people, receptionist.roles.staff_choices), in the
+    language of the page: those are the key. Drawing the call log's bar was a tenth of its
+    page. A form with errors is drawn each time (whether a person sent exists is asked of
+    the database)."""
+    template = context.environment.get_template(template_name)
+    if not form.is_bound or form.errors:
+        return Markup(template.render(form=form))
+    data = form.data
+    sent = tuple(
+        (name, tuple(data.getlist(key) if hasattr(data, "getlist") else [data.get(key)]))
+        for name in form.fields
+        for key in [form.add_prefix(name)]
+        if key in data
+    )
+    key = (template_name, translation.get_language(), staff_choices_generation(), sent)
+    drawn = _bars.get(key)
+    if drawn is None:
+        drawn = _bars[key] = Markup(template.render(form=form))
+        if len(_bars) > BARS_KEPT:
+            _bars.popitem(last=False)
+    else:
+        _bars.move_to_end(key)
+    return drawn
+
+
 FIELD_GLOBALS = {
+    "filter_bar": filter_bar,
     "field": field,
     "widget": widget,
     "errors": errors,

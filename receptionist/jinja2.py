@@ -49,10 +49,11 @@ def url(name: str, *args, **kwargs) -> str:
     return _reversed(name, get_script_prefix())
 
 
-def url_with_pk(name: str, pk) -> str:
+@pass_eval_context
+def url_with_pk(eval_ctx, name: str, pk) -> str:
     """reverse(name, args=[pk]) for a URL that takes one id, without reversing per row:
     the URL is reversed once (per name and script prefix) and the id put in its place."""
-    before, after = _url_parts(name, get_script_prefix())
+    before, after = _url_parts(name, _per_render(eval_ctx)[2])
     return f"{before}{int(pk)}{after}"
 
 
@@ -61,15 +62,17 @@ def _labels(model, field_name: str, language: str) -> dict:
     return {key: str(label) for key, label in model._meta.get_field(field_name).flatchoices}
 
 
-def _per_render(eval_ctx) -> tuple[str, object]:
-    """The language and time zone of this render, looked up once per render rather than
-    per cell (each lookup goes through asgiref's context-local storage, and a 50-row list
-    asks 300 times). Jinja makes a new evaluation context for every render."""
-    known = getattr(eval_ctx, "_language_and_zone", None)
+def _per_render(eval_ctx) -> tuple[str, object, str]:
+    """The language, time zone and script prefix of this render, looked up once per render
+    rather than per cell (each lookup goes through asgiref's context-local storage, and a
+    list of 25 rows asks hundreds of times). Jinja makes a new evaluation context for every
+    render."""
+    known = getattr(eval_ctx, "_language_zone_prefix", None)
     if known is None:
-        known = eval_ctx._language_and_zone = (
+        known = eval_ctx._language_zone_prefix = (
             translation.get_language(),
             timezone.get_current_timezone(),
+            get_script_prefix(),
         )
     return known
 
@@ -78,7 +81,7 @@ def _per_render(eval_ctx) -> tuple[str, object]:
 def label(eval_ctx, instance, field_name: str) -> str:
     """{{ call|label("nature") }}: what get_nature_display() says, from a dict built once."""
     value = getattr(instance, field_name)
-    language, _ = _per_render(eval_ctx)
+    language = _per_render(eval_ctx)[0]
     return _labels(type(instance), field_name, language).get(value, value)
 
 
@@ -98,7 +101,7 @@ def when(eval_ctx, value, style: str = "date") -> str:
     (Wed Mar 4, 2026 14:05:09: a call's start and end)."""
     if value is None:
         return ""
-    language, zone = _per_render(eval_ctx)
+    language, zone, _ = _per_render(eval_ctx)
     local = timezone.localtime(value, zone)
     months, days = _month_and_day_names(language)
     if style == "time":
@@ -117,6 +120,12 @@ def when(eval_ctx, value, style: str = "date") -> str:
     if style == "seconds":
         return f"{months[local.month]} {local.day}, {local.year} {local:%H:%M:%S}"
     return f"{months[local.month]} {local.day}, {local.year} {local:%H:%M}"
+
+
+@pass_eval_context
+def due_in_now(eval_ctx, due, now) -> str:
+    """{{ cb.due_at|due_in(now) }}: words.due_in, with the language of this render."""
+    return due_in(due, now, _per_render(eval_ctx)[0])
 
 
 def truncatechars(value, length: int) -> str:
@@ -141,7 +150,7 @@ def environment(**options):
         person=lambda user: display_name(user, ""),
         label=label,
         when=when,
-        due_in=due_in,
+        due_in=due_in_now,
         timesince=timesince,
         truncatechars=truncatechars,
         linebreaksbr=defaultfilters.linebreaksbr,

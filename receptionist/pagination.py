@@ -133,11 +133,37 @@ def keyset_paginate(
         items = first_rows(size + 1)
     else:
         items = list(queryset[: size + 1])
-    next_cursor = None
+    return _page(request, items, key=key, size=size, keys=keys)
+
+
+def keyset_read(
+    request: HttpRequest,
+    read_rows: Callable[..., list],
+    *,
+    model,
+    key: str,
+    size: int,
+) -> KeysetPage:
+    """keyset_paginate for rows read by a function rather than from a QuerySet (a
+    receptionist.statements.Statement, compiled once): `read_rows(n)` on the first page,
+    `read_rows(n, after=(key's value, pk))` on the next ones, gives the next n rows in the
+    page's order (descending or ascending: `read_rows` knows which, the cursor does not)."""
+    cursor = request.GET.get("cursor")
+    if cursor:
+        items = read_rows(size + 1, after=_decode(cursor, model._meta.get_field(key)))
+    else:
+        items = read_rows(size + 1)
+    return _page(request, items, key=key, size=size)
+
+
+def _page(request, items: list, *, key: str, size: int, keys: dict | None = None) -> KeysetPage:
+    """The page of the first `size` of `items` (one more than that says there is a next
+    page, whose cursor is the last row's key and id; `keys` holds keys not on the rows)."""
     if len(items) > size:
         items = items[:size]
         last = items[-1]
-        next_cursor = _encode(keys[last.pk] if last.pk in keys else getattr(last, key), last.pk)
+        value = keys[last.pk] if keys and last.pk in keys else getattr(last, key)
+        next_cursor = _encode(value, last.pk)
         return KeysetPage(
             items=items,
             next_cursor=next_cursor,

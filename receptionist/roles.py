@@ -68,6 +68,13 @@ def front_desk_staff():
 # clears them in this process (receptionist.apps); another process shows a new colleague
 # in its pickers within that time. A person sent is always checked in the database.
 _staff_choices: dict[tuple[str, ...], tuple[float, list[tuple[int, str]]]] = {}
+# Counts the times the lists above were read or cleared: what was drawn from them is
+# redrawn when it changes (receptionist.formfields.filter_bar).
+_staff_generation = [0]
+
+
+def staff_choices_generation() -> int:
+    return _staff_generation[0]
 
 
 def staff_choices(*groups: str) -> list[tuple[int, str]]:
@@ -81,12 +88,14 @@ def staff_choices(*groups: str) -> list[tuple[int, str]]:
             now,
             [(user.pk, display_name(user)) for user in users_in(*groups)],
         )
+        _staff_generation[0] += 1
     return kept[1]
 
 
 def forget_staff_choices(**kwargs) -> None:
     """Signal receiver: someone's name, state or groups changed."""
     _staff_choices.clear()
+    _staff_generation[0] += 1
 
 
 def managers():

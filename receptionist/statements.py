@@ -15,6 +15,8 @@ SQL with the real values, turning the rows into model instances as the QuerySet 
 
 Only values named in the Statement may vary; anything else that shapes the query (a
 filter applied for some people only, a list of ids of varying length) must not be in it.
+A run may give only some of the values named (a list's filters, of which a request uses a
+few): which ones it gives is part of the shape, and `build` is called with those alone.
 A value Django writes into the SQL text instead of sending it apart (a slice's LIMIT) is
 part of the shape: name it in `shape`, and each different value is compiled once.
 Building a Statement whose stand-in ends up in the text fails at once.
@@ -25,7 +27,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections
-from django.db.models import prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.db.models.query import get_related_populators
 from django.db.models.sql.constants import MULTI
 from django.http import Http404
@@ -65,8 +67,11 @@ class Statement:
         self.shape = shape
         self._compiled: dict[tuple, _Compiled] = {}
 
-    def _compile(self, alias: str, shape: dict) -> _Compiled:
-        stand_ins = {name: _stand_in(kind) for name, kind in self.kinds.items()}
+    def _compile(self, alias: str, shape: dict, names: tuple[str, ...]) -> _Compiled:
+        unknown = set(names) - self.kinds.keys()
+        if unknown:
+            raise TypeError(f"The Statement has no value {', '.join(sorted(unknown))}.")
+        stand_ins = {name: _stand_in(self.kinds[name]) for name in names}
         queryset = self.build(**shape, **stand_ins)
         if queryset._known_related_objects or queryset._iterable_class.__name__ != (
             "ModelIterable"
@@ -96,10 +101,11 @@ class Statement:
 
     def all(self, *, using: str = "default", **values) -> list:
         shape = {name: values.pop(name) for name in self.shape}
-        key = (using, *shape.values())
+        names = tuple(sorted(values))
+        key = (using, names, *shape.values())
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(using, shape)
+            compiled = self._compiled[key] = self._compile(using, shape, names)
         connection = connections[using]
         params = list(compiled.params)
         for index, name in compiled.places:
@@ -133,6 +139,37 @@ class Statement:
         """The first instance, or None."""
         found = self.all(**values)
         return found[0] if found else None
+
+
+class KeysetStatement(Statement):
+    """A Statement of one page of a list (receptionist.pagination.keyset_read):
+    `narrowed(**values)` (the list's QuerySet, narrowed by the values given) ordered by
+    (`key`, pk), after a cursor's (key, pk) when one is given, `size` rows."""
+
+    def __init__(self, narrowed, *, key: str, descending: bool, key_kind=datetime, **kinds):
+        op = "lt" if descending else "gt"
+        order = (f"-{key}", "-pk") if descending else (key, "pk")
+
+        def build(*, size, after_key=None, after_pk=None, **values):
+            queryset = narrowed(**values)
+            if after_key is not None:
+                queryset = queryset.filter(
+                    Q(**{f"{key}__{op}": after_key}) | Q(**{key: after_key, f"pk__{op}": after_pk})
+                )
+            return queryset.order_by(*order)[:size]
+
+        shape = kinds.pop("shape", ())
+        super().__init__(build, shape=("size", *shape), after_key=key_kind, after_pk=int, **kinds)
+        self.key = key
+
+    def reader(self, **values):
+        """`read_rows` for keyset_read: `read_rows(n, after=None)`."""
+
+        def read_rows(size, after=None):
+            cursor = {} if after is None else {"after_key": after[0], "after_pk": after[1]}
+            return self.all(size=size, **values, **cursor)
+
+        return read_rows
 
 
 def record_or_404(statement: Statement, scoped, *, every_business: bool, **values):

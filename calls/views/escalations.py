@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from callers.models import Business
 from calls.forms import AssignForm, ResolvedEscalationFilter, ResolveForm
 from calls.models import Escalation, EscalationStatus
 from calls.services import (
@@ -21,8 +22,9 @@ from calls.services import (
 )
 from receptionist.forms import add_service_errors
 from receptionist.models import StaffProfile
-from receptionist.pagination import keyset_paginate
+from receptionist.pagination import keyset_paginate, keyset_read
 from receptionist.roles import display_name
+from receptionist.statements import KeysetStatement
 from receptionist.views import navigation_badge
 
 
@@ -44,6 +46,16 @@ def escalation_count(request):
     return render(request, "calls/includes/escalation-count.html", {"open_escalations": count})
 
 
+# The "Resolved" view when no caller's name is looked for, for a person who sees every
+# business: compiled once per combination of filters (receptionist/statements.py).
+RESOLVED_PAGE = KeysetStatement(
+    lambda **values: ResolvedEscalationFilter.narrow(Escalation.objects.resolved(), values),
+    key="resolved_at",
+    descending=True,
+    **{name: kind for name, (_, kind) in ResolvedEscalationFilter.NARROWING.items()},
+)
+
+
 @permission_required("calls.manage_escalation", raise_exception=True)
 def escalation_resolved(request):
     """Past escalations, with their debriefs: by caller, manager and date."""
@@ -51,7 +63,16 @@ def escalation_resolved(request):
         request.GET, queryset=Escalation.objects.for_user(request.user).resolved()
     )
     page = None
-    if found.is_valid():
+    valid = found.is_valid()
+    if valid and not found.searches() and Business.objects.ids_for(request.user) is None:
+        page = keyset_read(
+            request,
+            RESOLVED_PAGE.reader(**found.narrowing()),
+            model=Escalation,
+            key="resolved_at",
+            size=settings.CALLS_PAGE_SIZE,
+        )
+    elif valid:
         page = keyset_paginate(
             request, found.qs, key="resolved_at", descending=True, size=settings.CALLS_PAGE_SIZE
         )

@@ -82,14 +82,14 @@ def _format(number, style: str) -> str:
 
 
 @register.filter
-def due_in(due, now) -> str:
+def due_in(due, now, language: str | None = None) -> str:
     """{{ cb.due_at|due_in:now }}: "in 25 minutes", "due now" within the minute, and once
-    past it, "25 minutes late"."""
+    past it, "25 minutes late". `language`: the active one, when the caller knows it."""
     if due < now:
-        return f"{span(due, now)} late"
+        return f"{span(due, now, language)} late"
     if (due - now).total_seconds() < 60:
         return "due now"
-    return f"in {span(now, due)}"
+    return f"in {span(now, due, language)}"
 
 
 # Below four weeks, Django's timesince depends on the minutes between two times alone (no
@@ -103,14 +103,17 @@ def _span_of_minutes(minutes: int, language: str) -> str:
     return timesince(_EPOCH, _EPOCH + timedelta(minutes=minutes))
 
 
-def span(earlier, later) -> str:
+def span(earlier, later, language: str | None = None) -> str:
     """Django's timesince(earlier, later) ("2 hours, 5 minutes"), the same words at a
-    fraction of the cost: a span under four weeks is worded once per process."""
+    fraction of the cost: a span under four weeks is worded once per process and language
+    (`language`: the active one, looked up here when not given)."""
     if earlier.tzinfo is not None and later.tzinfo is not None:
         later = later.astimezone(earlier.tzinfo)  # as timesince compares them
     delta = later - earlier
     if timedelta(0) <= delta < _SPAN_MEMO_LIMIT:
-        return _span_of_minutes(int(delta.total_seconds() // 60), translation.get_language())
+        return _span_of_minutes(
+            int(delta.total_seconds() // 60), language or translation.get_language()
+        )
     return timesince(earlier, later)
 
 
