@@ -91,6 +91,21 @@ RESOLVED_COLUMNS = (
     *(f"raised_by__{column}" for column in _PERSON),
 )
 
+# What a row of the managers' escalation queue shows (jinja/calls/escalation-rows.html).
+QUEUE_COLUMNS = (
+    "status",
+    "severity",
+    "reason",
+    "raised_at",
+    "ack_deadline",
+    "call__caller__name",
+    "call__caller__is_vip",
+    "call__caller__caution",
+    "call__caller__caution_note",
+    *(f"raised_by__{column}" for column in _PERSON),
+    *(f"assigned_to__{column}" for column in (*_PERSON, "email")),
+)
+
 
 class CallQuerySet(models.QuerySet):
     def for_user(self, user):
@@ -393,6 +408,7 @@ class EscalationQuerySet(models.QuerySet):
             self.unresolved()
             # What a row shows: each join more costs PostgreSQL time to plan the query.
             .select_related("call__caller", "raised_by", "assigned_to")
+            .only(*QUEUE_COLUMNS)
             # Open before acknowledged: ordered on status itself, not on a stored copy of it.
             .order_by(
                 Case(When(status=EscalationStatus.OPEN, then=0), default=1),

@@ -210,6 +210,11 @@ QUEUE_COLUMNS = (
 )
 
 
+def at_risk_until(now):
+    """The end of the at-risk window that starts `now`: a callback due before it is at risk."""
+    return now + timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
+
+
 class CallbackQuerySet(models.QuerySet):
     def for_user(self, user):
         """Callbacks of the businesses this user may work for."""
@@ -222,11 +227,12 @@ class CallbackQuerySet(models.QuerySet):
     def overdue(self, now=None):
         return self.active().filter(due_at__lt=now or timezone.now())
 
-    def at_risk(self, now=None):
-        """Due within the at-risk window and nobody has claimed them yet."""
+    def at_risk(self, now=None, until=None):
+        """Due within the at-risk window (from `now` to `until`, at_risk_until(now)) and
+        nobody has claimed them yet."""
         now = now or timezone.now()
-        window = timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
-        return self.filter(status=CallbackStatus.OPEN, due_at__gte=now, due_at__lt=now + window)
+        until = until or at_risk_until(now)
+        return self.filter(status=CallbackStatus.OPEN, due_at__gte=now, due_at__lt=until)
 
     def back_to_the_team(self, now=None):
         """Open callbacks the person who promised has not claimed by their hand-back time."""
@@ -290,7 +296,7 @@ class CallbackQuerySet(models.QuerySet):
         if self.query.where:
             raise TypeError("queue_counts counts a person's whole queue: ask Callback.objects.")
         now = now or timezone.now()
-        window = now + timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
+        window = at_risk_until(now)
         meta = self.model._meta
         column = {name: meta.get_field(name).column for name in _COUNTED}
         adapt = connections[self.db].ops.adapt_datetimefield_value

@@ -11,19 +11,19 @@ and globals are the Django ones these pages need.
 
 from functools import lru_cache
 
+from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import ordinal
 from django.template import defaultfilters
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
-from django.utils.timesince import timesince
 from jinja2 import Environment, pass_eval_context
 
 from receptionist.formfields import FIELD_GLOBALS
 from receptionist.navigation import nav_link_attrs
 from receptionist.roles import display_name
-from receptionist.templatetags.words import due_in, duration, phone, tel
+from receptionist.templatetags.words import due_in, duration, phone, span, tel
 
 # A number no URL holds by chance: the place of the id in a reversed URL.
 _PLACEHOLDER = 9_876_543_210
@@ -39,6 +39,18 @@ def _url_parts(name: str, script_prefix: str) -> tuple[str, str]:
 @lru_cache(maxsize=256)
 def _reversed(name: str, script_prefix: str) -> str:
     return reverse(name)
+
+
+@lru_cache(maxsize=256)
+def _static(path: str, static_url: str, storages: str) -> str:
+    return static(path)
+
+
+def static_url(path: str) -> str:
+    """static(): the address of a static file, looked up once per process and path (and
+    per static files setting). Hashed names come from a manifest read at start; each
+    look-up still cost every page's <head> a fifth of a millisecond."""
+    return _static(path, settings.STATIC_URL, repr(settings.STORAGES.get("staticfiles")))
 
 
 def url(name: str, *args, **kwargs) -> str:
@@ -123,6 +135,12 @@ def when(eval_ctx, value, style: str = "date") -> str:
 
 
 @pass_eval_context
+def time_since(eval_ctx, earlier, later) -> str:
+    """{{ then|timesince(now) }}: Django's timesince, worded once per span (words.span)."""
+    return span(earlier, later, _per_render(eval_ctx)[0])
+
+
+@pass_eval_context
 def due_in_now(eval_ctx, due, now) -> str:
     """{{ cb.due_at|due_in(now) }}: words.due_in, with the language of this render."""
     return due_in(due, now, _per_render(eval_ctx)[0])
@@ -138,7 +156,7 @@ def truncatechars(value, length: int) -> str:
 def environment(**options):
     env = Environment(**options, extensions=["jinja2.ext.do"])
     env.globals.update(
-        static=static,
+        static=static_url,
         url=url,
         url_with_pk=url_with_pk,
         nav_link_attrs=nav_link_attrs,
@@ -151,7 +169,7 @@ def environment(**options):
         label=label,
         when=when,
         due_in=due_in_now,
-        timesince=timesince,
+        timesince=time_since,
         truncatechars=truncatechars,
         linebreaksbr=defaultfilters.linebreaksbr,
         ordinal=ordinal,
