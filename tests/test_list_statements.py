@@ -1,0 +1,247 @@
+"""The lists read through statements compiled once (receptionist.statements.KeysetStatement
+and Statement) read what their QuerySets read, filter by filter and page after page; the
+filter bars drawn once per set of values (receptionist.formfields.filter_bar) are the bars
+drawn anew."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.http import QueryDict
+from django.template import engines
+from django.template.backends.jinja2 import Jinja2
+from django.utils import timezone
+
+from calls.forms import CallFilter, ResolvedEscalationFilter
+from calls.models import Call, Escalation, EscalationStatus
+from calls.views.calls import LOG_PAGE
+from calls.views.escalations import QUEUE, RESOLVED_PAGE
+from followups.models import Callback, CallbackStatus
+from followups.views import QUEUE_PAGE, VIEWS
+from receptionist import formfields
+from receptionist.roles import forget_staff_choices
+from receptionist.statements import Statement
+from tests.factories import (
+    CallbackFactory,
+    CallerFactory,
+    CallFactory,
+    UserFactory,
+    manager_user,
+    receptionist_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(rows):
+    return [row.pk for row in rows]
+
+
+def walk(read_rows, size=4):
+    """Every row read_rows gives, `size` at a time, following the cursors as a page does."""
+    seen, after = [], None
+    while True:
+        rows = read_rows(size + 1) if after is None else read_rows(size + 1, after=after)
+        seen += rows[:size]
+        if len(rows) <= size:
+            return seen
+        after = (rows[size - 1].key_value, rows[size - 1].pk)
+
+
+@pytest.fixture
+def log():
+    """Calls of every nature, urgency and mood, some withheld, by two people, two callers,
+    over three weeks; some start at the very same time (the cursor's tie-break)."""
+    rng = random.Random(7)
+    people = [receptionist_user(), receptionist_user()]
+    callers = [CallerFactory(), CallerFactory()]
+    now = timezone.now().replace(microsecond=0)
+    for n in range(40):
+        CallFactory(
+            caller=callers[n % 2],
+            taken_by=people[n % 3 % 2],
+            started_at=now - timedelta(hours=rng.randrange(0, 24 * 21)) if n % 7 else now,
+            nature=rng.choice(["sales", "appointment", "urgent", "other"]),
+            urgency=rng.choice(["low", "normal", "high"]),
+            mood=rng.choice(["calm", "angry", "abusive"]),
+            phone="" if n % 5 == 0 else "+12125550147",
+        )
+    return people, callers, now
+
+
+def log_queries(people, callers, now):
+    week_ago = timezone.localdate(now - timedelta(days=7))
+    return [
+        "",
+        "nature=urgent",
+        "urgency=high",
+        "mood=abusive",
+        "withheld=on",
+        f"taken_by={people[0].pk}",
+        f"caller={callers[1].pk}",
+        f"date_from={week_ago}",
+        f"date_to={week_ago}",
+        f"date_from={week_ago}&date_to={timezone.localdate(now)}&nature=sales",
+        f"mood=angry&withheld=on&taken_by={people[1].pk}&caller={callers[0].pk}",
+        "nature=other&urgency=low&mood=calm&direction=inbound",
+    ]
+
+
+def test_the_call_log_statement_reads_what_its_queryset_reads(log):
+    for query in log_queries(*log):
+        calls = CallFilter(QueryDict(query), queryset=Call.objects.for_list())
+        assert calls.is_valid(), (query, calls.form.errors)
+        assert not calls.searches()
+        expected = list(calls.qs.order_by("-started_at", "-pk"))
+        read = LOG_PAGE.reader(withheld=calls.only_withheld(), **calls.narrowing())
+
+        def with_keys(size, after=None, read=read):
+            rows = read(size) if after is None else read(size, after=after)
+            for row in rows:
+                row.key_value = row.started_at
+            return rows
+
+        assert ids(walk(with_keys)) == ids(expected), query
+    assert len(LOG_PAGE._compiled) > 5  # one per combination of filters (and cursor)
+
+
+def test_the_call_log_page_is_the_same_for_a_manager_and_through_the_queryset(client, log):
+    """A manager's page comes from the statement; the same page through the QuerySet
+    (what a person limited to some businesses gets) lists the same calls."""
+    client.force_login(manager_user())
+    response = client.get("/calls/", {"mood": "angry"})
+    assert response.status_code == 200
+    expected = Call.objects.filter(mood="angry").order_by("-started_at", "-pk")[:25]
+    body = response.content.decode()
+    positions = [body.index(f'data-call-row="{call.pk}"') for call in expected]
+    assert positions == sorted(positions)
+    assert body.count("data-call-row=") == len(expected)
+
+
+def test_the_resolved_view_statement_reads_what_its_queryset_reads():
+    managers = [manager_user(), manager_user()]
+    now = timezone.now().replace(microsecond=0)
+    for n in range(12):
+        call = CallFactory()
+        Escalation.objects.create(
+            call=call,
+            raised_by=call.taken_by,
+            reason=f"reason {n}",
+            ack_deadline=now,
+            status=EscalationStatus.RESOLVED,
+            resolved_by=managers[n % 2],
+            resolved_at=now - timedelta(days=n // 3) if n % 4 else now,
+            resolution="called them back",
+            debrief="talked it through",
+        )
+    Escalation.objects.create(
+        call=CallFactory(), raised_by=managers[0], reason="open", ack_deadline=now
+    )
+    day = timezone.localdate(now - timedelta(days=2))
+    for query in ["", f"resolved_by={managers[1].pk}", f"date_from={day}", f"date_to={day}"]:
+        found = ResolvedEscalationFilter(QueryDict(query), queryset=Escalation.objects.resolved())
+        assert found.is_valid(), found.form.errors
+        read = RESOLVED_PAGE.reader(**found.narrowing())
+
+        def with_keys(size, after=None, read=read):
+            rows = read(size) if after is None else read(size, after=after)
+            for row in rows:
+                row.key_value = row.resolved_at
+            return rows
+
+        assert ids(walk(with_keys, size=3)) == ids(found.qs), query
+
+
+def test_each_callback_queue_view_statement_reads_what_its_queryset_reads():
+    me, other = UserFactory(), UserFactory()
+    now = timezone.now().replace(microsecond=0)
+    for n in range(16):
+        CallbackFactory(
+            due_at=now + timedelta(minutes=(n - 6) * 9) if n % 5 else now,
+            assigned_to=me if n % 3 == 0 else (other if n % 3 == 1 else None),
+            status=CallbackStatus.CLAIMED if n % 4 == 0 else CallbackStatus.OPEN,
+            claimed_by=(me if n % 8 == 0 else other) if n % 4 == 0 else None,
+            claimed_at=now if n % 4 == 0 else None,
+        )
+    CallbackFactory(status=CallbackStatus.DONE, outcome="Called back.", closed_at=now)
+    for view, (_, shown, values_of) in VIEWS.items():
+        values = values_of(me, now)
+        expected = shown(Callback.objects.all(), **values).order_by("due_at", "pk")
+        read = QUEUE_PAGE.reader(view=view, **values)
+
+        def with_keys(size, after=None, read=read):
+            rows = read(size) if after is None else read(size, after=after)
+            for row in rows:
+                row.key_value = row.due_at
+            return rows
+
+        assert expected.exists(), view
+        assert ids(walk(with_keys, size=3)) == ids(expected), view
+
+
+def test_the_escalation_queue_statement_reads_what_its_queryset_reads():
+    now = timezone.now()
+    for n in range(6):
+        call = CallFactory()
+        Escalation.objects.create(
+            call=call,
+            raised_by=call.taken_by,
+            reason=f"reason {n}",
+            severity=n % 3 + 1,
+            status=[EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED][n % 2],
+            ack_deadline=now + timedelta(minutes=n),
+        )
+    assert ids(QUEUE.all(size=200)) == ids(Escalation.objects.for_queue()[:200])
+    assert ids(QUEUE.all(size=2)) == ids(Escalation.objects.for_queue()[:2])
+
+
+def test_a_statement_refuses_a_value_it_does_not_name():
+    statement = Statement(lambda pk=None: Call.objects.filter(pk=pk), pk=int)
+    with pytest.raises(TypeError, match="no value color"):
+        statement.all(color="red")
+
+
+def jinja():
+    return next(engine for engine in engines.all() if isinstance(engine, Jinja2)).env
+
+
+def bar(form):
+    """The bar as the call log draws it: through filter_bar."""
+    return str(
+        jinja().from_string('{{ filter_bar("calls/call-filters.html", form) }}').render(form=form)
+    )
+
+
+def fresh(form):
+    """The bar drawn anew from its template."""
+    return jinja().get_template("calls/call-filters.html").render(form=form)
+
+
+def test_a_filter_bar_drawn_once_is_the_bar_drawn_anew():
+    person = receptionist_user(first_name="Zed", last_name="Ortiz")
+    forget_staff_choices()
+    query = QueryDict(f"nature=urgent&q=<b>x</b>&taken_by={person.pk}")
+    first = CallFilter(query).form
+    assert first.is_valid()
+    drawn = bar(first)
+    assert drawn == fresh(first)
+    assert "&lt;b&gt;x&lt;/b&gt;" in drawn and "Zed Ortiz" in drawn
+    # Other values: another bar.
+    other = CallFilter(QueryDict("nature=sales")).form
+    assert other.is_valid()
+    assert bar(other) == fresh(other) != drawn
+    # A new colleague's name is in the picker as soon as this process hears of it.
+    get_user_model().objects.filter(pk=person.pk).update(first_name="Ada")
+    forget_staff_choices()
+    again = CallFilter(query).form
+    again.is_valid()
+    assert "Ada Ortiz" in bar(again)
+
+
+def test_a_filter_bar_with_errors_is_drawn_each_time():
+    formfields._bars.clear()
+    form = CallFilter(QueryDict("date_from=not-a-date")).form
+    assert not form.is_valid()
+    assert "is-invalid" in bar(form)
+    assert not formfields._bars
