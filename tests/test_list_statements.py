@@ -38,15 +38,22 @@ def ids(rows):
     return [row.pk for row in rows]
 
 
-def walk(read_rows, size=4):
-    """Every row read_rows gives, `size` at a time, following the cursors as a page does."""
+def keyed(read_rows, key):
+    """(read_rows, the name of the key it pages by), for walk."""
+    return read_rows, key
+
+
+def walk(reader, size=4):
+    """Every row a reader (keyed) gives, `size` at a time, following the cursors as a page
+    does."""
+    read_rows, key = reader
     seen, after = [], None
     while True:
         rows = read_rows(size + 1) if after is None else read_rows(size + 1, after=after)
         seen += rows[:size]
         if len(rows) <= size:
             return seen
-        after = (rows[size - 1].key_value, rows[size - 1].pk)
+        after = (getattr(rows[size - 1], key), rows[size - 1].pk)
 
 
 @pytest.fixture
@@ -96,13 +103,7 @@ def test_the_call_log_statement_reads_what_its_queryset_reads(log):
         expected = list(calls.qs.order_by("-started_at", "-pk"))
         read = LOG_PAGE.reader(withheld=calls.only_withheld(), **calls.narrowing())
 
-        def with_keys(size, after=None, read=read):
-            rows = read(size) if after is None else read(size, after=after)
-            for row in rows:
-                row.key_value = row.started_at
-            return rows
-
-        assert ids(walk(with_keys)) == ids(expected), query
+        assert ids(walk(keyed(read, "started_at"))) == ids(expected), query
     assert len(LOG_PAGE._compiled) > 5  # one per combination of filters (and cursor)
 
 
@@ -119,15 +120,19 @@ def test_the_call_log_page_is_the_same_for_a_manager_and_through_the_queryset(cl
     assert body.count("data-call-row=") == len(expected)
 
 
+def escalation(n, **fields):
+    call = CallFactory()
+    return Escalation.objects.create(
+        call=call, raised_by=call.taken_by, reason=f"reason {n}", **fields
+    )
+
+
 def test_the_resolved_view_statement_reads_what_its_queryset_reads():
     managers = [manager_user(), manager_user()]
     now = timezone.now().replace(microsecond=0)
     for n in range(12):
-        call = CallFactory()
-        Escalation.objects.create(
-            call=call,
-            raised_by=call.taken_by,
-            reason=f"reason {n}",
+        escalation(
+            n,
             ack_deadline=now,
             status=EscalationStatus.RESOLVED,
             resolved_by=managers[n % 2],
@@ -144,13 +149,7 @@ def test_the_resolved_view_statement_reads_what_its_queryset_reads():
         assert found.is_valid(), found.form.errors
         read = RESOLVED_PAGE.reader(**found.narrowing())
 
-        def with_keys(size, after=None, read=read):
-            rows = read(size) if after is None else read(size, after=after)
-            for row in rows:
-                row.key_value = row.resolved_at
-            return rows
-
-        assert ids(walk(with_keys, size=3)) == ids(found.qs), query
+        assert ids(walk(keyed(read, "resolved_at"), size=3)) == ids(found.qs), query
 
 
 def test_each_callback_queue_view_statement_reads_what_its_queryset_reads():
@@ -170,24 +169,15 @@ def test_each_callback_queue_view_statement_reads_what_its_queryset_reads():
         expected = shown(Callback.objects.all(), **values).order_by("due_at", "pk")
         read = QUEUE_PAGE.reader(view=view, **values)
 
-        def with_keys(size, after=None, read=read):
-            rows = read(size) if after is None else read(size, after=after)
-            for row in rows:
-                row.key_value = row.due_at
-            return rows
-
         assert expected.exists(), view
-        assert ids(walk(with_keys, size=3)) == ids(expected), view
+        assert ids(walk(keyed(read, "due_at"), size=3)) == ids(expected), view
 
 
 def test_the_escalation_queue_statement_reads_what_its_queryset_reads():
     now = timezone.now()
     for n in range(6):
-        call = CallFactory()
-        Escalation.objects.create(
-            call=call,
-            raised_by=call.taken_by,
-            reason=f"reason {n}",
+        escalation(
+            n,
             severity=n % 3 + 1,
             status=[EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED][n % 2],
             ack_deadline=now + timedelta(minutes=n),
