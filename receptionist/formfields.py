@@ -13,6 +13,7 @@ Bootstrap's is-invalid.
 """
 
 from collections import OrderedDict
+from contextlib import suppress
 
 from django.utils import translation
 from jinja2 import pass_context
@@ -224,10 +225,11 @@ def filter_bar(context, template_name: str, form) -> Markup:
     drawn = _bars.get(key)
     if drawn is None:
         drawn = _bars[key] = Markup(template.render(form=form))
-        if len(_bars) > BARS_KEPT:
-            _bars.popitem(last=False)
-    else:
+    # Threads of one process share the dict: one may drop a key another just read.
+    with suppress(KeyError):
         _bars.move_to_end(key)
+        while len(_bars) > BARS_KEPT:
+            _bars.popitem(last=False)
     return drawn
 
 
