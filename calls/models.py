@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 from callers.models import Business, Caller
 from calls import search
 from receptionist.bounds import EARLIEST
-from receptionist.roles import fetch_people
+from receptionist.roles import PERSON_COLUMNS, fetch_people
 
 # A browser's clock may run a little ahead of the server's.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -78,7 +78,6 @@ LIST_COLUMNS = (
 
 
 # What a row of the managers' "Resolved" view shows (jinja/calls/resolved-rows.html).
-_PERSON = ("username", "first_name", "last_name")
 RESOLVED_COLUMNS = (
     "resolved_at",
     "reason",
@@ -87,8 +86,8 @@ RESOLVED_COLUMNS = (
     "call__caller__is_vip",
     "call__caller__caution",
     "call__caller__caution_note",
-    *(f"resolved_by__{column}" for column in _PERSON),
-    *(f"raised_by__{column}" for column in _PERSON),
+    *(f"resolved_by__{column}" for column in PERSON_COLUMNS),
+    *(f"raised_by__{column}" for column in PERSON_COLUMNS),
 )
 
 # What a row of the managers' escalation queue shows (jinja/calls/escalation-rows.html).
@@ -102,8 +101,8 @@ QUEUE_COLUMNS = (
     "call__caller__is_vip",
     "call__caller__caution",
     "call__caller__caution_note",
-    *(f"raised_by__{column}" for column in _PERSON),
-    *(f"assigned_to__{column}" for column in (*_PERSON, "email")),
+    *(f"raised_by__{column}" for column in PERSON_COLUMNS),
+    *(f"assigned_to__{column}" for column in PERSON_COLUMNS),
 )
 
 

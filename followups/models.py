@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from callers.models import Business, Caller, NumbersOf
 from calls.models import Call, Nature, Urgency
-from receptionist.roles import fetch_people
+from receptionist.roles import PERSON_COLUMNS, fetch_people
 
 
 class CallbackStatus(models.TextChoices):
@@ -189,7 +189,6 @@ class PromiseKeeping(models.Model):
 
 # The columns of a row of the callback queue (jinja/followups/callback-rows.html), with
 # what its properties read (missed_promise, is_unclaimed, the caller's handling_note).
-_PERSON = ("username", "first_name", "last_name", "email")
 QUEUE_COLUMNS = (
     "business_id",
     "reason",
@@ -205,8 +204,8 @@ QUEUE_COLUMNS = (
     "caller__is_vip",
     "caller__caution",
     "caller__caution_note",
-    *(f"assigned_to__{column}" for column in _PERSON),
-    *(f"claimed_by__{column}" for column in _PERSON),
+    *(f"assigned_to__{column}" for column in PERSON_COLUMNS),
+    *(f"claimed_by__{column}" for column in PERSON_COLUMNS),
 )
 
 

@@ -88,7 +88,6 @@ def keyset_paginate(
     size: int,
     ids_first: bool | Callable[[QuerySet, Q, int], list[int]] = False,
     rows: QuerySet | None = None,
-    first_rows: Callable[[int], list] | None = None,
 ) -> KeysetPage:
     """One page of `queryset` ordered by (key, pk), after the request's `cursor` parameter.
 
@@ -101,8 +100,6 @@ def keyset_paginate(
     `rows` (with ids_first): where the rows of those ids are read, with their joins; by
     default `queryset` itself, whose conditions (a search's) would then be tested again.
     The key of each id is read with the ids: `rows` need not compute it.
-    `first_rows(n)`: the first page's first n rows, in the page's order, read another way
-    than through `queryset` (a receptionist.statements.Statement of the same query).
 
     A cursor this page did not make raises BadCursor, which Django turns into a 400.
     """
@@ -129,8 +126,6 @@ def keyset_paginate(
             ids = list(keys)
         found = {item.pk: item for item in (queryset if rows is None else rows).filter(pk__in=ids)}
         items = [found[pk] for pk in ids if pk in found]
-    elif first_rows is not None and not cursor:
-        items = first_rows(size + 1)
     else:
         items = list(queryset[: size + 1])
     return _page(request, items, key=key, size=size, keys=keys)

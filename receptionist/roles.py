@@ -123,6 +123,11 @@ def fetch_people(named) -> None:
             owner._meta.get_field(name).set_cached_value(owner, people.get(pk))
 
 
+# The columns of a person that a list's row reads (display_name, and whether they have an
+# e-mail address): the rest of the user table is left unread (`.only(...)`).
+PERSON_COLUMNS = ("username", "first_name", "last_name", "email")
+
+
 def display_name(user, nobody: str = "Someone else") -> str:
     """How the app names a person in messages: full name, else username."""
     if user is None:

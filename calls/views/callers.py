@@ -17,8 +17,8 @@ from calls.forms import LookupForm
 from calls.models import Call, Escalation
 from calls.services import UNKNOWN_CALLER, caller_on_the_phone
 from receptionist.audit import audit_trail
-from receptionist.pagination import keyset_paginate
-from receptionist.statements import Statement, record_or_404
+from receptionist.pagination import keyset_read
+from receptionist.statements import KeysetStatement, Statement, record_or_404
 
 LOOKUP_LIMIT = 5
 # What a row of a caller's call history shows.
@@ -66,11 +66,10 @@ CALLER_PAGE = Statement(
     today=datetime,
     week=datetime,
 )
-HISTORY_PAGE = Statement(
-    lambda caller, size: _history(Call.objects.filter(caller_id=caller)).order_by(
-        "-started_at", "-pk"
-    )[:size],
-    shape=("size",),
+HISTORY_PAGE = KeysetStatement(
+    lambda caller: _history(Call.objects.filter(caller_id=caller)),
+    key="started_at",
+    descending=True,
     caller=int,
 )
 
@@ -115,13 +114,13 @@ def caller_detail(request, pk):
         today=today,
         week=week,
     )
-    page = keyset_paginate(
+    # The caller was read within the person's businesses: their calls are theirs to see.
+    page = keyset_read(
         request,
-        _history(Call.objects.filter(caller=caller)),
+        HISTORY_PAGE.reader(caller=caller.pk),
+        model=Call,
         key="started_at",
-        descending=True,
         size=settings.CALLS_PAGE_SIZE,
-        first_rows=lambda n: HISTORY_PAGE.all(caller=caller.pk, size=n),
     )
     context = {"caller": caller, "page": page}
     if request.htmx and request.GET.get("cursor"):
