@@ -120,7 +120,7 @@ CALLBACK_PAGE = Statement(lambda pk: Callback.objects.for_page().filter(pk=pk), 
 def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_form=None, status=200):
     callback = record_or_404(
         CALLBACK_PAGE,
-        Callback.objects.for_page().for_user(request.user).filter(pk=pk),
+        lambda: Callback.objects.for_page().for_user(request.user).filter(pk=pk),
         every_business=Business.objects.ids_for(request.user) is None,
         pk=pk,
     )

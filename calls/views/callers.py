@@ -32,8 +32,15 @@ HISTORY_COLUMNS = (
     "taken_by__first_name",
     "taken_by__last_name",
 )
-# What the lookup panel shows of a caller's last calls.
+# What the lookup panel shows of a caller's last calls, and how many of them.
 RECENT_COLUMNS = ("caller_id", "started_at", "nature", "mood", "summary")
+RECENT_SHOWN = 3
+# The last calls of the callers the panel shows (one shape per number of callers), compiled
+# once: compiling the union of their queries took a tenth of the panel's time.
+RECENT_CALLS = Statement(
+    lambda **ids: Call.objects.only(*RECENT_COLUMNS).latest_query(list(ids.values()), RECENT_SHOWN),
+    **{f"caller_{place}": int for place in range(LOOKUP_LIMIT)},
+)
 
 
 def _for_caller_page(callers, today, week):
@@ -108,7 +115,7 @@ def caller_detail(request, pk):
     compiled = Business.objects.ids_for(user) is None
     caller = record_or_404(
         CALLER_PAGE,
-        _for_caller_page(Caller.objects.for_user(user).filter(pk=pk), today, week),
+        lambda: _for_caller_page(Caller.objects.for_user(user).filter(pk=pk), today, week),
         every_business=compiled,
         pk=pk,
         today=today,
@@ -189,7 +196,11 @@ def caller_lookup(request):
         )
     except ValidationError:
         chosen = None  # several share the number, or no name yet: the form says so on save
-    recent = Call.objects.only(*RECENT_COLUMNS).latest_of(ids, 3)
+    # The callers were read within the person's businesses: their calls are theirs to see.
+    recent = Call.objects.by_caller(
+        ids,
+        RECENT_CALLS.all(**{f"caller_{place}": pk for place, pk in enumerate(ids)}) if ids else [],
+    )
     for caller in found:
         caller.recent_calls = recent[caller.pk]
         caller.pick_values = json.dumps({"caller": str(caller.pk), "caller_name": caller.name})

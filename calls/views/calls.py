@@ -247,7 +247,7 @@ CALL_PAGE = Statement(lambda pk: Call.objects.for_page().filter(pk=pk), pk=int)
 def call_detail(request, pk):
     call = record_or_404(
         CALL_PAGE,
-        Call.objects.for_user(request.user).for_page().filter(pk=pk),
+        lambda: Call.objects.for_user(request.user).for_page().filter(pk=pk),
         every_business=Business.objects.ids_for(request.user) is None,
         pk=pk,
     )
