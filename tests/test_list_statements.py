@@ -235,3 +235,25 @@ def test_a_filter_bar_with_errors_is_drawn_each_time():
     assert not form.is_valid()
     assert "is-invalid" in bar(form)
     assert not formfields._bars
+
+
+def test_the_lookup_panels_last_calls_statement_reads_what_latest_of_reads():
+    """RECENT_CALLS (one shape per number of callers shown) gives each caller the same last
+    calls, in the same order, as CallQuerySet.latest_of, for one to LOOKUP_LIMIT callers."""
+    from calls.views.callers import LOOKUP_LIMIT, RECENT_CALLS, RECENT_COLUMNS, RECENT_SHOWN
+
+    now = timezone.now()
+    callers = [CallerFactory() for _ in range(LOOKUP_LIMIT + 1)]
+    for place, caller in enumerate(callers):
+        for minutes in range(place):  # the first has no calls, the last LOOKUP_LIMIT
+            CallFactory(caller=caller, started_at=now - timedelta(minutes=minutes * 7 + place))
+    for shown in range(1, LOOKUP_LIMIT + 1):
+        chosen = [caller.pk for caller in callers[-shown:]]
+        read = Call.objects.by_caller(
+            chosen, RECENT_CALLS.all(**{f"caller_{i}": pk for i, pk in enumerate(chosen)})
+        )
+        expected = Call.objects.only(*RECENT_COLUMNS).latest_of(chosen, RECENT_SHOWN)
+        assert {pk: ids(calls) for pk, calls in read.items()} == {
+            pk: ids(calls) for pk, calls in expected.items()
+        }
+        assert any(len(calls) == RECENT_SHOWN for calls in read.values())
