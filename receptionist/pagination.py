@@ -87,7 +87,7 @@ def keyset_paginate(
     descending: bool,
     size: int,
     ids_first: bool | Callable[[QuerySet, Q, int], list[int]] = False,
-    rows: QuerySet | None = None,
+    rows: QuerySet | Callable[[list[int]], list] | None = None,
 ) -> KeysetPage:
     """One page of `queryset` ordered by (key, pk), after the request's `cursor` parameter.
 
@@ -99,7 +99,9 @@ def keyset_paginate(
     the condition "after the cursor" alone (Q() on the first page) and how many ids.
     `rows` (with ids_first): where the rows of those ids are read, with their joins; by
     default `queryset` itself, whose conditions (a search's) would then be tested again.
-    The key of each id is read with the ids: `rows` need not compute it.
+    A function in place of a QuerySet reads them itself (a RowsStatement's `of`), given
+    the ids, and returns the rows in their order. The key of each id is read with the
+    ids: `rows` need not compute it.
 
     A cursor this page did not make raises BadCursor, which Django turns into a 400.
     """
@@ -124,8 +126,13 @@ def keyset_paginate(
         else:
             keys = dict(queryset.values_list("pk", key)[: size + 1])
             ids = list(keys)
-        found = {item.pk: item for item in (queryset if rows is None else rows).filter(pk__in=ids)}
-        items = [found[pk] for pk in ids if pk in found]
+        if callable(rows):
+            items = rows(ids)
+        else:
+            found = {
+                item.pk: item for item in (queryset if rows is None else rows).filter(pk__in=ids)
+            }
+            items = [found[pk] for pk in ids if pk in found]
     else:
         items = list(queryset[: size + 1])
     return _page(request, items, key=key, size=size, keys=keys)

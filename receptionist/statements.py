@@ -172,6 +172,33 @@ class KeysetStatement(Statement):
         return read_rows
 
 
+class RowsStatement(Statement):
+    """The rows of some ids, in the order of the ids: `rows(**values)` (a QuerySet)
+    narrowed to them, compiled once per number of ids (up to `most`). For a list whose
+    page is found as ids first (a search, sorted before the limit) and then read with
+    its joins."""
+
+    def __init__(self, rows, *, most: int, **kinds):
+        def build(**values):
+            ids = [values.pop(f"id_{place}") for place in range(most) if f"id_{place}" in values]
+            return rows(**values).filter(pk__in=ids)
+
+        super().__init__(build, **{f"id_{place}": int for place in range(most)}, **kinds)
+        self.most = most
+
+    def of(self, ids: list[int], **values) -> list:
+        """The rows of `ids` (at most `most`; the same id twice is read once), in that
+        order; an id with no row is left out."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return []
+        if len(ids) > self.most:
+            raise ValueError(f"At most {self.most} ids, not {len(ids)}.")
+        found = self.all(**{f"id_{place}": pk for place, pk in enumerate(ids)}, **values)
+        by_id = {row.pk: row for row in found}
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def record_or_404(statement: Statement, scoped, *, every_business: bool, **values):
     """A page's record: from `statement` (compiled once, with no business filter) for a
     person who may see every business, else from `scoped()` (the same query with the

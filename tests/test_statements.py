@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from callers.models import Caller
 from calls.models import Call
-from receptionist.statements import Statement
+from receptionist.statements import RowsStatement, Statement
 from tests.factories import CallerFactory, CallFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +127,29 @@ def test_the_user_of_an_involving_statement_is_a_value():
     call.escalations.create(raised_by=someone, reason="Shouting", ack_deadline=timezone.now())
     assert len(OPEN_ESCALATIONS_INVOLVING.all(caller=call.caller_id, person=someone.pk)) == 1
     assert OPEN_ESCALATIONS_INVOLVING.all(caller=call.caller_id, person=other.pk) == []
+
+
+def test_rows_of_ids_in_their_order_compiled_once_per_number_of_ids():
+    """RowsStatement.of: the rows of the ids given, in that order (not the QuerySet's), an id
+    given twice read once, an id with no row (or outside the QuerySet) left out; one query a
+    run; more ids than it was made for are refused."""
+    rows = RowsStatement(lambda: Call.objects.select_related("caller").order_by("pk"), most=4)
+    calls = [CallFactory() for _ in range(4)]
+    first, second, third, fourth = (call.pk for call in calls)
+    assert [call.pk for call in rows.of([third, first, second])] == [third, first, second]
+    assert [call.pk for call in rows.of([fourth, fourth, 10**9, first])] == [fourth, first]
+    found = rows.of([second])
+    assert found[0].caller.name == calls[1].caller.name  # read with the row: no query
+    with CaptureQueriesContext(connection) as queries:
+        assert [call.caller.name for call in rows.of([first, third])] == [
+            calls[0].caller.name,
+            calls[2].caller.name,
+        ]
+    assert len(queries.captured_queries) == 1
+    assert rows.of([]) == []
+    with pytest.raises(ValueError):
+        rows.of([first, second, third, fourth, 10**9])
+    narrowed = RowsStatement(
+        lambda caller: Call.objects.filter(caller_id=caller), most=4, caller=int
+    )
+    assert [call.pk for call in narrowed.of([second, first], caller=calls[0].caller_id)] == [first]

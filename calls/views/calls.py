@@ -31,7 +31,7 @@ from receptionist.audit import audit_trail
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors, posted_version
 from receptionist.pagination import keyset_paginate, keyset_read, query_with
 from receptionist.roles import display_name
-from receptionist.statements import KeysetStatement, Statement, record_or_404
+from receptionist.statements import KeysetStatement, RowsStatement, Statement, record_or_404
 from receptionist.versions import form_base, read_base, three_way
 
 
@@ -138,6 +138,10 @@ LOG_PAGE = KeysetStatement(
     **{name: kind for name, (_, kind) in CallFilter.NARROWING.items()},
 )
 
+# A searched log's page is found as ids (calls.search): its rows, with their callers and
+# takers, are then read by a statement compiled once per number of rows.
+LOG_ROWS = RowsStatement(lambda: Call.objects.for_list(), most=100)
+
 
 @permission_required("calls.view_call", raise_exception=True)
 def call_list(request):
@@ -145,7 +149,8 @@ def call_list(request):
     calls = CallFilter(request.GET, queryset=visible, request=request)
     page = None
     valid = calls.is_valid()
-    if valid and not calls.searches() and Business.objects.ids_for(request.user) is None:
+    every_business = Business.objects.ids_for(request.user) is None
+    if valid and not calls.searches() and every_business:
         page = keyset_read(
             request,
             LOG_PAGE.reader(withheld=calls.only_withheld(), **calls.narrowing()),
@@ -155,14 +160,15 @@ def call_list(request):
         )
     elif valid:
         found, key, ids_first = calls.page_order(calls.qs)
+        size = settings.CALLS_PAGE_SIZE
         page = keyset_paginate(
             request,
             found,
             key=key,
             descending=True,
-            size=settings.CALLS_PAGE_SIZE,
+            size=size,
             ids_first=ids_first,
-            rows=visible,
+            rows=LOG_ROWS.of if every_business and size < LOG_ROWS.most else visible,
         )
     context = {
         "filter": calls,

@@ -24,7 +24,7 @@ from receptionist.forms import add_service_errors
 from receptionist.models import StaffProfile
 from receptionist.pagination import keyset_paginate, keyset_read
 from receptionist.roles import display_name
-from receptionist.statements import KeysetStatement, Statement
+from receptionist.statements import KeysetStatement, RowsStatement, Statement
 from receptionist.views import navigation_badge
 
 # The managers' queue (its first 200) for a person who sees every business, compiled once
@@ -91,12 +91,9 @@ def escalation_resolved(request):
     return render(request, template, {"filter": found, "page": page})
 
 
-@permission_required("calls.view_escalation", raise_exception=True)
-def escalation_mine(request):
-    """The escalations of the calls this person took or raised, with the debriefs."""
-    visible = Escalation.objects.visible_to(request.user)
-    rows = (
-        visible.select_related("call__caller", "acknowledged_by")
+def _mine_rows(escalations):
+    return (
+        escalations.select_related("call__caller", "acknowledged_by")
         # What a row shows (jinja/calls/escalation-mine-rows.html).
         .only(
             "raised_at",
@@ -108,13 +105,28 @@ def escalation_mine(request):
             "acknowledged_by__last_name",
         )
     )
+
+
+# "My escalations" is found as ids (newest_involving); the rows of those ids are read by a
+# statement compiled once per number of rows, for people who see every business.
+MINE_ROWS = RowsStatement(lambda: _mine_rows(Escalation.objects.all()), most=100)
+
+
+@permission_required("calls.view_escalation", raise_exception=True)
+def escalation_mine(request):
+    """The escalations of the calls this person took or raised, with the debriefs."""
+    visible = Escalation.objects.visible_to(request.user)
+    size = settings.CALLS_PAGE_SIZE
+    # The ids are those the person may see (newest_involving of `visible`).
+    compiled = Business.objects.ids_for(request.user) is None and size < MINE_ROWS.most
     page = keyset_paginate(
         request,
-        rows,
+        _mine_rows(visible),
         key="raised_at",
         descending=True,
-        size=settings.CALLS_PAGE_SIZE,
+        size=size,
         ids_first=lambda ordered, after, n: visible.filter(after).newest_involving(request.user, n),
+        rows=MINE_ROWS.of if compiled else None,
     )
     if request.htmx and request.GET.get("cursor"):
         return render(request, "calls/escalation-mine-rows.html", {"page": page})
