@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from callers.models import Business
 from calls.forms import CallForm
+from calls.models import Call
 from followups.forms import AssignForm, AttemptForm, CancelForm, OpenForForm, PromisePreviewForm
-from followups.models import Callback, CallbackStatus, at_risk_until
+from followups.models import Callback, CallbackAttempt, CallbackStatus, at_risk_until
 from followups.services import (
     CallbackConflict,
     CallbackTaken,
@@ -112,8 +113,23 @@ def _callback_or_404(request, pk, queryset=None):
     return get_object_or_404(queryset.for_user(request.user), pk=pk)
 
 
-# A callback's page, compiled once (receptionist/statements.py).
+# A callback's page, compiled once (receptionist/statements.py): the callback, its attempts
+# with who made them, and the calls of the caller attached to it since.
 CALLBACK_PAGE = Statement(lambda pk: Callback.objects.for_page().filter(pk=pk), pk=int)
+ATTEMPTS = Statement(
+    lambda callback: CallbackAttempt.objects.filter(callback_id=callback).select_related(
+        "attempted_by"
+    ),
+    callback=int,
+)
+LATER_CALLS = Statement(
+    lambda callback: (
+        Call.objects.filter(attached_callbacks=callback)
+        .only("started_at", "summary")
+        .order_by("-started_at")[:20]
+    ),
+    callback=int,
+)
 
 
 @permission_required("followups.view_callback", raise_exception=True)
@@ -130,10 +146,9 @@ def callback_detail(request, pk, attempt_form=None, assign_form=None, cancel_for
         "now": timezone.now(),
         # As text: the page only shows and dials them.
         "phones": callback.numbers,
-        "attempts": list(callback.attempts.select_related("attempted_by")),
-        "later_calls": list(
-            callback.later_calls.only("started_at", "summary").order_by("-started_at")[:20]
-        ),
+        # The callback was read within the person's businesses: these are theirs to see.
+        "attempts": ATTEMPTS.all(callback=callback.pk),
+        "later_calls": LATER_CALLS.all(callback=callback.pk),
         "changes": audit_trail(callback),
         "holds_claim": callback.claimed_by_id == request.user.pk,
         "manages": request.user.has_perm("followups.manage_callback"),
