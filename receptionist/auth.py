@@ -49,9 +49,15 @@ def _granted_ids_sql(pk: str, vendor: str) -> str:
     """The ids of the permissions of the user whose id is the column `pk`, as one text
     ("12,40,41"): their own and their groups', without joining the permission and content
     type tables (which doubled the statement's planning time); their names come from
-    `_names_of`."""
+    `_names_of`. On PostgreSQL through PERMISSION_IDS_FUNCTION, planned once per
+    connection (migration receptionist/0007 says why)."""
+    if vendor == "postgresql":
+        return f"{PERMISSION_IDS_FUNCTION}({pk})"
+    return _granted_ids_subquery(pk, "group_concat")
+
+
+def _granted_ids_subquery(pk: str, aggregate: str) -> str:
     User = get_user_model()
-    aggregate = "string_agg" if vendor == "postgresql" else "group_concat"
     return (
         f"(SELECT {aggregate}(CAST(x.permission_id AS TEXT), ',') FROM ("
         f"SELECT up.permission_id FROM {User.user_permissions.through._meta.db_table} up "
@@ -59,6 +65,19 @@ def _granted_ids_sql(pk: str, vendor: str) -> str:
         f"UNION ALL SELECT gp.permission_id FROM {Group.permissions.through._meta.db_table} gp "
         f"JOIN {User.groups.through._meta.db_table} ug ON ug.group_id = gp.group_id "
         f"WHERE ug.user_id = {pk}) x)"
+    )
+
+
+PERMISSION_IDS_FUNCTION = "receptionist_permission_ids"
+
+
+def permission_ids_function_sql() -> str:
+    """The PostgreSQL function behind _granted_ids_sql: the same subquery, its plan made
+    once per connection for any person (a generic plan, for this function only)."""
+    return (
+        f"CREATE OR REPLACE FUNCTION {PERMISSION_IDS_FUNCTION}(person bigint) RETURNS text "
+        "LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $body$ "
+        f"BEGIN RETURN {_granted_ids_subquery('person', 'string_agg')}; END $body$"
     )
 
 

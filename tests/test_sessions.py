@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from receptionist import auth
 from receptionist.models import Session
 from receptionist.sessions import SessionStore
 
@@ -52,7 +53,39 @@ def test_a_page_reads_its_session_person_and_permissions_in_one_query(client, re
         assert client.get("/callbacks/counts/").status_code == 200
     reads = [q["sql"] for q in queries.captured_queries]
     assert len(reads) == 2, reads
-    assert "receptionist_session" in reads[0] and "auth_group_permissions" in reads[0]
+    # The permissions: in the statement, or through the function it calls on PostgreSQL.
+    assert "receptionist_session" in reads[0]
+    assert ("auth_group_permissions" in reads[0]) != (auth.PERMISSION_IDS_FUNCTION in reads[0])
+
+
+def test_the_permission_ids_function_answers_what_the_subquery_answers(receptionist, manager):
+    """On PostgreSQL, receptionist_permission_ids(person) is the subquery it stands for: a
+    person's own permissions and their groups', changes seen at once."""
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the function exists on PostgreSQL only")
+    own = Permission.objects.get(codename="add_group")  # no role has it
+    receptionist.user_permissions.add(own)
+
+    def both(person):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {auth.PERMISSION_IDS_FUNCTION}(%s), "
+                f"{auth._granted_ids_subquery('%s', 'string_agg')}",
+                [person.pk, person.pk, person.pk],
+            )
+            through_function, inline = cursor.fetchone()
+        return set((through_function or "").split(",")), set((inline or "").split(","))
+
+    for person in (receptionist, manager, receptionist):
+        through_function, inline = both(person)
+        assert through_function == inline
+        assert len(through_function) > 1
+    assert str(own.pk) in both(receptionist)[0] and str(own.pk) not in both(manager)[0]
+    receptionist.groups.clear()
+    assert both(receptionist)[0] == {str(own.pk)}
 
 
 def test_the_person_read_with_a_session_is_only_taken_for_that_id(receptionist, manager):
