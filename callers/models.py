@@ -92,11 +92,16 @@ class CallerQuerySet(models.QuerySet):
             return self
         prefix = phones.e164_prefix(text)
         if prefix:
-            numbers = CallerPhone.objects.containing(text) | CallerPhone.objects.filter(
-                number__startswith=prefix
-            )
-            return self.filter(pk__in=numbers.values("caller_id"))
+            return self.with_number(prefix, sorted(phones.digit_runs(text)))
         return self.filter(self.name_contains(text))
+
+    def with_number(self, prefix: str, runs: list[str]):
+        """Callers with a number that starts with `prefix` (E.164) or contains one of
+        `runs` (digits): a number typed, as `search` reads it."""
+        found = Q(number__startswith=prefix)
+        for run in runs:
+            found |= Q(number__contains=run)
+        return self.filter(pk__in=CallerPhone.objects.filter(found).values("caller_id"))
 
     @staticmethod
     def name_contains(text: str) -> Q:
@@ -111,13 +116,22 @@ class CallerQuerySet(models.QuerySet):
         """The lookup panel's candidates as the number or name is typed, best first: callers
         with a caution flag, then VIPs, then by name. The number wins once it has 3 digits;
         a name needs 2 characters."""
-        if sum(ch.isdigit() for ch in phone) >= 3:
-            found = self.search(phone)
-        elif len(name.strip()) >= 2:
-            found = self.search(name)
-        else:
+        text = self.lookup_text(phone=phone, name=name)
+        if not text:
             return self.none()
-        return found.people().order_by("-caution", "-is_vip", "name", "pk")
+        return self.search(text).lookup_order()
+
+    @staticmethod
+    def lookup_text(*, phone: str = "", name: str = "") -> str:
+        """What the lookup panel searches for (`search`): the number once it has 3 digits,
+        else the name from 2 characters; "" while neither is typed."""
+        if sum(ch.isdigit() for ch in phone) >= 3:
+            return phone
+        return name if len(name.strip()) >= 2 else ""
+
+    def lookup_order(self):
+        """The people among these callers, best first for the lookup panel."""
+        return self.people().order_by("-caution", "-is_vip", "name", "pk")
 
     def matching(self, *, phone, name: str = ""):
         """Who is on the phone: the callers who have exactly this number, and this name when

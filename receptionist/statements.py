@@ -20,6 +20,12 @@ few): which ones it gives is part of the shape, and `build` is called with those
 A value Django writes into the SQL text instead of sending it apart (a slice's LIMIT) is
 part of the shape: name it in `shape`, and each different value is compiled once.
 Building a Statement whose stand-in ends up in the text fails at once.
+
+A text value compared with LIKE (`contains`, `icontains`, `startswith`, ...) is sent as a
+pattern: Django escapes the value's %, _ and backslash and adds the % around it. Such a
+parameter is found by the stand-in inside it, and each run makes the pattern the same way
+from the real value. A stand-in changed any other way on its way to the parameters (a
+regular expression built from it, say) is not found: the Statement refuses to build.
 """
 
 import copy
@@ -48,11 +54,12 @@ def _stand_in(kind):
 
 
 class _Compiled:
-    def __init__(self, compiler, sql, params, places, kinds, prefetch):
+    def __init__(self, compiler, sql, params, places, patterns, kinds, prefetch):
         self.compiler = compiler
         self.sql = sql
         self.params = params
         self.places = places  # [(index among the parameters, value's name)]
+        self.patterns = patterns  # [(index, value's name, text before it, text after it)]
         self.kinds = kinds
         self.prefetch = prefetch
 
@@ -86,12 +93,37 @@ class Statement:
             if str(value) in sql or (isinstance(value, int) and str(-value) in sql):
                 raise ValueError(f"{name} is written into the SQL, not sent as a parameter.")
         places = [(index, adapted[value]) for index, value in enumerate(params) if value in adapted]
-        missing = set(stand_ins) - {name for _, name in places}
+        patterns = [
+            (index, name, *pattern)
+            for index, value in enumerate(params)
+            if value not in adapted
+            for name, stand_in in stand_ins.items()
+            if (pattern := self._like_pattern(connection, value, stand_in))
+        ]
+        missing = set(stand_ins) - {name for _, name in places} - {name for _, name, *_ in patterns}
         if missing:
             raise ValueError(f"The query does not use {', '.join(sorted(missing))}.")
         return _Compiled(
-            compiler, sql, tuple(params), places, self.kinds, queryset._prefetch_related_lookups
+            compiler,
+            sql,
+            tuple(params),
+            places,
+            patterns,
+            self.kinds,
+            queryset._prefetch_related_lookups,
         )
+
+    @staticmethod
+    def _like_pattern(connection, param, stand_in) -> tuple[str, str] | None:
+        """(before, after) when `param` is the LIKE pattern Django makes of `stand_in`
+        ("%" around or after it; the stand-in holds nothing LIKE escapes)."""
+        if not isinstance(param, str) or not isinstance(stand_in, str) or stand_in == param:
+            return None
+        escaped = connection.ops.prep_for_like_query(stand_in)
+        before, found, after = param.partition(escaped)
+        if found and before in ("", "%") and after in ("", "%") and (before or after):
+            return before, after
+        return None
 
     @staticmethod
     def _adapt(connection, kind, value):
@@ -110,6 +142,8 @@ class Statement:
         params = list(compiled.params)
         for index, name in compiled.places:
             params[index] = self._adapt(connection, compiled.kinds[name], values[name])
+        for index, name, before, after in compiled.patterns:
+            params[index] = before + connection.ops.prep_for_like_query(values[name]) + after
         # A copy per run: the compiled one is shared by every thread of the process.
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connection

@@ -13,6 +13,7 @@ from django.template import engines
 from django.template.backends.jinja2 import Jinja2
 from django.utils import timezone
 
+from callers.models import Caller
 from calls.forms import CallFilter, ResolvedEscalationFilter
 from calls.models import Call, Escalation, EscalationStatus
 from calls.views.calls import LOG_PAGE
@@ -257,3 +258,55 @@ def test_the_lookup_panels_last_calls_statement_reads_what_latest_of_reads():
             pk: ids(calls) for pk, calls in expected.items()
         }
         assert any(len(calls) == RECENT_SHOWN for calls in read.values())
+
+
+def test_the_lookup_panels_callers_statements_read_what_for_lookup_reads():
+    """The lookup panel's callers read by statements compiled once (CANDIDATES_NAMED and
+    CANDIDATES_NUMBERED, on PostgreSQL) are for_lookup's, in its order, with the same
+    numbers and counts: for names (LIKE's own characters %, _ and backslash matched as
+    typed, never as wildcards), organisations, numbers whole or partial in any format."""
+    from calls.views.callers import LOOKUP_LIMIT, _candidates, _candidates_of
+
+    now = timezone.now()
+    callers = [
+        CallerFactory(name="Olivia Stone", phone="+12125550100"),
+        CallerFactory(name="olivia Park", phone="+12125550101", caution=True, caution_note="x"),
+        CallerFactory(name="Liv 100% Sure", phone="+442079460018"),
+        CallerFactory(name="Liv 1000 Sure", is_vip=True),
+        CallerFactory(name="under_score", organisation="Olive Oil Ltd"),
+        CallerFactory(name="underXscore"),
+        CallerFactory(name="back\\slash"),
+        CallerFactory(name="backXslash"),
+        *[CallerFactory(name=f"Olivia {n}") for n in range(LOOKUP_LIMIT + 1)],
+    ]
+    CallFactory(caller=callers[0], started_at=now - timedelta(hours=1))
+    CallFactory(caller=callers[1], started_at=now - timedelta(days=3))
+    person = manager_user()
+    today, week = Call.objects.count_boundaries()
+    for typed in (
+        "olivia",
+        "OLIV",
+        "100% S",
+        "under_",
+        "back\\",
+        "olive oil",
+        "212555",
+        "(212) 555-0100",
+        "+1 212 555 01",
+        "020 7946 0018",
+        "555 0101",
+        "zz",
+    ):
+        expected = list(_candidates(Caller.objects.search(typed), today, week))
+        read = _candidates_of(person, typed)
+        assert ids(read) == ids(expected), typed
+        assert [(c.numbers, c.calls_today, c.calls_week) for c in read] == [
+            (c.numbers, c.calls_today, c.calls_week) for c in expected
+        ], typed
+    assert len(_candidates_of(person, "olivia")) == LOOKUP_LIMIT + 1
+    assert ids(_candidates_of(person, "100% S")) == [callers[2].pk]
+    assert ids(_candidates_of(person, "under_")) == [callers[4].pk]
+    assert ids(_candidates_of(person, "back\\")) == [callers[6].pk]
+    assert ids(_candidates_of(person, "olive oil")) == [callers[4].pk]
+    assert ids(_candidates_of(person, "(212) 555-0100")) == [callers[0].pk]
+    assert _candidates_of(person, "") == []

@@ -153,3 +153,35 @@ def test_rows_of_ids_in_their_order_compiled_once_per_number_of_ids():
         lambda caller: Call.objects.filter(caller_id=caller), most=4, caller=int
     )
     assert [call.pk for call in narrowed.of([second, first], caller=calls[0].caller_id)] == [first]
+
+
+def test_a_text_compared_with_like_is_sent_as_the_pattern_django_makes():
+    """contains / icontains / startswith / endswith: the value's %, _ and backslash are
+    matched as typed, as the QuerySet matches them."""
+    names = ["50% off", "500 off", "a_b", "axb", "c\\d", "cd", "Off the hook"]
+    for name in names:
+        CallerFactory(name=name)
+    for lookup in ("contains", "icontains", "startswith", "istartswith", "endswith"):
+        statement = Statement(
+            lambda text, lookup=lookup: Caller.objects.filter(**{f"name__{lookup}": text}).order_by(
+                "pk"
+            ),
+            text=str,
+        )
+        for text in ("0%", "a_", "_b", "c\\", "\\d", "off", "OFF", "50", "%", "_"):
+            expected = list(
+                Caller.objects.filter(**{f"name__{lookup}": text})
+                .order_by("pk")
+                .values_list("name", flat=True)
+            )
+            assert [caller.name for caller in statement.all(text=text)] == expected, (lookup, text)
+    contains = Statement(lambda text: Caller.objects.filter(name__contains=text), text=str)
+    assert [caller.name for caller in contains.all(text="0%")] == ["50% off"]
+
+
+def test_a_text_changed_on_its_way_to_the_sql_is_refused():
+    """A value turned into something else than a LIKE pattern (a regular expression) cannot
+    be put back from the real value: the Statement refuses to build."""
+    statement = Statement(lambda text: Caller.objects.filter(name__iregex=text + "+"), text=str)
+    with pytest.raises(ValueError):
+        statement.all(text="x")
