@@ -64,3 +64,35 @@ def test_numbers_read_in_the_desks_region(settings):
     assert phone("+16178408318") == "(617) 840-8318"
     assert phone("+442079460000") == "+44 20 7946 0000"
     assert tel("+16178408318") == "+16178408318"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain",
+        "one\ntwo",
+        "one\r\ntwo\rthree\n\nfour",
+        "<script>alert('x')</script>\n& \"quoted\"",
+        "—",
+    ],
+)
+def test_linebreaksbr_for_jinja_is_djangos(text):
+    """The Jinja filter gives Django's linebreaksbr: escaped text, a <br> per line break (the
+    two spell the entities of quotes differently; they read the same)."""
+    import html
+
+    from django.template.defaultfilters import linebreaksbr as djangos
+    from markupsafe import Markup
+
+    from receptionist.jinja2 import linebreaksbr
+
+    ours = linebreaksbr(text)
+    assert isinstance(ours, Markup)
+    assert html.unescape(ours) == html.unescape(djangos(text, autoescape=True))
+    # The same markup, but for how each spells the entity of a quote.
+    assert str(ours).replace("&#39;", "&#x27;").replace("&#34;", "&quot;") == djangos(
+        text, autoescape=True
+    )
+    assert "<script>" not in ours
+    assert linebreaksbr(Markup("<b>kept</b>\nx")) == "<b>kept</b><br>x"
