@@ -380,13 +380,25 @@ class EscalationQuerySet(models.QuerySet):
         took, newest first. Asked as two newest-first lists, each walking the escalations
         by time and stopping at `n`: as one query with an OR across the join to the calls,
         PostgreSQL read every call (140 ms at a million calls)."""
+        if connection.features.supports_slicing_ordering_in_compound:
+            found = self.newest_involving_query(user.pk, n)
+            return self.newest_of([(row.raised_at, row.pk) for row in found], n)
         newest = ("-raised_at", "-pk")
         raised = self.filter(raised_by=user).order_by(*newest).values_list("raised_at", "pk")
         taken = self.filter(call__taken_by=user).order_by(*newest).values_list("raised_at", "pk")
-        if connection.features.supports_slicing_ordering_in_compound:
-            rows = list(raised[:n].union(taken[:n], all=True))
-        else:
-            rows = [*raised[:n], *taken[:n]]
+        return self.newest_of([*raised[:n], *taken[:n]], n)
+
+    def newest_involving_query(self, person: int, n: int):
+        """newest_involving's two lists as one query (a UNION, where the database allows
+        a limit in each part: PostgreSQL), of escalations holding their raised_at alone."""
+        newest = ("-raised_at", "-pk")
+        raised = self.filter(raised_by_id=person).order_by(*newest).only("raised_at")[:n]
+        taken = self.filter(call__taken_by_id=person).order_by(*newest).only("raised_at")[:n]
+        return raised.union(taken, all=True)
+
+    @staticmethod
+    def newest_of(rows, n: int) -> list[int]:
+        """The ids of the newest `n` of (raised_at, id) rows, newest first, each once."""
         return [pk for _, pk in sorted(set(rows), reverse=True)[:n]]
 
     def visible_to(self, user):

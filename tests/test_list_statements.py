@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.http import QueryDict
 from django.template import engines
 from django.template.backends.jinja2 import Jinja2
@@ -310,3 +311,32 @@ def test_the_lookup_panels_callers_statements_read_what_for_lookup_reads():
     assert ids(_candidates_of(person, "olive oil")) == [callers[4].pk]
     assert ids(_candidates_of(person, "(212) 555-0100")) == [callers[0].pk]
     assert _candidates_of(person, "") == []
+
+
+def test_my_escalations_statements_read_what_newest_involving_reads():
+    """My escalations through MINE_IDS and MINE_ROWS (PostgreSQL): the escalations the
+    person raised or whose call they took, newest first, each once, page after page (equal
+    times ordered by id), none of anyone else's."""
+    from calls.views.escalations import _read_mine
+
+    person, other = receptionist_user(), receptionist_user()
+    now = timezone.now().replace(microsecond=0)
+    for n in range(14):
+        call = CallFactory(taken_by=person if n % 3 == 0 else other)
+        Escalation.objects.create(
+            call=call,
+            raised_by=person if n % 2 == 0 else other,
+            reason=f"reason {n}",
+            ack_deadline=now,
+            raised_at=now - timedelta(minutes=n // 3),
+        )
+    expected = Escalation.objects.involving(person).order_by("-raised_at", "-pk")
+    assert 0 < expected.count() < Escalation.objects.count()
+    # The QuerySet path (SQLite's) answers the same.
+    assert Escalation.objects.newest_involving(person, 100) == ids(expected)
+    if not connection.features.supports_slicing_ordering_in_compound:
+        return  # the statements are PostgreSQL's: each list's limit inside one UNION
+    for size in (1, 3, 25):
+        read = walk(keyed(_read_mine(person.pk), "raised_at"), size=size)
+        assert ids(read) == ids(expected), size
+        assert [e.call.caller.name for e in read] == [e.call.caller.name for e in expected]
