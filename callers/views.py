@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 
 from callers.forms import CallerForm, CallerMergeForm, CallerPhoneFormSet, CallerSearchForm
 from callers.models import Caller, NumbersOf
@@ -20,6 +20,7 @@ from callers.services import (
 )
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors
 from receptionist.pagination import keyset_paginate
+from receptionist.rendering import render
 from receptionist.versions import form_base, read_base, three_way
 
 

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,6 +31,7 @@ from followups.services import (
 from receptionist.audit import audit_trail
 from receptionist.forms import add_service_errors, with_version
 from receptionist.pagination import keyset_paginate, keyset_read
+from receptionist.rendering import render
 from receptionist.roles import display_name
 from receptionist.statements import KeysetStatement, Statement, record_or_404
 from receptionist.views import navigation_badge

@@ -7,12 +7,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, resolve_url
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from receptionist.forms import LoginForm
+from receptionist.rendering import render
 
 
 @never_cache

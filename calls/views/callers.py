@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, ValidationError
 from django.db import connection
 from django.db.models import Exists, OuterRef
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from callers import phones
@@ -19,6 +18,7 @@ from calls.models import Call, Escalation
 from calls.services import UNKNOWN_CALLER, caller_on_the_phone
 from receptionist.audit import audit_trail
 from receptionist.pagination import keyset_read
+from receptionist.rendering import render
 from receptionist.statements import KeysetStatement, Statement, record_or_404
 
 LOOKUP_LIMIT = 5

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -30,6 +30,7 @@ from calls.services import (
 from receptionist.audit import audit_trail
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors, posted_version
 from receptionist.pagination import keyset_paginate, keyset_read, query_with
+from receptionist.rendering import render
 from receptionist.roles import display_name
 from receptionist.statements import KeysetStatement, RowsStatement, Statement, record_or_404
 from receptionist.versions import form_base, read_base, three_way

@@ -10,7 +10,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import Q
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -27,6 +27,7 @@ from calls.services import (
 from receptionist.forms import add_service_errors
 from receptionist.models import StaffProfile
 from receptionist.pagination import keyset_paginate, keyset_read
+from receptionist.rendering import render
 from receptionist.roles import display_name
 from receptionist.statements import KeysetStatement, RowsStatement, Statement
 from receptionist.views import navigation_badge
