@@ -10,7 +10,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "receptionist.settings")
 application = get_wsgi_application()
 
 # Imported after setup: settings are loaded by now.
-from receptionist.serving import require_secret_key, warm_up  # noqa: E402
+from receptionist.serving import (  # noqa: E402
+    collect_garbage_after_responses,
+    require_secret_key,
+    warm_up,
+)
 
 require_secret_key()
 
@@ -24,5 +28,7 @@ gc.freeze()
 # at the default threshold of 700 set off about 150 young collections and 15 older ones
 # per page. Almost none of them is in a cycle: reference counting frees them. Collecting
 # every 50,000 allocations instead takes 3 to 13% off a page (README, "Speed"); cycles are
-# still collected, a little later.
+# still collected, a little later: between requests, once the response has gone out
+# (collect_garbage_after_responses), the threshold being the backstop.
 gc.set_threshold(50_000, 50, 100)
+collect_garbage_after_responses()
