@@ -255,6 +255,50 @@ def _matching(text: str, words: list[Word], callers: list[Q]) -> Q:
     return found
 
 
+def compiled_values(text: str) -> dict | None:
+    """What a compiled newest-first search (matching_of) takes on PostgreSQL, by name:
+    each word's to_tsquery text (`word_0`, ...) and the ids of the callers it finds
+    (`callers_0`, ...), and for a number the ids of the callers with a number containing it
+    (`number_callers`). None when the search has no word, or a word finds more than
+    MAX_CALLER_IDS callers (their calls are then asked for by a subquery: `search`)."""
+    words = words_of((text or "").strip())
+    if not words or connection.vendor != "postgresql":
+        return None
+    values: dict = {}
+    for place, word in enumerate(words):
+        ids = _ids_of(_callers_with(word))
+        if len(ids) > MAX_CALLER_IDS:
+            return None
+        values[f"word_{place}"] = word.tsquery()
+        values[f"callers_{place}"] = ids
+    if is_number(text):
+        numbers = CallerPhone.objects.containing(text).values("caller_id")
+        ids = _ids_of(Caller.objects.filter(pk__in=numbers))
+        if len(ids) > MAX_CALLER_IDS:
+            return None
+        values["number_callers"] = ids
+    return values
+
+
+def _ids_of(callers) -> list[int]:
+    return list(callers.order_by().values_list("pk", flat=True)[: MAX_CALLER_IDS + 1])
+
+
+def matching_of(values: dict) -> Q:
+    """_matching, made of compiled_values: every word in the call or among its callers;
+    or, for a number, a caller with a number that contains it. Empty lists of callers
+    match nothing."""
+    found = Q()
+    place = 0
+    while f"word_{place}" in values:
+        callers = Q(AmongIds(F("caller_id"), values[f"callers_{place}"]))
+        found &= Q(_matches(values[f"word_{place}"])) | callers
+        place += 1
+    if "number_callers" in values:
+        found |= Q(AmongIds(F("caller_id"), values["number_callers"]))
+    return found
+
+
 def search(queryset, text: str):
     """The calls of `queryset` that match the search (see the module's docstring)."""
     text = (text or "").strip()
@@ -345,10 +389,15 @@ def newest_ids(queryset, after: Q, n: int, *, among) -> list[int]:
     return list(_newest(queryset, after, n, among=among))
 
 
-def _newest(queryset, after: Q, n: int, *, among):
-    """newest_ids, as a query of the ids (not yet read)."""
+def _newest(queryset, after: Q, n: int, *, among, rows: bool = False):
+    """newest_ids, as a query of the ids (not yet read); `rows`: of calls holding their id
+    alone (for a compiled statement, which reads model instances)."""
+
+    def ids(found):
+        return found.only("pk") if rows else found.values_list("pk", flat=True)
+
     if connection.vendor != "postgresql":
-        return queryset.order_by("-started_at", "-pk").values_list("pk", flat=True)[:n]
+        return ids(queryset.order_by("-started_at", "-pk"))[:n]
     edge = Coalesce(
         Subquery(
             among.filter(after)
@@ -357,20 +406,19 @@ def _newest(queryset, after: Q, n: int, *, among):
         ),
         Value(_DAWN),
     )
-    recent = (
-        queryset.filter(started_at__gte=edge)
-        .order_by("-started_at", "-pk")
-        .values_list("pk", flat=True)[:n]
-    )
+    recent = ids(queryset.filter(started_at__gte=edge).order_by("-started_at", "-pk"))[:n]
     older_key = ExpressionWrapper(F("started_at") + Value(timedelta(0)), models.DateTimeField())
-    older = (
-        queryset.filter(started_at__lt=edge)
-        .annotate(found_at=older_key)
-        .order_by("-found_at", "-pk")
-        .values_list("pk", flat=True)[:n]
-    )
+    older = ids(
+        queryset.filter(started_at__lt=edge).alias(found_at=older_key).order_by("-found_at", "-pk")
+    )[:n]
     # PostgreSQL reads the parts of UNION ALL in turn and stops at the limit.
     return recent.union(older, all=True)[:n]
+
+
+def newest_rows(queryset, after: Q, n: int, *, among):
+    """newest_ids as a query of calls holding their id alone, not yet read: what a compiled
+    statement runs (receptionist.statements reads model instances)."""
+    return _newest(queryset, after, n, among=among, rows=True)
 
 
 def validate(text: str) -> None:

@@ -19,7 +19,11 @@ A run may give only some of the values named (a list's filters, of which a reque
 few): which ones it gives is part of the shape, and `build` is called with those alone.
 A value Django writes into the SQL text instead of sending it apart (a slice's LIMIT) is
 part of the shape: name it in `shape`, and each different value is compiled once.
-Building a Statement whose stand-in ends up in the text fails at once.
+Building a Statement whose stand-in ends up in the text fails at once, but for one kind:
+a list of ids (kind `list`), which calls.search.AmongIds writes into the text as one array
+literal on PostgreSQL (PostgreSQL checks a constant array of 1,500 ids by hashing it, a
+parameter one by one: 0.7 ms against 3 ms); each run writes its ids, each made an int,
+in place of the stand-in's.
 
 A text value compared with LIKE (`contains`, `icontains`, `startswith`, ...) is sent as a
 pattern: Django escapes the value's %, _ and backslash and adds the % around it. Such a
@@ -50,16 +54,20 @@ def _stand_in(kind):
         return f"\ue000stand-in {number}\ue000"
     if kind is datetime:
         return datetime(1001, 1, 1, tzinfo=UTC) + timedelta(seconds=number)
-    raise TypeError(f"A Statement's values are int, str or datetime, not {kind!r}.")
+    if kind is list:
+        # Ids written into the SQL as one array literal (calls.search.AmongIds).
+        return [-7_000_000_000_000_000_000 - number]
+    raise TypeError(f"A Statement's values are int, str, datetime or list, not {kind!r}.")
 
 
 class _Compiled:
-    def __init__(self, compiler, sql, params, places, patterns, kinds, prefetch):
+    def __init__(self, compiler, sql, params, places, patterns, literals, kinds, prefetch):
         self.compiler = compiler
         self.sql = sql
         self.params = params
         self.places = places  # [(index among the parameters, value's name)]
         self.patterns = patterns  # [(index, value's name, text before it, text after it)]
+        self.literals = literals  # {value's name: its stand-in's array literal in the SQL}
         self.kinds = kinds
         self.prefetch = prefetch
 
@@ -88,7 +96,16 @@ class Statement:
         sql, params = compiler.as_sql()
         connection = connections[alias]
         adapted = {}
+        literals = {}
         for name, value in stand_ins.items():
+            if isinstance(value, list):
+                # The one kind written into the text: an array of ids, made of ints only
+                # (calls.search.AmongIds, on PostgreSQL), replaced in the text on each run.
+                literal = f"'{{{value[0]}}}'"
+                if literal not in sql:
+                    raise ValueError(f"{name} is not written into the SQL as an array of ids.")
+                literals[name] = literal
+                continue
             adapted[self._adapt(connection, self.kinds[name], value)] = name
             if str(value) in sql or (isinstance(value, int) and str(-value) in sql):
                 raise ValueError(f"{name} is written into the SQL, not sent as a parameter.")
@@ -100,7 +117,12 @@ class Statement:
             for name, stand_in in stand_ins.items()
             if (pattern := self._like_pattern(connection, value, stand_in))
         ]
-        missing = set(stand_ins) - {name for _, name in places} - {name for _, name, *_ in patterns}
+        missing = (
+            set(stand_ins)
+            - {name for _, name in places}
+            - {name for _, name, *_ in patterns}
+            - literals.keys()
+        )
         if missing:
             raise ValueError(f"The query does not use {', '.join(sorted(missing))}.")
         return _Compiled(
@@ -109,6 +131,7 @@ class Statement:
             tuple(params),
             places,
             patterns,
+            literals,
             self.kinds,
             queryset._prefetch_related_lookups,
         )
@@ -144,10 +167,15 @@ class Statement:
             params[index] = self._adapt(connection, compiled.kinds[name], values[name])
         for index, name, before, after in compiled.patterns:
             params[index] = before + connection.ops.prep_for_like_query(values[name]) + after
+        sql = compiled.sql
+        for name, literal in compiled.literals.items():
+            # int() of each: nothing but digits and a sign reaches the text.
+            ids = ",".join(str(int(pk)) for pk in values[name])
+            sql = sql.replace(literal, f"'{{{ids}}}'")
         # A copy per run: the compiled one is shared by every thread of the process.
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connection
-        compiler.as_sql = lambda *args, **kwargs: (compiled.sql, tuple(params))
+        compiler.as_sql = lambda *args, **kwargs: (sql, tuple(params))
         results = compiler.execute_sql(MULTI)
         # As django.db.models.query.ModelIterable turns rows into instances.
         select, klass_info = compiler.select, compiler.klass_info

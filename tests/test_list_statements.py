@@ -4,7 +4,7 @@ filter bars drawn once per set of values (receptionist.formfields.filter_bar) ar
 drawn anew."""
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -340,3 +340,60 @@ def test_my_escalations_statements_read_what_newest_involving_reads():
         read = walk(keyed(_read_mine(person.pk), "raised_at"), size=size)
         assert ids(read) == ids(expected), size
         assert [e.call.caller.name for e in read] == [e.call.caller.name for e in expected]
+
+
+SEARCHES = [
+    "invoice",
+    "invoice parcel",
+    "smith",
+    "smith invoice",
+    "parc",
+    "nothing-at-all",
+    "2125550147",
+]
+
+
+@pytest.mark.parametrize("window", [None, 3])
+def test_a_searched_log_statement_reads_what_the_search_queryset_reads(log, monkeypatch, window):
+    """A newest-first search through SEARCH_PAGE (PostgreSQL; the words' callers written in
+    as arrays of ids) gives the calls the QuerySet search gives, in its order, page after
+    page, with every filter; also when most matches lie beyond the window of recent calls
+    (`window`: a window of 3 calls makes the older part answer)."""
+    from calls import search
+    from calls.views.calls import SEARCH_PAGE, SEARCH_VALUES, _newest_found, _read_search
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the compiled search is PostgreSQL's")
+    statement = SEARCH_PAGE
+    if window is not None:
+        monkeypatch.setattr(search, "RECENT_WINDOW", window)
+        statement = Statement(  # compiled afresh, with the small window
+            _newest_found,
+            shape=("size", "withheld"),
+            after_key=datetime,
+            after_pk=int,
+            **{name: kind for name, (_, kind) in CallFilter.NARROWING.items()},
+            **SEARCH_VALUES,
+        )
+        monkeypatch.setattr("calls.views.calls.SEARCH_PAGE", statement)
+    people, callers, now = log
+    Caller.objects.filter(pk=callers[0].pk).update(name="Ann Smith")
+    for n, call in enumerate(Call.objects.order_by("pk")):
+        words = ["invoice" if n % 2 else "parcel", "parcel" if n % 3 == 0 else "note"]
+        Call.objects.filter(pk=call.pk).update(summary=" ".join(words))
+    found_any = 0
+    for text in SEARCHES:
+        for query in log_queries(people, callers, now):
+            data = QueryDict(query, mutable=True)
+            data["q"] = text
+            calls = CallFilter(data, queryset=Call.objects.for_list())
+            assert calls.is_valid(), (query, calls.form.errors)
+            matched = search.compiled_values(text)
+            assert matched is not None, text
+            expected = list(calls.qs.order_by("-started_at", "-pk"))
+            found_any += bool(expected)
+            read = walk(keyed(_read_search(calls, matched), "started_at"), size=3)
+            assert ids(read) == ids(expected), (text, query)
+            assert [call.caller.name for call in read] == [call.caller.name for call in expected]
+    assert found_any > 20
+    assert len(statement._compiled) > 5

@@ -185,3 +185,28 @@ def test_a_text_changed_on_its_way_to_the_sql_is_refused():
     statement = Statement(lambda text: Caller.objects.filter(name__iregex=text + "+"), text=str)
     with pytest.raises(ValueError):
         statement.all(text="x")
+
+
+def test_a_list_of_ids_is_written_in_as_an_array_each_run():
+    """Kind list: ids that calls.search.AmongIds writes into the SQL as one array literal
+    (PostgreSQL), replaced by each run's ids (ints only); none matches nothing."""
+    from django.db.models import F
+
+    from calls.search import AmongIds
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the array literal is PostgreSQL's")
+    statement = Statement(
+        lambda callers: Call.objects.filter(AmongIds(F("caller_id"), callers)).order_by("pk"),
+        callers=list,
+    )
+    calls = [CallFactory() for _ in range(4)]
+    for chosen in ([calls[0]], [calls[1], calls[3]], calls, []):
+        wanted = [call.caller_id for call in chosen]
+        assert [call.pk for call in statement.all(callers=wanted)] == [call.pk for call in chosen]
+    assert len(statement._compiled) == 1
+    with pytest.raises((TypeError, ValueError)):
+        statement.all(callers=["1}'); DROP TABLE calls_call; --"])
+    plain = Statement(lambda callers: Call.objects.filter(caller_id__in=callers), callers=list)
+    with pytest.raises(ValueError):
+        plain.all(callers=[1, 2])  # not an array literal: one placeholder each
