@@ -75,3 +75,31 @@ def test_filtering_by_a_person_offered_costs_no_query_and_anyone_else_is_checked
     outsider.groups.clear()  # no longer front desk staff: forgotten, and refused
     response = reception_client.get(f"/calls/?taken_by={outsider.pk}")
     assert response.context["filter"].form.errors["taken_by"]
+
+
+@pytest.mark.django_db
+def test_fetch_people_reads_the_people_named_in_one_query(django_assert_num_queries):
+    """Each foreign key named gets its person (or None), as select_related would give,
+    in one query whatever their number; nobody named: no query."""
+    from followups.models import Callback
+    from receptionist.roles import fetch_people
+    from tests.factories import CallbackFactory, UserFactory
+
+    people = [UserFactory() for _ in range(10)]
+    callbacks = [
+        CallbackFactory(assigned_to=people[n], claimed_by=people[n + 1] if n % 2 else None)
+        for n in range(9)
+    ]
+    for count in (1, 3, 9):  # up to the statement's 8 people, and beyond
+        fresh = list(Callback.objects.filter(pk__in=[c.pk for c in callbacks[:count]]))
+        named = [(c, "assigned_to") for c in fresh] + [(c, "claimed_by") for c in fresh]
+        with django_assert_num_queries(1):
+            fetch_people(named)
+        with django_assert_num_queries(0):
+            for callback in fresh:
+                original = next(c for c in callbacks if c.pk == callback.pk)
+                assert callback.assigned_to == original.assigned_to
+                assert callback.claimed_by == original.claimed_by
+    with django_assert_num_queries(0):
+        fetch_people([(fresh[1], "closed_by")])
+    assert fresh[1].closed_by is None
