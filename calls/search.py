@@ -179,8 +179,28 @@ def _callers_with(word: Word):
     number)."""
     found = Caller.objects.name_contains(word.text)
     if word.is_number:
-        found |= Q(pk__in=CallerPhone.objects.containing(word.text).values("caller_id"))
+        numbers = CallerPhone.objects.containing(word.text).values("caller_id")
+        found |= Q(AmongRowsOf(F("pk"), Subquery(numbers)))
     return Caller.objects.filter(found)
+
+
+class AmongRowsOf(Lookup):
+    """`column = ANY(ARRAY(subquery))` on PostgreSQL, `column IN (subquery)` elsewhere.
+
+    OR-ed with the name and organisation matches, `pk IN (subquery)` made PostgreSQL read
+    every caller (29 ms for the digits of a number, at 100,000 callers): a subquery in an
+    OR cannot be one of a bitmap scan's parts. Its rows as one array can: the three
+    indexes are read and their matches joined (0.6 ms)."""
+
+    lookup_name = "among_rows_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
 
 
 # A search that matches more callers than this filters calls by a join instead of a list.

@@ -37,3 +37,19 @@ def test_on_postgresql_the_ids_are_one_array_in_the_sql_not_a_placeholder_each()
 def test_the_ids_must_be_whole_numbers():
     with pytest.raises((TypeError, ValueError)):
         Call.objects.filter(AmongIds(F("caller_id"), ["1); DROP TABLE calls_call; --"]))
+
+
+def test_callers_with_a_number_are_read_through_an_array_of_their_ids():
+    """A number's callers: by name, organisation or number, the number's as one array on
+    PostgreSQL (a subquery OR-ed with the rest made PostgreSQL read every caller)."""
+    from calls.search import Word, _callers_with
+    from tests.factories import CallerFactory
+
+    by_number = CallerFactory(name="Pat", phone="+12125550147")
+    by_name = CallerFactory(name="Studio 5550147")
+    CallerFactory(name="Someone Else", phone="+12125559999")
+    found = _callers_with(Word(text="5550147", is_prefix=True))
+    assert set(found) == {by_number, by_name}
+    sql = str(found.query)
+    if connection.vendor == "postgresql":
+        assert "= ANY(ARRAY(SELECT" in sql
