@@ -229,6 +229,7 @@ def main():
         ("call log, search + filters", "/calls/?q=invoice&nature=appointment&urgency=high"),
         ("call log, best match", "/calls/?q=invoice&sort=best"),
         ("call log, caller box", "/calls/?who=smith"),
+        ("call log, a number searched", "/calls/?q=212555"),
         ("call log, date range", f"/calls/?date_from={month[0]}&date_to={month[1]}"),
         ("call page", f"/calls/{some_call}/"),
         ("log a call (form)", "/calls/new/"),
