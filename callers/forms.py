@@ -4,8 +4,36 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
+from callers import phones
 from callers.models import Caller, CallerPhone
 from callers.services import EDITABLE_FIELDS
+
+NOT_A_NUMBER = (
+    "Enter a valid phone number: its digits in any common format, such as (212) 555-0147, "
+    "without letters or an extension."
+)
+
+
+class PhoneField(forms.CharField):
+    """A phone number as receptionists type it, read by callers.phones.parse: the rule the
+    lookup panel shows and the searches follow, so what the panel calls no number is not
+    saved as one (an extension, letters) and digits of any script are the same number."""
+
+    def __init__(self, *args, region=None, **kwargs):
+        # (region: given by the model field; phones.parse reads settings.PHONE_REGION.)
+        kwargs.setdefault("max_length", 40)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        from phonenumber_field.phonenumber import PhoneNumber
+
+        text = super().to_python(value)
+        if not text:
+            return ""
+        number = phones.to_e164(text)
+        if number is None:
+            raise forms.ValidationError(NOT_A_NUMBER, code="not_a_number")
+        return PhoneNumber.from_string(number)
 
 
 class CallerForm(forms.ModelForm):

@@ -1,6 +1,7 @@
 """Reading phone numbers the way receptionists type them."""
 
 import re
+import unicodedata
 
 import phonenumbers
 from django.conf import settings
@@ -8,10 +9,20 @@ from django.conf import settings
 _DIGITS = re.compile(r"\d")
 
 
+def _ascii_digits(text: str) -> str:
+    """The text with every decimal digit written in ASCII: 212 in Arabic-Indic or full-width
+    digits is the number 212, as phonenumbers reads it, in every function here."""
+    if text.isascii():
+        return text
+    return _DIGITS.sub(lambda found: str(unicodedata.decimal(found.group())), text)
+
+
 def parse(text: str, region: str | None = None) -> phonenumbers.PhoneNumber | None:
-    """A valid number from any common format ("(212) 555-0147", "+1 212 555 0147"), or None."""
-    text = (text or "").strip()
-    if not text:
+    """A valid number from any common format ("(212) 555-0147", "+1 212 555 0147"), or None.
+    Only digits and a number's punctuation (looks_like_number): an extension ("x5", "ext
+    5") or letters ("1-800-FLOWERS") make it no number, as the lookup panel says."""
+    text = _ascii_digits((text or "").strip())
+    if not text or not looks_like_number(text):
         return None
     if text.startswith("00"):
         text = "+" + text[2:]
@@ -35,7 +46,7 @@ def e164_prefix(text: str, region: str | None = None) -> str | None:
     "(212) 55" in region US gives "+121255"; "020 79" in GB gives "+442079". Used for
     search-as-you-type, where the number is not complete yet; needs at least 3 digits.
     """
-    text = (text or "").strip()
+    text = _ascii_digits((text or "").strip())
     if not text or re.search(r"[A-Za-z]", text):
         return None
     digits = "".join(_DIGITS.findall(text))
@@ -62,7 +73,7 @@ MIN_PARTIAL_DIGITS = 4
 
 def looks_like_number(text: str) -> bool:
     """Digits, spaces and the punctuation of phone numbers, and no letters."""
-    text = (text or "").strip()
+    text = _ascii_digits((text or "").strip())
     return bool(text) and not re.search(r"[^\d\s()+./-]", text) and bool(_DIGITS.search(text))
 
 
@@ -70,7 +81,7 @@ def digit_runs(text: str, region: str | None = None) -> set[str]:
     """The digit strings that a stored E.164 number must contain to match a number typed in
     any format, whole or in part ("840 8318", "(617) 840-8318", "+1 617…", "00 44 20…",
     "020 7946…"): empty when fewer than MIN_PARTIAL_DIGITS digits were typed."""
-    text = (text or "").strip()
+    text = _ascii_digits((text or "").strip())
     digits = "".join(_DIGITS.findall(text))
     if len(digits) < MIN_PARTIAL_DIGITS:
         return set()

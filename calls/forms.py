@@ -13,6 +13,7 @@ from django.http import QueryDict
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
+from callers.forms import PhoneField
 from callers.models import Caller
 from calls import search
 from calls.models import (
@@ -220,7 +221,11 @@ class CallForm(forms.ModelForm):
             "promised": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
-        field_classes = {"started_at": LocalDateTimeField, "ended_at": LocalDateTimeField}
+        field_classes = {
+            "started_at": LocalDateTimeField,
+            "ended_at": LocalDateTimeField,
+            "phone": PhoneField,
+        }
         help_texts = {
             "ended_at": "Left empty, the call ends when it is saved.",
         }

@@ -44,3 +44,32 @@ def test_region_decides_numbers_without_country_code(settings):
 )
 def test_prefix_of_a_partly_typed_number(typed, region, prefix):
     assert e164_prefix(typed, region) == prefix
+
+
+ARABIC = "\u0662\u0661\u0662 \u0665\u0665\u0665 \u0660\u0661\u0664\u0667"  # 212 555 0147
+FULL_WIDTH = "".join(chr(0xFF10 + int(d)) if d.isdigit() else d for d in "(212) 555-0147")
+
+
+@pytest.mark.parametrize("typed", [ARABIC, FULL_WIDTH])
+def test_digits_of_any_script_are_the_same_number_everywhere(typed, settings):
+    """Every reading of a typed number (saving, the lookup panel's prefix and runs, the
+    "is it a number" check) takes digits of any script as the ASCII digits."""
+    from callers.phones import digit_runs, looks_like_number
+
+    settings.PHONE_REGION = "US"
+    assert to_e164(typed) == "+12125550147"
+    assert e164_prefix(typed) == "+12125550147"
+    assert digit_runs(typed) == {"2125550147"}
+    assert looks_like_number(typed)
+
+
+@pytest.mark.parametrize(
+    "typed", ["212-555-0147 x5", "+1 212 555 0147 ext 5", "1-800-FLOWERS", "212555O147"]
+)
+def test_an_extension_or_letters_make_no_number(typed, settings):
+    """What the lookup panel calls no number is not read as one when the call is saved."""
+    from callers.phones import looks_like_number
+
+    settings.PHONE_REGION = "US"
+    assert parse(typed) is None and to_e164(typed) is None
+    assert not looks_like_number(typed)

@@ -428,3 +428,36 @@ def test_a_call_without_escalation_or_callback_does_not_ask_for_their_lists(
     response = reception_client.get(f"/calls/{promised.pk}/")
     assert len(response.context["callbacks"]) == 1
     assert count_queries(reception_client, f"/calls/{promised.pk}/") == bare + 1
+
+
+# --- one rule for a number: the lookup panel and saving --------------------------------
+
+
+def test_a_number_in_other_digits_is_found_by_the_panel_and_saved_to_that_caller(
+    reception_client,
+):
+    caller = CallerFactory(name="Ann Lee", phone="+12125550147")
+    arabic = "\u0662\u0661\u0662 \u0665\u0665\u0665 \u0660\u0661\u0664\u0667"
+    panel = reception_client.get("/callers/lookup/", {"phone": arabic})
+    assert panel.status_code == 200
+    body = panel.content.decode()
+    assert "Ann Lee" in body and "New caller" not in body
+    assert f'id="id_caller" value="{caller.pk}"' in body
+    response = reception_client.post("/calls/new/", form_data(phone=arabic, caller_name=""))
+    assert response.status_code == 302
+    call = Call.objects.get()
+    assert call.caller == caller and call.phone.as_e164 == "+12125550147"
+
+
+@pytest.mark.parametrize("typed", ["212-555-0147 x5", "+1 212 555 0147 ext 5"])
+def test_a_number_with_an_extension_is_no_number_in_the_panel_nor_on_save(reception_client, typed):
+    CallerFactory(name="Ann Lee", phone="+12125550147")
+    panel = reception_client.get("/callers/lookup/", {"phone": typed}).content.decode()
+    assert "is not a phone number" in panel
+    # Nobody is picked for it (the hidden caller field the panel sets is left empty).
+    assert 'id="id_caller" value=""' in panel
+    response = reception_client.post("/calls/new/", form_data(phone=typed))
+    assert response.status_code == 200
+    assert "valid phone number" in response.content.decode()
+    assert typed in response.content.decode()  # what was typed is kept
+    assert not Call.objects.exists()
