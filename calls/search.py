@@ -93,7 +93,9 @@ STOP_WORDS = frozenset(_ENGLISH_STOP.split())
 
 MAX_WORDS = 8
 MAX_WORD_LENGTH = 50
-_WORD = re.compile(r"\w+")
+# Words are letters and digits: "_" parts them, as PostgreSQL's parser does ("book_cancel"
+# is two words, both required; as one word, PostgreSQL kept only "book").
+_WORD = re.compile(r"[^\W_]+")
 _LETTER = re.compile(r"[^\W\d_]")
 # Suffixes other databases strip from a word, in place of PostgreSQL's stemmer.
 _SUFFIXES = ("ies", "ing", "es", "ed", "s", "y")

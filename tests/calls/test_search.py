@@ -337,3 +337,15 @@ def test_a_picked_caller_with_calls_shown_costs_no_query_of_their_own(reception_
     response = reception_client.get(f"/calls/?caller={evelyn.pk}")
     assert f'data-chosen-caller="{evelyn.pk}"' in response.content.decode()
     assert "Harbor Dental" in response.content.decode()  # the organisation, from the rows
+
+
+def test_an_underscore_parts_words_and_each_part_is_required():
+    """ "book_cancel" is the words book and cancel, both required, on every database
+    (as one word PostgreSQL's parser kept only "book" and found every booking)."""
+    both = CallFactory(summary="Book then cancel the visit")
+    book_only = CallFactory(summary="Book a check-up next week")
+    cancel_only = CallFactory(summary="Cancel tomorrow")
+    assert [w.text for w in search.words_of("book_cancel")] == ["book", "cancel"]
+    assert found("book_cancel") == {both.pk}
+    assert found("cancel_book") == {both.pk}
+    assert book_only.pk in found("book") and cancel_only.pk in found("cancel")
