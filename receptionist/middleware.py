@@ -28,7 +28,7 @@ class HealthCheckMiddleware:
 
 
 class RefuseNulInQueryMiddleware:
-    """A NUL character in the address's parameters is a 400 with the reason.
+    """A NUL character in the address (its path or its parameters) is a 400 with the reason.
 
     No person types one, and PostgreSQL refuses it in any text it is given, so it would
     otherwise surface as a server error wherever a parameter reaches a query. Forms refuse
@@ -40,7 +40,7 @@ class RefuseNulInQueryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if any(
+        if "\x00" in request.path_info or any(
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):

@@ -17,6 +17,8 @@ from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 
+from receptionist import bounds
+
 
 class BadCursor(BadRequest):
     """The cursor in the URL was not made by this page: Django answers 400 with the reason."""
@@ -63,9 +65,12 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
             raise TypeError("a cursor has a key")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("the key in a cursor is a finite number")
-        if isinstance(value, datetime):
-            # Year 1 or 9999 in a far time zone cannot be put in UTC (OverflowError).
-            value.astimezone(UTC)
+        # Year 1 or 9999 in a far time zone cannot be put in UTC (OverflowError); no page
+        # of the app has a row outside this century (receptionist.bounds).
+        if isinstance(value, datetime) and not (
+            bounds.EARLIEST <= value.astimezone(UTC) < bounds.LATEST
+        ):
+            raise ValueError("the key in a cursor is a time of this century")
         return value, pk
     except (
         ValueError,

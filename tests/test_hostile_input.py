@@ -64,6 +64,9 @@ def test_forged_cursors_are_a_400_with_a_reason(manager_client, some, url, forge
         "/callbacks/promise/?nature=sales%00&urgency=low",
         "/calls/new/?phone=%00",
         "/calls/?nature%00=sales",
+        "/calls/%00/",
+        "/callers/%00/",
+        "/escalations/%00/",
     ],
 )
 def test_a_nul_anywhere_in_the_address_is_a_400(manager_client, some, url):
@@ -324,3 +327,33 @@ def test_a_caller_filter_takes_only_ascii_digits(reception_client, value):
     response = reception_client.get("/calls/", {"caller": value})
     assert response.status_code == 200
     assert response.context["filter"].form.errors["caller"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/calls/",
+        "/calls/?q=refund",
+        "/callers/{caller}/",
+        "/callbacks/",
+        "/escalations/mine/",
+        "/escalations/resolved/",
+    ],
+)
+@pytest.mark.parametrize(
+    "when",
+    [
+        "9999-12-31T23:59:59",
+        "9999-12-31T23:59:59+10:00",
+        "0001-01-01T00:00:00-05:00",
+        "0001-01-01T00:00:00",
+        "1999-12-31T23:59:59+00:00",
+        "2100-01-01T00:00:00+00:00",
+    ],
+)
+def test_a_cursor_outside_this_century_is_a_400(manager_client, some, url, when):
+    """No row of a list is outside 2000-2099: such a cursor was not made by the page (it
+    showed the first page again, or an empty one, or a 400, depending on the year)."""
+    response = manager_client.get(url.format(caller=some.pk), {"cursor": cursor(when, 5)})
+    assert response.status_code == 400
+    assert b"not valid" in response.content
