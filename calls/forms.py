@@ -421,6 +421,18 @@ class QuickFilterSet(django_filters.FilterSet):
         return cls._built_form_class
 
 
+class DateRangeForm(forms.Form):
+    """The form of a filter set with From and To: a To before the From is a message on To
+    (it found no calls, with nothing to say why)."""
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last and last < first:
+            self.add_error("date_to", "To is before From: pick a day on or after From.")
+        return data
+
+
 class DateRangeFilterSet(QuickFilterSet):
     """From and To, whole days in local time, compared on the raw column (NARROWING's
     "from_at" and "until_at") so that its index is used (a __date lookup would wrap the
@@ -525,6 +537,7 @@ class CallFilter(DateRangeFilterSet):
     class Meta:
         model = Call
         fields = []
+        form = DateRangeForm
 
     @classmethod
     def prepare_form_class(cls, form_class) -> None:
@@ -655,6 +668,7 @@ class ResolvedEscalationFilter(DateRangeFilterSet):
     class Meta:
         model = Escalation
         fields = []
+        form = DateRangeForm
 
     def narrowing(self) -> dict:
         values = super().narrowing()

@@ -461,3 +461,14 @@ def test_a_number_with_an_extension_is_no_number_in_the_panel_nor_on_save(recept
     assert "valid phone number" in response.content.decode()
     assert typed in response.content.decode()  # what was typed is kept
     assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["/calls/", "/escalations/resolved/"])
+def test_a_to_before_the_from_is_a_message_on_to(manager_client, url):
+    response = manager_client.get(url, {"date_from": "2026-11-24", "date_to": "2026-01-01"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "To is before From" in body
+    assert 'value="2026-01-01"' in body and 'value="2026-11-24"' in body  # kept as typed
+    same_day = manager_client.get(url, {"date_from": "2026-11-24", "date_to": "2026-11-24"})
+    assert "To is before From" not in same_day.content.decode()
