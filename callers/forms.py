@@ -8,11 +8,6 @@ from callers import phones
 from callers.models import Caller, CallerPhone
 from callers.services import EDITABLE_FIELDS
 
-NOT_A_NUMBER = (
-    "Enter a valid phone number: its digits in any common format, such as (212) 555-0147, "
-    "without letters or an extension."
-)
-
 
 class PhoneField(forms.CharField):
     """A phone number as receptionists type it, read by callers.phones.parse: the rule the
@@ -32,7 +27,7 @@ class PhoneField(forms.CharField):
             return ""
         number = phones.to_e164(text)
         if number is None:
-            raise forms.ValidationError(NOT_A_NUMBER, code="not_a_number")
+            raise forms.ValidationError(phones.NOT_A_NUMBER, code="not_a_number")
         return PhoneNumber.from_string(number)
 
 

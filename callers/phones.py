@@ -7,6 +7,11 @@ import phonenumbers
 from django.conf import settings
 
 _DIGITS = re.compile(r"\d")
+# What is said of text that `parse` does not read as a number.
+NOT_A_NUMBER = (
+    "Enter a valid phone number: its digits in any common format, such as (212) 555-0147, "
+    "without letters or an extension."
+)
 
 
 def _ascii_digits(text: str) -> str:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from callers import phones
 from callers.models import HANDLING_NOTE_NEEDED, Business, Caller
 from callers.services import caller_add_phone, caller_create, caller_set_caution, caller_unknown
 from calls.models import (
@@ -112,9 +113,18 @@ class UnknownCaller:
 UNKNOWN_CALLER = UnknownCaller()
 
 
+def check_phone(phone) -> None:
+    """The number as given (typed text, or a number already read) is one by the rule the
+    lookup panel shows (callers.phones.parse): no extension, no letters. Django's field
+    alone reads "212 555 0147 x5" and "1-800-FLOWERS" as numbers."""
+    if phone and phones.to_e164(str(phone)) is None:
+        raise ValidationError({"phone": phones.NOT_A_NUMBER})
+
+
 def check_number(*, phone, number_withheld: bool, caller: Caller | None) -> None:
     """A call has the number it came from or says that it was withheld, not both. Only a
     caller picked by hand (known without their number) may come with neither."""
+    check_phone(phone)
     if number_withheld and phone:
         raise ValidationError({"phone": NUMBER_AND_WITHHELD})
     if not number_withheld and not phone and caller is None:
@@ -281,6 +291,7 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     call = Call.objects.select_for_update().get(pk=call_id)
     if call.version != expected_version:
         raise CallConflict(call)
+    check_phone(changes.get("phone"))
     if "ended_at" in changes and changes["ended_at"] is None:
         # call_log stops the timer when a call is logged; an edit cannot un-end a call.
         raise ValidationError({"ended_at": "Say when the call ended."})

@@ -81,3 +81,32 @@ def test_call_update_from_a_stale_version_is_a_conflict():
     call.refresh_from_db()
     assert call.summary == "First"
     assert call.version == 2
+
+
+@pytest.mark.parametrize("number", ["212-555-0147 x5", "+1 212 555 0147 ext 5", "1-800-FLOWERS"])
+def test_call_log_refuses_what_the_lookup_panel_calls_no_number(number):
+    """Without any form (the API, a sweep): an extension or letters are no number."""
+    user = receptionist_user()
+    with pytest.raises(ValidationError) as refused:
+        call_log(user=user, caller_name="Ann Lee", phone=number, **fields())
+    assert "phone" in refused.value.message_dict
+    assert not Call.objects.exists()
+    arabic = "\u0662\u0661\u0662 \u0665\u0665\u0665 \u0660\u0661\u0664\u0667"
+    assert call_log(user=user, caller_name="Ann Lee", phone=arabic, **fields()).phone == (
+        "+12125550147"
+    )
+
+
+def test_call_update_refuses_what_the_lookup_panel_calls_no_number():
+    call = CallFactory()
+    before = (call.version, str(call.phone))
+    with pytest.raises(ValidationError) as refused:
+        call_update(
+            call_id=call.pk,
+            expected_version=call.version,
+            user=call.taken_by,
+            changes={"phone": "212-555-0147 x5"},
+        )
+    assert "phone" in refused.value.message_dict
+    call.refresh_from_db()
+    assert (call.version, str(call.phone)) == before
