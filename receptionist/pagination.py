@@ -84,6 +84,15 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
         raise BadCursor("This page link is not valid; start again from the first page.") from exc
 
 
+def after_cursor(key: str, value, pk, *, descending: bool) -> Q:
+    """The rows after a cursor's (key's value, pk) in a list ordered by (key, pk); Q() when
+    there is no cursor (`value` None). The one condition every list pages by."""
+    if value is None:
+        return Q()
+    op = "lt" if descending else "gt"
+    return Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
+
+
 def keyset_paginate(
     request: HttpRequest,
     queryset: QuerySet,
@@ -120,8 +129,7 @@ def keyset_paginate(
     queryset = queryset.order_by(f"-{key}", "-pk") if descending else queryset.order_by(key, "pk")
     if cursor:
         value, pk = _decode(cursor, field)
-        op = "lt" if descending else "gt"
-        after = Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
+        after = after_cursor(key, value, pk, descending=descending)
         queryset = queryset.filter(after)
     # One extra row tells whether there is a next page without a COUNT(*).
     keys = {}

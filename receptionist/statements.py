@@ -37,10 +37,12 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.db.models.query import get_related_populators
 from django.db.models.sql.constants import MULTI
 from django.http import Http404
+
+from receptionist.pagination import after_cursor
 
 _serial = itertools.count(1)
 
@@ -209,16 +211,11 @@ class KeysetStatement(Statement):
     (`key`, pk), after a cursor's (key, pk) when one is given, `size` rows."""
 
     def __init__(self, narrowed, *, key: str, descending: bool, key_kind=datetime, **kinds):
-        op = "lt" if descending else "gt"
         order = (f"-{key}", "-pk") if descending else (key, "pk")
 
         def build(*, size, after_key=None, after_pk=None, **values):
-            queryset = narrowed(**values)
-            if after_key is not None:
-                queryset = queryset.filter(
-                    Q(**{f"{key}__{op}": after_key}) | Q(**{key: after_key, f"pk__{op}": after_pk})
-                )
-            return queryset.order_by(*order)[:size]
+            after = after_cursor(key, after_key, after_pk, descending=descending)
+            return narrowed(**values).filter(after).order_by(*order)[:size]
 
         shape = kinds.pop("shape", ())
         super().__init__(build, shape=("size", *shape), after_key=key_kind, after_pk=int, **kinds)
@@ -228,10 +225,15 @@ class KeysetStatement(Statement):
         """`read_rows` for keyset_read: `read_rows(n, after=None)`."""
 
         def read_rows(size, after=None):
-            cursor = {} if after is None else {"after_key": after[0], "after_pk": after[1]}
-            return self.all(size=size, **values, **cursor)
+            return self.all(size=size, **values, **cursor_values(after))
 
         return read_rows
+
+
+def cursor_values(after: tuple | None) -> dict:
+    """A cursor's (key's value, pk), as the values `after_key` and `after_pk` of a
+    statement built with pagination.after_cursor; none for the first page."""
+    return {} if after is None else {"after_key": after[0], "after_pk": after[1]}
 
 
 class RowsStatement(Statement):

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -33,10 +32,16 @@ from calls.services import (
 )
 from receptionist.audit import audit_trail
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors, posted_version
-from receptionist.pagination import keyset_paginate, keyset_read, query_with
+from receptionist.pagination import after_cursor, keyset_paginate, keyset_read, query_with
 from receptionist.rendering import render
 from receptionist.roles import display_name
-from receptionist.statements import KeysetStatement, RowsStatement, Statement, record_or_404
+from receptionist.statements import (
+    KeysetStatement,
+    RowsStatement,
+    Statement,
+    cursor_values,
+    record_or_404,
+)
 from receptionist.versions import form_base, read_base, three_way
 
 
@@ -158,9 +163,7 @@ def _newest_found(*, size, withheld, after_key=None, after_pk=None, **values):
         {name: values.pop(name) for name in CallFilter.WALKED_BY if name in values},
     )
     found = CallFilter.narrow(walked, values, withheld).filter(search.matching_of(matched))
-    after = Q()
-    if after_key is not None:
-        after = Q(started_at__lt=after_key) | Q(started_at=after_key, pk__lt=after_pk)
+    after = after_cursor("started_at", after_key, after_pk, descending=True)
     return search.newest_rows(found.filter(after), after, size, among=walked)
 
 
@@ -197,8 +200,9 @@ def _read_search(calls, matched: dict):
     values = {**calls.narrowing(), **matched}
 
     def read_rows(n, after=None):
-        cursor = {} if after is None else {"after_key": after[0], "after_pk": after[1]}
-        found = SEARCH_PAGE.all(size=n, withheld=calls.only_withheld(), **values, **cursor)
+        found = SEARCH_PAGE.all(
+            size=n, withheld=calls.only_withheld(), **values, **cursor_values(after)
+        )
         return LOG_ROWS.of([call.pk for call in found])
 
     return read_rows

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -26,10 +25,10 @@ from calls.services import (
 )
 from receptionist.forms import add_service_errors
 from receptionist.models import StaffProfile
-from receptionist.pagination import keyset_paginate, keyset_read
+from receptionist.pagination import after_cursor, keyset_paginate, keyset_read
 from receptionist.rendering import render
 from receptionist.roles import display_name
-from receptionist.statements import KeysetStatement, RowsStatement, Statement
+from receptionist.statements import KeysetStatement, RowsStatement, Statement, cursor_values
 from receptionist.views import navigation_badge
 
 # The managers' queue (its first 200) for a person who sees every business, compiled once
@@ -118,17 +117,10 @@ def _mine_rows(escalations):
 MINE_ROWS = RowsStatement(lambda: _mine_rows(Escalation.objects.all()), most=100)
 
 
-def _after(escalations, after_key=None, after_pk=None):
-    """The escalations raised before the cursor's (raised_at, id), when there is one."""
-    if after_key is None:
-        return escalations
-    return escalations.filter(Q(raised_at__lt=after_key) | Q(raised_at=after_key, pk__lt=after_pk))
-
-
 MINE_IDS = Statement(
-    lambda person, size, **after: _after(Escalation.objects.all(), **after).newest_involving_query(
-        person, size
-    ),
+    lambda person, size, after_key=None, after_pk=None: Escalation.objects.filter(
+        after_cursor("raised_at", after_key, after_pk, descending=True)
+    ).newest_involving_query(person, size),
     person=int,
     after_key=datetime,
     after_pk=int,
@@ -140,8 +132,7 @@ def _read_mine(person: int):
     """read_rows (receptionist.pagination.keyset_read) of a person's escalations."""
 
     def read_rows(size, after=None):
-        cursor = {} if after is None else {"after_key": after[0], "after_pk": after[1]}
-        found = MINE_IDS.all(person=person, size=size, **cursor)
+        found = MINE_IDS.all(person=person, size=size, **cursor_values(after))
         return MINE_ROWS.of(
             Escalation.objects.newest_of([(e.raised_at, e.pk) for e in found], size)
         )
