@@ -90,10 +90,17 @@ class CallerQuerySet(models.QuerySet):
         text = (text or "").strip()
         if not text:
             return self
-        prefix = phones.e164_prefix(text)
-        if prefix:
-            return self.with_number(prefix, sorted(phones.digit_runs(text)))
+        number = self.number_typed(text)
+        if number:
+            return self.with_number(*number)
         return self.filter(self.name_contains(text))
+
+    @staticmethod
+    def number_typed(text: str) -> tuple[str, list[str]] | None:
+        """How `search` reads a number typed: its E.164 start and its runs of digits
+        (with_number's values); None when the text is no number (a name, then)."""
+        prefix = phones.e164_prefix(text)
+        return (prefix, sorted(phones.digit_runs(text))) if prefix else None
 
     def with_number(self, prefix: str, runs: list[str]):
         """Callers with a number that starts with `prefix` (E.164) or contains one of

@@ -241,8 +241,7 @@ def calls_of(callers) -> Q:
     read first and the calls are asked for by a list, which the call index on caller
     answers and the planner can weigh (and OR with the full-text index). A search that
     matches very many callers asks by a subquery instead."""
-    ids = list(callers.order_by().values_list("pk", flat=True)[: MAX_CALLER_IDS + 1])
-    return calls_among(ids, callers)
+    return calls_among(_ids_of(callers), callers)
 
 
 def calls_among(ids: list[int], callers) -> Q:
@@ -268,13 +267,22 @@ def _said(word: Word) -> Q:
 def _matching(text: str, words: list[Word], callers: list[Q]) -> Q:
     """Every word in the call or its caller (`callers`: calls_of each word's callers);
     or, for a number, a caller with a number that contains it."""
+    number = calls_of(_callers_numbered(text)) if is_number(text) else None
+    return _every_word([_said(word) for word in words], callers, number)
+
+
+def _every_word(said: list[Q], callers: list[Q], number: Q | None) -> Q:
+    """Each word said in the call (`said`) or among its callers (`callers`), word by word;
+    or, for a number, the calls of the callers with a number that contains it."""
     found = Q()
-    for word, caller in zip(words, callers, strict=True):
-        found &= _said(word) | caller
-    if is_number(text):
-        numbers = CallerPhone.objects.containing(text).values("caller_id")
-        found |= calls_of(Caller.objects.filter(pk__in=numbers))
-    return found
+    for in_call, among_callers in zip(said, callers, strict=True):
+        found &= in_call | among_callers
+    return found if number is None else found | number
+
+
+def _callers_numbered(text: str):
+    """Callers with a number that contains the number typed."""
+    return Caller.objects.filter(pk__in=CallerPhone.objects.containing(text).values("caller_id"))
 
 
 def compiled_values(text: str) -> dict | None:
@@ -294,8 +302,7 @@ def compiled_values(text: str) -> dict | None:
         values[f"word_{place}"] = word.tsquery()
         values[f"callers_{place}"] = ids
     if is_number(text):
-        numbers = CallerPhone.objects.containing(text).values("caller_id")
-        ids = _ids_of(Caller.objects.filter(pk__in=numbers))
+        ids = _ids_of(_callers_numbered(text))
         if len(ids) > MAX_CALLER_IDS:
             return None
         values["number_callers"] = ids
@@ -303,6 +310,7 @@ def compiled_values(text: str) -> dict | None:
 
 
 def _ids_of(callers) -> list[int]:
+    """Up to MAX_CALLER_IDS + 1 of these callers' ids (one more tells there are too many)."""
     return list(callers.order_by().values_list("pk", flat=True)[: MAX_CALLER_IDS + 1])
 
 
@@ -310,15 +318,13 @@ def matching_of(values: dict) -> Q:
     """_matching, made of compiled_values: every word in the call or among its callers;
     or, for a number, a caller with a number that contains it. Empty lists of callers
     match nothing."""
-    found = Q()
-    place = 0
-    while f"word_{place}" in values:
-        callers = Q(AmongIds(F("caller_id"), values[f"callers_{place}"]))
-        found &= Q(_matches(values[f"word_{place}"])) | callers
-        place += 1
-    if "number_callers" in values:
-        found |= Q(AmongIds(F("caller_id"), values["number_callers"]))
-    return found
+    places = range(sum(name.startswith("word_") for name in values))
+    number = values.get("number_callers")
+    return _every_word(
+        [Q(_matches(values[f"word_{place}"])) for place in places],
+        [Q(AmongIds(F("caller_id"), values[f"callers_{place}"])) for place in places],
+        None if number is None else Q(AmongIds(F("caller_id"), number)),
+    )
 
 
 def search(queryset, text: str):

@@ -195,14 +195,14 @@ def _candidates_of(user, text: str) -> list:
         return []
     today, week = Call.objects.count_boundaries()
     text = text.strip()
-    prefix = phones.e164_prefix(text)
-    runs = sorted(phones.digit_runs(text)) if prefix else []
+    number = Caller.objects.number_typed(text)
+    prefix, runs = number or (None, [])
     if (
         connection.vendor == "postgresql"
         and Business.objects.ids_for(user) is None
         and len(runs) <= MOST_RUNS
     ):
-        if prefix:
+        if number:
             named_runs = {f"run_{place}": run for place, run in enumerate(runs)}
             return CANDIDATES_NUMBERED.all(prefix=prefix, today=today, week=week, **named_runs)
         return CANDIDATES_NAMED.all(text=text, today=today, week=week)
