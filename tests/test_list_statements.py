@@ -239,9 +239,10 @@ def test_a_filter_bar_with_errors_is_drawn_each_time():
     assert not formfields._bars
 
 
-def test_the_lookup_panels_last_calls_statement_reads_what_latest_of_reads():
+def test_the_lookup_panels_last_calls_statement_reads_each_callers_newest_calls():
     """RECENT_CALLS (one shape per number of callers shown) gives each caller the same last
-    calls, in the same order, as CallQuerySet.latest_of, for one to LOOKUP_LIMIT callers."""
+    calls, newest first, as the QuerySet does (CallQuerySet.latest_query and by_caller) and
+    as each caller's own newest calls are, for one to LOOKUP_LIMIT callers."""
     from calls.views.callers import LOOKUP_LIMIT, RECENT_CALLS, RECENT_COLUMNS, RECENT_SHOWN
 
     now = timezone.now()
@@ -254,9 +255,18 @@ def test_the_lookup_panels_last_calls_statement_reads_what_latest_of_reads():
         read = Call.objects.by_caller(
             chosen, RECENT_CALLS.all(**{f"caller_{i}": pk for i, pk in enumerate(chosen)})
         )
-        expected = Call.objects.only(*RECENT_COLUMNS).latest_of(chosen, RECENT_SHOWN)
+        expected = Call.objects.by_caller(
+            chosen, Call.objects.only(*RECENT_COLUMNS).latest_query(chosen, RECENT_SHOWN)
+        )
+        newest = {
+            pk: Call.objects.filter(caller_id=pk).order_by("-started_at", "-pk")[:RECENT_SHOWN]
+            for pk in chosen
+        }
         assert {pk: ids(calls) for pk, calls in read.items()} == {
             pk: ids(calls) for pk, calls in expected.items()
+        }
+        assert {pk: ids(calls) for pk, calls in read.items()} == {
+            pk: ids(calls) for pk, calls in newest.items()
         }
         assert any(len(calls) == RECENT_SHOWN for calls in read.values())
 
