@@ -157,6 +157,35 @@ class Statement:
         return kind(value)
 
     def all(self, *, using: str = "default", **values) -> list:
+        compiler, results, prefetch = self._execute(using, values)
+        # As django.db.models.query.ModelIterable turns rows into instances.
+        select, klass_info = compiler.select, compiler.klass_info
+        annotations = compiler.annotation_col_map
+        model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, using)
+        instances = []
+        for row in compiler.results_iter(results):
+            instance = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in annotations.items():
+                setattr(instance, name, row[position])
+            instances.append(instance)
+        if prefetch and instances:
+            prefetch_related_objects(instances, *prefetch)
+        return instances
+
+    def column(self, *, using: str = "default", **values) -> list:
+        """The first column of each row (the ids of a QuerySet of `.only("pk")`, say),
+        without making model instances: for a list of thousands of ids."""
+        compiler, results, _ = self._execute(using, values)
+        return [row[0] for row in compiler.results_iter(results)]
+
+    def _execute(self, using: str, values: dict):
+        """(compiler, results, prefetch lookups) of a run with these values."""
         shape = {name: values.pop(name) for name in self.shape}
         names = tuple(sorted(values))
         key = (using, names, *shape.values())
@@ -178,26 +207,7 @@ class Statement:
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connection
         compiler.as_sql = lambda *args, **kwargs: (sql, tuple(params))
-        results = compiler.execute_sql(MULTI)
-        # As django.db.models.query.ModelIterable turns rows into instances.
-        select, klass_info = compiler.select, compiler.klass_info
-        annotations = compiler.annotation_col_map
-        model = klass_info["model"]
-        fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
-        init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, using)
-        instances = []
-        for row in compiler.results_iter(results):
-            instance = model.from_db(using, init_list, row[start:end])
-            for populator in populators:
-                populator.populate(row, instance)
-            for name, position in annotations.items():
-                setattr(instance, name, row[position])
-            instances.append(instance)
-        if compiled.prefetch and instances:
-            prefetch_related_objects(instances, *compiled.prefetch)
-        return instances
+        return compiler, compiler.execute_sql(MULTI), compiled.prefetch
 
     def first(self, **values):
         """The first instance, or None."""

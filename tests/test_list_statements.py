@@ -4,6 +4,7 @@ filter bars drawn once per set of values (receptionist.formfields.filter_bar) ar
 drawn anew."""
 
 import random
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -363,29 +364,46 @@ SEARCHES = [
 ]
 
 
-@pytest.mark.parametrize("window", [None, 3])
-def test_a_searched_log_statement_reads_what_the_search_queryset_reads(log, monkeypatch, window):
+@pytest.mark.parametrize(
+    ("window", "few"),
+    [(None, "never"), (3, "never"), (None, "always"), (3, None)],
+)
+def test_a_searched_log_statement_reads_what_the_search_queryset_reads(
+    log, monkeypatch, window, few
+):
     """A newest-first search through SEARCH_PAGE (PostgreSQL; the words' callers written in
     as arrays of ids) gives the calls the QuerySet search gives, in its order, page after
     page, with every filter; also when most matches lie beyond the window of recent calls
-    (`window`: a window of 3 calls makes the older part answer)."""
+    (`window`: a window of 3 calls makes the older part answer), when every search walks
+    the window (`few` never), and when every search is read through the indexes alone
+    (`few` always). The window's edge is the one a process keeps (search.recent_edge) for
+    first pages with no date range: a stale one is set, since any edge must answer the
+    same."""
     from calls import search
-    from calls.views.calls import SEARCH_PAGE, SEARCH_VALUES, _newest_found, _read_search
+    from calls.views.calls import SEARCH_VALUES, _newest_found, _read_search
 
     if connection.vendor != "postgresql":
         pytest.skip("the compiled search is PostgreSQL's")
-    statement = SEARCH_PAGE
+    if few == "never":
+        monkeypatch.setattr(search, "FEW_MATCHES", -1)
+    elif few == "always":
+        monkeypatch.setattr(search, "FEW_MATCHES", 10**9)
     if window is not None:
         monkeypatch.setattr(search, "RECENT_WINDOW", window)
-        statement = Statement(  # compiled afresh, with the small window
-            _newest_found,
-            shape=("size", "withheld"),
-            after_key=datetime,
-            after_pk=int,
-            **{name: kind for name, (_, kind) in CallFilter.NARROWING.items()},
-            **SEARCH_VALUES,
-        )
-        monkeypatch.setattr("calls.views.calls.SEARCH_PAGE", statement)
+    statement = Statement(  # SEARCH_PAGE compiled afresh (with the small window)
+        _newest_found,
+        shape=("size", "withheld", "window"),
+        after_key=datetime,
+        after_pk=int,
+        edge=datetime,
+        **{name: kind for name, (_, kind) in CallFilter.NARROWING.items()},
+        **SEARCH_VALUES,
+    )
+    monkeypatch.setattr("calls.views.calls.SEARCH_PAGE", statement)
+    # The edge kept: the middle call's start (crossed by the pages), kept an hour.
+    middle = Call.objects.order_by("started_at")[Call.objects.count() // 2]
+    monkeypatch.setattr(search, "_edge_kept", (time.monotonic(), middle.started_at))
+    monkeypatch.setattr(search, "EDGE_KEPT", 3600.0)
     people, callers, now = log
     Caller.objects.filter(pk=callers[0].pk).update(name="Ann Smith")
     for n, call in enumerate(Call.objects.order_by("pk")):
@@ -407,3 +425,7 @@ def test_a_searched_log_statement_reads_what_the_search_queryset_reads(log, monk
             assert [call.caller.name for call in read] == [call.caller.name for call in expected]
     assert found_any > 20
     assert len(statement._compiled) > 5
+    if few is not None:
+        shapes = statement._compiled.keys()  # (alias, names given, size, withheld, window)
+        assert {key[-1] for key in shapes} == {few == "never"}
+        assert any("edge" in key[1] for key in shapes) is (few == "never")

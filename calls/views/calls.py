@@ -153,10 +153,13 @@ LOG_PAGE = KeysetStatement(
 LOG_ROWS = RowsStatement(lambda: Call.objects.for_list(), most=100)
 
 
-def _newest_found(*, size, withheld, after_key=None, after_pk=None, **values):
+def _newest_found(
+    *, size, withheld, window=True, edge=None, after_key=None, after_pk=None, **values
+):
     """The ids of a newest-first search's page (calls.search.newest_rows), from the
-    values of the filters (CallFilter.narrowing) and of the search (search.compiled_values),
-    after a cursor's (started_at, id) when one is given."""
+    values of the filters (CallFilter.narrowing) and of the search (search.compiled_values;
+    `window`: whether it walks the recent calls first; `edge`: the window's edge, when
+    known), after a cursor's (started_at, id) when one is given."""
     matched = {name: values.pop(name) for name in list(values) if name in SEARCH_VALUES}
     walked = CallFilter.narrow(
         Call.objects.all(),
@@ -164,7 +167,9 @@ def _newest_found(*, size, withheld, after_key=None, after_pk=None, **values):
     )
     found = CallFilter.narrow(walked, values, withheld).filter(search.matching_of(matched))
     after = after_cursor("started_at", after_key, after_pk, descending=True)
-    return search.newest_rows(found.filter(after), after, size, among=walked)
+    return search.newest_rows(
+        found.filter(after), after, size, among=walked, window=window, edge=edge
+    )
 
 
 SEARCH_VALUES = {
@@ -177,9 +182,10 @@ SEARCH_VALUES = {
 # building and compiling that query took a quarter of the page.
 SEARCH_PAGE = Statement(
     _newest_found,
-    shape=("size", "withheld"),
+    shape=("size", "withheld", "window"),
     after_key=datetime,
     after_pk=int,
+    edge=datetime,
     **{name: kind for name, (_, kind) in CallFilter.NARROWING.items()},
     **SEARCH_VALUES,
 )
@@ -198,10 +204,14 @@ def _compiled_search(calls, every_business: bool) -> dict | None:
 def _read_search(calls, matched: dict):
     """read_rows (receptionist.pagination.keyset_read) of a compiled search's pages."""
     values = {**calls.narrowing(), **matched}
+    # A first page walked from the newest call of the whole log: its window's edge is
+    # known (search.recent_edge).
+    whole_log = matched["window"] and not any(name in values for name in CallFilter.WALKED_BY)
 
     def read_rows(n, after=None):
+        edge = {"edge": search.recent_edge(Call.objects)} if whole_log and after is None else {}
         found = SEARCH_PAGE.all(
-            size=n, withheld=calls.only_withheld(), **values, **cursor_values(after)
+            size=n, withheld=calls.only_withheld(), **values, **edge, **cursor_values(after)
         )
         return LOG_ROWS.of([call.pk for call in found])
 

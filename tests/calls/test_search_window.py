@@ -128,3 +128,83 @@ def test_a_filtered_search_may_walk_the_whole_log(monkeypatch, log):
         searched.order_by("-started_at", "-pk"), Q(), 50, among=Call.objects.all()
     )
     assert ids == plain(searched) == [c.pk for i, c in enumerate(log) if i % 4 == 0]
+
+
+@pytest.mark.parametrize("text", ["invoice", "chocolate", "quill", "nowhere"])
+def test_any_window_edge_or_none_gives_the_plain_querys_calls(log, text):
+    # The edge a process keeps (search.recent_edge) may be a minute old, and a search that
+    # matches few calls skips the window: neither may change the answer.
+    everything = Call.objects.all()
+    searched = everything.search(text)
+    expected = plain(searched)
+    ordered = searched.order_by("-started_at", "-pk")
+    starts = [call.started_at for call in log]
+    edges = [*starts, starts[0] + timedelta(days=1), starts[-1] - timedelta(days=1)]
+    for edge in edges:
+        found = search._newest(ordered, Q(), 50, among=everything, edge=edge)
+        assert list(found) == expected, edge
+    assert list(search._newest(ordered, Q(), 50, among=everything, window=False)) == expected
+    assert list(search._newest(ordered, Q(), 3, among=everything, window=False)) == expected[:3]
+
+
+def test_the_window_edge_is_kept_a_while(monkeypatch, log):
+    monkeypatch.setattr(search, "RECENT_WINDOW", 3)
+    monkeypatch.setattr(search, "_edge_kept", None)
+    edge = search.recent_edge(Call.objects)
+    assert edge == log[3].started_at  # the fourth newest: just older than the window
+    CallFactory(caller=log[0].caller, started_at=log[0].started_at + timedelta(minutes=1))
+    assert search.recent_edge(Call.objects) == edge  # kept
+    monkeypatch.setattr(search, "EDGE_KEPT", 0.0)
+    assert search.recent_edge(Call.objects) == log[2].started_at
+    Call.objects.all().delete()
+    assert search.recent_edge(Call.objects) == search._DAWN
+
+
+def test_postgresqls_statistics_tell_a_rare_search_from_a_common_one(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the window and the statistics are PostgreSQL's")
+    caller = CallerFactory(name="Nora Quill")
+    for i in range(60):
+        CallFactory(caller=caller, summary="Invoice question" if i else "Chocolate delivery")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE calls_call")
+        cursor.execute("ANALYZE callers_caller")
+    monkeypatch.setattr(search._Lexemes, "_current", None)
+    monkeypatch.setattr(search, "FEW_MATCHES", 10)
+
+    def few(text, callers=0, number=0):
+        words = search.words_of(text)
+        return search.few_matches(words, [callers] * len(words), number)
+
+    assert not few("invoice") and not few("invo") and not few("question invoice")
+    assert few("chocolate") and few("zzqx") and few("chocolate invoice")
+    # Callers found count their calls (60 calls, one caller: 60 each).
+    assert not few("zzqx", callers=1)
+    assert not few("zzqx", number=1)
+    # The frequencies come from ANALYZE: read again after REREAD seconds.
+    lexemes = search._Lexemes.current()
+    assert lexemes.shares["invoic"] > 0.9 and lexemes.calls == 60
+    assert search._Lexemes.current() is lexemes
+    monkeypatch.setattr(search._Lexemes, "REREAD", -1)
+    assert search._Lexemes.current() is not lexemes
+
+
+@pytest.mark.parametrize(
+    "text", ["quill", "nora", "2125", "+1 212", "(212) 555-01", "qu_ll", "50%", "zzqx"]
+)
+def test_the_compiled_callers_of_a_word_are_the_querysets(text):
+    # calls.search.CALLERS (PostgreSQL) finds the callers _callers_with and
+    # _callers_numbered find, LIKE characters and numbers in any format included.
+    if connection.vendor != "postgresql":
+        pytest.skip("the compiled search is PostgreSQL's")
+    CallerFactory(name="Nora Quill", phone="+12125550147")
+    CallerFactory(name="Quill & Co 50%", phone="+12125559999")
+    CallerFactory(name="Other", organisation="qu_ll Ltd", phone="+442079460018")
+    for word in search.words_of(text):
+        expected = search._ids_of(search._callers_with(word))
+        found = search._ids_found(word.text, word.text if word.is_number else None)
+        assert sorted(found) == sorted(expected), word
+    if search.is_number(text):
+        expected = search._ids_of(search._callers_numbered(text))
+        assert sorted(search._ids_found("", text)) == sorted(expected)
+    assert search._ids_found("", None) == []
