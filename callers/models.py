@@ -312,11 +312,14 @@ class NumbersOf(models.Expression):
 class CallerPhoneQuerySet(models.QuerySet):
     def containing(self, text: str):
         """Numbers that contain a number typed in any format, whole or from 4 digits on."""
-        runs = phones.digit_runs(text)
+        return self.containing_runs(sorted(phones.digit_runs(text)))
+
+    def containing_runs(self, runs: list[str]):
+        """Numbers that contain one of these runs of digits (phones.digit_runs)."""
         if not runs:
             return self.none()
         found = Q()
-        for run in sorted(runs):
+        for run in runs:
             found |= Q(number__contains=run)
         return self.filter(found)
 

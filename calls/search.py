@@ -15,13 +15,11 @@ and rank by which field matched: the same calls for the cases the tests cover.
 """
 
 import bisect
-import operator
 import re
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import reduce
 
 import snowballstemmer
 from django.core.exceptions import EmptyResultSet, ValidationError
@@ -195,11 +193,25 @@ def is_number(text: str) -> bool:
 def _callers_with(word: Word):
     """Callers whose name or organisation contains the word (or whose number, for a
     number)."""
-    found = Caller.objects.name_contains(word.text)
-    if word.is_number:
-        numbers = CallerPhone.objects.containing(word.text).values("caller_id")
+    return _callers_found(word.text, _runs(word.text) if word.is_number else [])
+
+
+def _callers_found(text: str | None, runs: list[str]):
+    """Callers whose name or organisation contains `text` (None: no name asked for), or
+    who have a number containing one of the `runs` of digits. The one query of a word's
+    callers and a number's, for the QuerySet search and for CALLERS."""
+    if text is None and not runs:
+        return Caller.objects.none()
+    found = Q() if text is None else Caller.objects.name_contains(text)
+    if runs:
+        numbers = CallerPhone.objects.containing_runs(runs).values("caller_id")
         found |= Q(AmongRowsOf(F("pk"), Subquery(numbers)))
     return Caller.objects.filter(found)
+
+
+def _runs(number: str) -> list[str]:
+    """The runs of digits a number typed is matched by (phones.digit_runs), in order."""
+    return sorted(phones.digit_runs(number))
 
 
 class AmongRowsOf(Lookup):
@@ -298,32 +310,25 @@ def _every_word(said: list[Q], callers: list[Q], number: Q | None) -> Q:
 
 def _callers_numbered(text: str):
     """Callers with a number that contains the number typed."""
-    return Caller.objects.filter(pk__in=CallerPhone.objects.containing(text).values("caller_id"))
+    return _callers_found(None, _runs(text))
 
 
-def _callers_named(*, text=None, **runs):
-    """The callers (ids alone) whose name or organisation contains `text`, or who have a
-    number containing one of the `runs` (run_0, ...): _callers_with and
-    _callers_numbered as one shape of query, for CALLERS."""
-    found = Q() if text is None else Caller.objects.name_contains(text)
-    if runs:
-        numbers = CallerPhone.objects.filter(
-            reduce(operator.or_, (Q(number__contains=run) for run in runs.values()))
-        )
-        found |= Q(AmongRowsOf(F("pk"), Subquery(numbers.values("caller_id"))))
-    return Caller.objects.filter(found).order_by().only("pk")[: MAX_CALLER_IDS + 1]
-
-
-# The ids of the callers a word finds (or, with no text, a number's): compiled once per
-# number of digit runs (compiling it took most of the 0.8 ms the callers of a word cost).
-CALLERS = Statement(_callers_named, text=str, **{f"run_{n}": str for n in range(2)})
+# The ids of the callers a word finds (or, with no text, a number's): _callers_found
+# compiled once per number of digit runs (compiling it took most of the 0.8 ms the
+# callers of a word cost).
+CALLERS = Statement(
+    lambda *, text=None, **runs: (
+        _callers_found(text, list(runs.values())).order_by().only("pk")[: MAX_CALLER_IDS + 1]
+    ),
+    text=str,
+    **{f"run_{n}": str for n in range(2)},
+)
 
 
 def _ids_found(text: str, number: str | None) -> list[int]:
-    """Up to MAX_CALLER_IDS + 1 ids of the callers whose name or organisation contains
-    `text` (none when empty) or who have a number containing `number` typed in any
-    format: what _callers_with and _callers_numbered find, through CALLERS."""
-    runs = {f"run_{n}": run for n, run in enumerate(sorted(phones.digit_runs(number or "")))}
+    """_ids_of the callers whose name or organisation contains `text` (none when empty)
+    or who have a number containing `number` typed in any format, through CALLERS."""
+    runs = {f"run_{n}": run for n, run in enumerate(_runs(number or ""))}
     if not text and not runs:
         return []
     return CALLERS.column(**({"text": text} if text else {}), **runs)
@@ -584,10 +589,6 @@ class _Lexemes:
             with cls._lock:
                 found = cls._current = cls._read(now)
         return found
-
-    @classmethod
-    def forget(cls) -> None:
-        cls._current = None
 
     @staticmethod
     def _read(now: float) -> "_Lexemes":
