@@ -79,3 +79,13 @@ class CallbackFactory(factory.django.DjangoModelFactory):
     promise = "We'll call you back by 4:00 pm."
     due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
     created_by = factory.SelfAttribute("call.taken_by")
+
+
+def earlier_today(count: int, now=None) -> list:
+    """`count` moments of today (the current time zone's day) before `now`, newest first.
+    Calls meant to count as "today" must not be placed an hour or three ago: run just
+    after midnight, those were yesterday's."""
+    now = now or timezone.now()
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    span = now - start_of_day
+    return [now - span * (i + 1) / (count + 1) for i in range(count)]

@@ -20,6 +20,7 @@ from tests.factories import (
     CallbackFactory,
     CallerFactory,
     CallFactory,
+    earlier_today,
     manager_user,
     receptionist_user,
 )
@@ -76,8 +77,8 @@ def data():
     )
     now = timezone.now()
     calls = [
-        CallFactory(caller=ann, taken_by=rita, mood=mood, started_at=now - timedelta(hours=hours))
-        for hours, mood in ((1, "angry"), (2, "upset"), (3, "calm"))
+        CallFactory(caller=ann, taken_by=rita, mood=mood, started_at=started_at)
+        for started_at, mood in zip(earlier_today(3, now), ("angry", "upset", "calm"), strict=True)
     ]
     CallbackFactory(call=calls[0], due_at=now - timedelta(minutes=20))
     CallbackFactory(call=calls[1], due_at=now + timedelta(minutes=10))

@@ -10,7 +10,13 @@ from playwright.sync_api import expect
 
 from calls.models import Call
 from calls.services import escalation_raise
-from tests.factories import CallbackFactory, CallerFactory, CallFactory, receptionist_user
+from tests.factories import (
+    CallbackFactory,
+    CallerFactory,
+    CallFactory,
+    earlier_today,
+    receptionist_user,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -112,17 +118,13 @@ def test_a_known_difficult_caller_with_everything_showing_fits_the_screen(screen
         things_to_remember="Daughter Mia is the patient; prefers mornings.",
     )
     now = timezone.now()
-    for hours, summary in enumerate(
-        [
-            "Billing complaint about the March invoice, very upset about the late fee",
-            "Asked again about the invoice correction and who approved it",
-            "Wants a callback from the practice manager before the end of the week",
-        ],
-        start=1,
-    ):
-        call = CallFactory(
-            caller=ann, summary=summary, taken_by=rita, started_at=now - timedelta(hours=hours)
-        )
+    summaries = [
+        "Billing complaint about the March invoice, very upset about the late fee",
+        "Asked again about the invoice correction and who approved it",
+        "Wants a callback from the practice manager before the end of the week",
+    ]
+    for started_at, summary in zip(earlier_today(3, now), summaries, strict=True):
+        call = CallFactory(caller=ann, summary=summary, taken_by=rita, started_at=started_at)
     CallbackFactory(call=call, due_at=now - timedelta(minutes=20))
     escalation_raise(call=call, user=rita, reason="Very angry", playbook_steps=[])
 
