@@ -15,6 +15,7 @@ and rank by which field matched: the same calls for the cases the tests cover.
 """
 
 import bisect
+import functools
 import re
 import threading
 import time
@@ -150,10 +151,12 @@ class Word:
 _stemmers = threading.local()
 
 
+@functools.lru_cache(maxsize=4096)
 def _stem(word: str) -> str:
     """The word as PostgreSQL's English configuration stores it (Snowball's English
     stemmer, the one PostgreSQL uses). A stemmer object is not safe to share between
-    threads: one per thread."""
+    threads: one per thread. Kept per process: a search stems each of its starts twice or
+    three times (1 ms of a page, profiled), and people search for the same words."""
     stemmer = getattr(_stemmers, "english", None)
     if stemmer is None:
         stemmer = _stemmers.english = snowballstemmer.stemmer("english")
@@ -395,8 +398,10 @@ def search(queryset, text: str):
 # What a word found in the caller (name, organisation, number) adds to a call's relevance:
 # less than the word in the summary (0.6), more than in what was wanted or promised.
 CALLER_WEIGHT = 0.3
-# How many of a search's newest matches "Best match first" ranks, on PostgreSQL.
-RANKED_MATCHES = 200
+# How many of a search's newest matches "Best match first" ranks, on PostgreSQL: four
+# pages. Finding them is walking the log until that many are found (a common word: 1,500
+# calls, 2 ms at a million calls; 200 matches took 4 ms, most of the page's database time).
+RANKED_MATCHES = 100
 
 
 def ranked(queryset, text: str, *, among=None):
@@ -407,7 +412,7 @@ def ranked(queryset, text: str, *, among=None):
 
     On PostgreSQL only the RANKED_MATCHES newest matches are ranked (see newest_ids): the
     best of them first. Ranking every match of a common word reads and ranks tens of
-    thousands of calls; the newest few hundred are what a front desk looks for. `among`:
+    thousands of calls; the newest hundred are what a front desk looks for. `among`:
     the calls the newest are walked from (newest_ids), by default `queryset`."""
     text = (text or "").strip()
     words = words_of(text)
@@ -421,29 +426,52 @@ def ranked(queryset, text: str, *, among=None):
             queryset = queryset.filter(pk__in=newest)
         else:
             queryset = matches
+    return queryset.annotate(relevance=_relevance(words, callers))
+
+
+def _relevance(words: list[Word], callers: list[Q], tsqueries: list[str] | None = None):
+    """ranked's score of a call: for each word, CALLER_WEIGHT when its caller is among the
+    word's callers (`callers`: a condition per word) plus, on PostgreSQL, the full-text
+    rank of the word (`tsqueries`: each word's to_tsquery text, by default the words'
+    own); elsewhere a weight by which field holds the word."""
+    if tsqueries is None:
+        tsqueries = [word.tsquery() for word in words] if connection.vendor == "postgresql" else []
     score = Value(0.0)
-    for word, caller in zip(words, callers, strict=True):
+    for place, caller in enumerate(callers):
         score = score + Case(
             When(caller, then=Value(CALLER_WEIGHT)),
             default=Value(0.0),
             output_field=models.FloatField(),
         )
         if connection.vendor == "postgresql":
-            score = score + _rank(word.tsquery())
-        else:
-            pattern = word.pattern()
-            for field, weight in (("summary", 0.6), ("wants", 0.25), ("promised", 0.25)):
-                score = score + Case(
-                    When(**{f"{field}__iregex": pattern}, then=Value(weight)),
-                    default=Value(0.0),
-                    output_field=models.FloatField(),
-                )
+            score = score + _rank(tsqueries[place])
+            continue
+        pattern = words[place].pattern()
+        for field, weight in (("summary", 0.6), ("wants", 0.25), ("promised", 0.25)):
             score = score + Case(
-                When(notes__iregex=pattern, then=Value(0.1)),
+                When(**{f"{field}__iregex": pattern}, then=Value(weight)),
                 default=Value(0.0),
                 output_field=models.FloatField(),
             )
-    return queryset.annotate(relevance=ExpressionWrapper(score, models.FloatField()))
+        score = score + Case(
+            When(notes__iregex=pattern, then=Value(0.1)),
+            default=Value(0.0),
+            output_field=models.FloatField(),
+        )
+    return ExpressionWrapper(score, models.FloatField())
+
+
+def relevance_of(calls, values: dict):
+    """`calls` annotated with ranked's `relevance`, made of compiled_values (on
+    PostgreSQL): what a compiled "Best match first" ranks the newest matches by."""
+    places = range(sum(name.startswith("word_") for name in values))
+    return calls.annotate(
+        relevance=_relevance(
+            [],
+            [Q(AmongIds(F("caller_id"), values[f"callers_{place}"])) for place in places],
+            [values[f"word_{place}"] for place in places],
+        )
+    )
 
 
 # How many of the newest calls a newest-first search walks past, checking each one, before
@@ -453,7 +481,7 @@ RECENT_WINDOW = 5000
 _DAWN = datetime(1, 1, 1, tzinfo=UTC)
 
 
-def newest_ids(queryset, after: Q, n: int, *, among) -> list[int]:
+def newest_ids(queryset, after: Q, n: int, *, among, window: bool = True) -> list[int]:
     """The ids of the first `n` calls of a search (`queryset`, ordered newest first, after
     the cursor: `after`), newest first, in one query. `among`: calls walked by start time
     that hold every call of the search (the log in the same date range, say); its newest
@@ -468,8 +496,9 @@ def newest_ids(queryset, after: Q, n: int, *, among) -> list[int]:
     full-text and caller indexes and sorted (a rare word has few), ordered by the start
     time plus nothing so that the planner cannot walk the whole log instead (seconds, for
     a word that is nowhere). The two parts split the calls at a start time, so together
-    they are exactly the calls and the order of the plain query."""
-    return list(_newest(queryset, after, n, among=among))
+    they are exactly the calls and the order of the plain query. `window` False: through
+    the indexes alone (a search that matches few calls)."""
+    return list(_newest(queryset, after, n, among=among, window=window))
 
 
 def _newest(
@@ -517,30 +546,48 @@ def newest_rows(queryset, after: Q, n: int, *, among, window: bool = True, edge=
 
 
 _WHEN = models.DateTimeField()
-# How long a process keeps the whole log's window edge (recent_edge).
+# How long a process keeps a window's edge (recent_edge), and how many edges it keeps.
 EDGE_KEPT = 60.0
-_edge_kept: tuple[float, datetime] | None = None
+EDGES_KEPT = 64
+_edges_kept: dict[tuple, tuple[float, datetime]] = {}
 
 
-def recent_edge(calls) -> datetime:
-    """The start time of the call just older than the RECENT_WINDOW newest of the whole
-    log: the window's edge for a first page searched without a date range, read once a
-    minute per process instead of on every search (walking 5,000 index entries took 0.6 ms
-    of a 1 ms search). Any edge gives the same calls in the same order (newest_ids): one a
-    minute old only makes the window a minute's calls longer. `calls`: every call
-    (Call.objects)."""
-    global _edge_kept
+def recent_edge(calls, along: tuple[str, object] | None = None) -> datetime:
+    """The start time of the call just older than the RECENT_WINDOW newest of `calls`
+    (every call: Call.objects), or of those with one column's value (`along`: the filter
+    the search walks along, see walk_along): the window's edge for a first page searched
+    without a date range, read once a minute per process instead of on every search
+    (walking 5,000 index entries took 0.6 ms of a 1 ms search). Any edge gives the same
+    calls in the same order (newest_ids): one a minute old only makes the window a
+    minute's calls longer."""
     now = time.monotonic()
-    kept = _edge_kept
+    kept = _edges_kept.get(along)
     if kept is not None and now - kept[0] < EDGE_KEPT:
         return kept[1]
+    among = calls.all() if along is None else calls.filter(**{along[0]: along[1]})
     edge = (
-        calls.order_by("-started_at", "-pk")
+        among.order_by("-started_at", "-pk")
         .values_list("started_at", flat=True)[RECENT_WINDOW : RECENT_WINDOW + 1]
         .first()
     )
-    _edge_kept = (now, edge or _DAWN)
-    return _edge_kept[1]
+    if len(_edges_kept) >= EDGES_KEPT:
+        _edges_kept.clear()
+    _edges_kept[along] = (now, edge or _DAWN)
+    return _edges_kept[along][1]
+
+
+def walk_along(columns: dict[str, tuple[str, object]]) -> str | None:
+    """Which of a search's one-column filters its window walks along: {name: (column,
+    value)} of the filters whose column has an index on (column, start time); the one
+    whose value PostgreSQL's statistics say the fewest calls have. Walked along it, the
+    window is the RECENT_WINDOW newest calls with that value, read through that index;
+    walked along the whole log, a search for a common word with a rare urgency and nature
+    found 21 matches in its 5,000 calls, and the 5 more a page needed were found through
+    the indexes (37 ms at a million calls, against 1 ms)."""
+    if not columns:
+        return None
+    statistics = _Lexemes.current()
+    return min(columns, key=lambda name: statistics.value_share(*columns[name]))
 
 
 # A search PostgreSQL's statistics say matches at most this many calls skips the window of
@@ -574,12 +621,24 @@ class _Lexemes:
     _lock = threading.Lock()
     _current: "_Lexemes | None" = None
 
-    def __init__(self, shares: dict[str, float], calls: float, callers: float, read_at: float):
+    # The columns whose most common values are read (walk_along).
+    COLUMNS = ("caller_id", "taken_by_id", "nature", "urgency", "mood", "outcome")
+
+    def __init__(
+        self,
+        shares: dict[str, float],
+        calls: float,
+        callers: float,
+        read_at: float,
+        values: dict[str, tuple[dict[str, float], float]] | None = None,
+    ):
         self.shares = shares
         self.sorted = sorted(shares)
         self.calls = calls
         self.callers = callers
         self.read_at = read_at
+        # {column: ({common value: share of calls}, share of calls of each other value)}
+        self.values = values or {}
 
     @classmethod
     def current(cls) -> "_Lexemes":
@@ -604,11 +663,38 @@ class _Lexemes:
                 " WHERE oid IN ('calls_call'::regclass, 'callers_caller'::regclass)"
             )
             sizes = dict(cursor.fetchall())
+            cursor.execute(
+                "SELECT attname, most_common_vals::text::text[], most_common_freqs, n_distinct,"
+                " null_frac FROM pg_stats WHERE schemaname = current_schema()"
+                " AND tablename = 'calls_call' AND attname = ANY(%s)",
+                [list(_Lexemes.COLUMNS)],
+            )
+            columns = cursor.fetchall()
         shares = {}
         if row and row[0]:
             # most_common_elem_freqs ends with three summary figures after the words'.
             shares = dict(zip(row[0], row[1][: len(row[0])], strict=True))
-        return _Lexemes(shares, sizes.get("calls_call", 0.0), sizes.get("callers_caller", 0.0), now)
+        calls = sizes.get("calls_call", 0.0)
+        values = {}
+        for column, common, freqs, distinct, nulls in columns:
+            common, freqs = common or [], freqs or []
+            # As PostgreSQL estimates a value that is not among the most common: what the
+            # common ones leave, shared by the other distinct values (n_distinct < 0 is a
+            # share of the rows).
+            distinct = distinct if distinct >= 0 else -distinct * calls
+            rest = max(1.0 - sum(freqs) - (nulls or 0.0), 0.0)
+            values[column] = (
+                dict(zip(common, freqs, strict=True)),
+                rest / max(distinct - len(common), 1.0),
+            )
+        return _Lexemes(shares, calls, sizes.get("callers_caller", 0.0), now, values)
+
+    def value_share(self, column: str, value) -> float:
+        """The share of calls with this value in this column (1 when never analysed)."""
+        if column not in self.values:
+            return 1.0
+        common, other = self.values[column]
+        return common.get(str(value), other)
 
     def share_of(self, lexeme: str, *, prefix: bool) -> float:
         """The share of calls holding this stored word (or, `prefix`, any word it starts)."""

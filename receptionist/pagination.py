@@ -158,14 +158,17 @@ def keyset_read(
     model,
     key: str,
     size: int,
+    field=None,
 ) -> KeysetPage:
     """keyset_paginate for rows read by a function rather than from a QuerySet (a
     receptionist.statements.Statement, compiled once): `read_rows(n)` on the first page,
     `read_rows(n, after=(key's value, pk))` on the next ones, gives the next n rows in the
-    page's order (descending or ascending: `read_rows` knows which, the cursor does not)."""
+    page's order (descending or ascending: `read_rows` knows which, the cursor does not).
+    `field` reads the cursor's key when it is no field of `model` (a search's relevance)."""
     cursor = request.GET.get("cursor")
     if cursor:
-        items = read_rows(size + 1, after=_decode(cursor, model._meta.get_field(key)))
+        field = model._meta.get_field(key) if field is None else field
+        items = read_rows(size + 1, after=_decode(cursor, field))
     else:
         items = read_rows(size + 1)
     return _page(request, items, key=key, size=size)

@@ -4,7 +4,6 @@ filter bars drawn once per set of values (receptionist.formfields.filter_bar) ar
 drawn anew."""
 
 import random
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -392,7 +391,7 @@ def test_a_searched_log_statement_reads_what_the_search_queryset_reads(
         monkeypatch.setattr(search, "RECENT_WINDOW", window)
     statement = Statement(  # SEARCH_PAGE compiled afresh (with the small window)
         _newest_found,
-        shape=("size", "withheld", "window"),
+        shape=("size", "withheld", "window", "along"),
         after_key=datetime,
         after_pk=int,
         edge=datetime,
@@ -402,8 +401,7 @@ def test_a_searched_log_statement_reads_what_the_search_queryset_reads(
     monkeypatch.setattr("calls.views.calls.SEARCH_PAGE", statement)
     # The edge kept: the middle call's start (crossed by the pages), kept an hour.
     middle = Call.objects.order_by("started_at")[Call.objects.count() // 2]
-    monkeypatch.setattr(search, "_edge_kept", (time.monotonic(), middle.started_at))
-    monkeypatch.setattr(search, "EDGE_KEPT", 3600.0)
+    monkeypatch.setattr(search, "recent_edge", lambda calls, along=None: middle.started_at)
     people, callers, now = log
     Caller.objects.filter(pk=callers[0].pk).update(name="Ann Smith")
     for n, call in enumerate(Call.objects.order_by("pk")):
@@ -426,6 +424,43 @@ def test_a_searched_log_statement_reads_what_the_search_queryset_reads(
     assert found_any > 20
     assert len(statement._compiled) > 5
     if few is not None:
-        shapes = statement._compiled.keys()  # (alias, names given, size, withheld, window)
-        assert {key[-1] for key in shapes} == {few == "never"}
+        # (alias, names given, size, withheld, window, along)
+        shapes = statement._compiled.keys()
+        assert {key[-2] for key in shapes} == {few == "never"}
+        # Walked along the filter the fewest calls have, when there is one.
+        assert {key[-1] for key in shapes} >= ({None} if few == "always" else {None, "caller"})
         assert any("edge" in key[1] for key in shapes) is (few == "never")
+
+
+@pytest.mark.parametrize("ranked", [3, 100])
+def test_a_best_match_statement_reads_what_the_ranked_queryset_reads(log, monkeypatch, ranked):
+    """ "Best match first" through RANKED (PostgreSQL) gives the calls search.ranked's
+    QuerySet gives, in its order (relevance, then newest), page after page, with every
+    filter; `ranked`: how many of the newest matches are ranked (3: fewer than match)."""
+    from calls import search
+    from calls.views.calls import _read_ranked
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the compiled search is PostgreSQL's")
+    monkeypatch.setattr(search, "RANKED_MATCHES", ranked)
+    monkeypatch.setattr(search, "RECENT_WINDOW", 4)
+    people, callers, now = log
+    Caller.objects.filter(pk=callers[0].pk).update(name="Ann Invoice")
+    for n, call in enumerate(Call.objects.order_by("pk")):
+        summary = ["invoice", "invoice invoice parcel", "parcel note", "invoiced"][n % 4]
+        Call.objects.filter(pk=call.pk).update(summary=summary)
+    found_any = 0
+    for text in ("invoice", "invoice parcel", "parc", "2125550147", "nothing-at-all"):
+        for query in log_queries(people, callers, now):
+            data = QueryDict(query, mutable=True)
+            data.update({"q": text, "sort": "best"})
+            calls = CallFilter(data, queryset=Call.objects.for_list())
+            assert calls.is_valid(), (query, calls.form.errors)
+            matched = search.compiled_values(text)
+            expected = list(calls.qs.order_by("-relevance", "-pk"))
+            found_any += len(expected) >= 2
+            read = walk(keyed(_read_ranked(calls, matched), "relevance"), size=3)
+            assert ids(read) == ids(expected), (text, query)
+            assert [call.relevance for call in read] == [call.relevance for call in expected]
+            assert len(read) <= ranked
+    assert found_any > 5

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.db.models import FloatField
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -154,17 +155,15 @@ LOG_ROWS = RowsStatement(lambda: Call.objects.for_list(), most=100)
 
 
 def _newest_found(
-    *, size, withheld, window=True, edge=None, after_key=None, after_pk=None, **values
+    *, size, withheld, window=True, along=None, edge=None, after_key=None, after_pk=None, **values
 ):
     """The ids of a newest-first search's page (calls.search.newest_rows), from the
     values of the filters (CallFilter.narrowing) and of the search (search.compiled_values;
-    `window`: whether it walks the recent calls first; `edge`: the window's edge, when
-    known), after a cursor's (started_at, id) when one is given."""
+    `window`: whether it walks the recent calls first; `along`: the filter it walks them
+    along, CallFilter.walk_along; `edge`: the window's edge, when known), after a cursor's
+    (started_at, id) when one is given."""
     matched = {name: values.pop(name) for name in list(values) if name in SEARCH_VALUES}
-    walked = CallFilter.narrow(
-        Call.objects.all(),
-        {name: values.pop(name) for name in CallFilter.WALKED_BY if name in values},
-    )
+    walked = CallFilter.narrow(Call.objects.all(), CallFilter.take_walked(values, along))
     found = CallFilter.narrow(walked, values, withheld).filter(search.matching_of(matched))
     after = after_cursor("started_at", after_key, after_pk, descending=True)
     return search.newest_rows(
@@ -182,7 +181,7 @@ SEARCH_VALUES = {
 # building and compiling that query took a quarter of the page.
 SEARCH_PAGE = Statement(
     _newest_found,
-    shape=("size", "withheld", "window"),
+    shape=("size", "withheld", "window", "along"),
     after_key=datetime,
     after_pk=int,
     edge=datetime,
@@ -193,27 +192,78 @@ SEARCH_PAGE = Statement(
 
 def _compiled_search(calls, every_business: bool) -> dict | None:
     """The values of SEARCH_PAGE for this valid filter, or None when the page is asked of
-    the QuerySet instead: best match first, the "Caller" box, a person limited to some
-    businesses, SQLite, a word with very many callers."""
+    the QuerySet instead: the "Caller" box, a person limited to some businesses, SQLite,
+    a word with very many callers."""
     data = calls.form.cleaned_data
-    if not every_business or not data.get("q") or data.get("who") or data.get("sort") == "best":
+    if not every_business or not data.get("q") or data.get("who"):
         return None
     return search.compiled_values(data["q"])
 
 
+def _search_values(calls, matched: dict):
+    """`values(after=None)`: what SEARCH_PAGE (and RANKED) run with for this search, after
+    a cursor's (started_at, id) when one is given."""
+    values = {**calls.narrowing(), **matched, "withheld": calls.only_withheld()}
+    along = values["along"] = CallFilter.walk_along(values) if matched["window"] else None
+    # A first page walked from the newest call (of the whole log, or with the value of the
+    # filter walked along): its window's edge is known (search.recent_edge).
+    newest = matched["window"] and not any(name in values for name in CallFilter.WALKED_BY)
+    column = (CallFilter.NARROWING[along][0], values[along]) if along else None
+
+    def run_values(after=None):
+        if newest and after is None:
+            return {**values, "edge": search.recent_edge(Call.objects, column)}
+        return {**values, **cursor_values(after)}
+
+    return run_values
+
+
 def _read_search(calls, matched: dict):
     """read_rows (receptionist.pagination.keyset_read) of a compiled search's pages."""
-    values = {**calls.narrowing(), **matched}
-    # A first page walked from the newest call of the whole log: its window's edge is
-    # known (search.recent_edge).
-    whole_log = matched["window"] and not any(name in values for name in CallFilter.WALKED_BY)
+    values = _search_values(calls, matched)
+    return lambda n, after=None: LOG_ROWS.of(SEARCH_PAGE.column(size=n, **values(after)))
+
+
+def _ranked_found(**values):
+    """The `size` newest matches of a search (SEARCH_PAGE's query) annotated with their
+    relevance (calls.search.ranked's), made of SEARCH_PAGE's values."""
+    ranking = {
+        name: value for name, value in values.items() if name.startswith(("word_", "callers_"))
+    }
+    newest = _newest_found(**values)
+    return search.relevance_of(Call.objects.filter(pk__in=newest).only("pk"), ranking)
+
+
+# "Best match first", compiled: building and compiling the ranked QuerySet took half the
+# page.
+RANKED = Statement(
+    _ranked_found,
+    shape=("size", "withheld", "window", "along"),
+    **SEARCH_PAGE.kinds,
+)
+
+
+def _read_ranked(calls, matched: dict):
+    """read_rows of a compiled "Best match first": the RANKED_MATCHES newest matches,
+    ranked (RANKED), best first, then newest; a page's cursor is its last row's
+    (relevance, id). The same calls in the same order as search.ranked's QuerySet."""
+    values = _search_values(calls, matched)
 
     def read_rows(n, after=None):
-        edge = {"edge": search.recent_edge(Call.objects)} if whole_log and after is None else {}
-        found = SEARCH_PAGE.all(
-            size=n, withheld=calls.only_withheld(), **values, **edge, **cursor_values(after)
+        scored = sorted(
+            (
+                (call.relevance, call.pk)
+                for call in RANKED.all(size=search.RANKED_MATCHES, **values())
+            ),
+            reverse=True,
         )
-        return LOG_ROWS.of([call.pk for call in found])
+        if after is not None:
+            scored = [key for key in scored if key < after]
+        relevance = {pk: value for value, pk in scored[:n]}
+        rows = LOG_ROWS.of(list(relevance))
+        for row in rows:
+            row.relevance = relevance[row.pk]
+        return rows
 
     return read_rows
 
@@ -239,9 +289,19 @@ def call_list(request):
         and (matched := _compiled_search(calls, every_business)) is not None
     ):
         size = settings.CALLS_PAGE_SIZE
-        page = keyset_read(
-            request, _read_search(calls, matched), model=Call, key="started_at", size=size
-        )
+        if calls.form.cleaned_data.get("sort") == "best":
+            page = keyset_read(
+                request,
+                _read_ranked(calls, matched),
+                model=Call,
+                key="relevance",
+                size=size,
+                field=FloatField(),
+            )
+        else:
+            page = keyset_read(
+                request, _read_search(calls, matched), model=Call, key="started_at", size=size
+            )
     elif valid:
         found, key, ids_first = calls.page_order(calls.qs)
         size = settings.CALLS_PAGE_SIZE
@@ -290,19 +350,20 @@ def _caller_control(request, calls, page) -> dict:
         }
     if not data.get("who"):
         return {}
+    if calls.many_callers or not calls.who_found:
+        return {"many_callers": calls.many_callers}
     # The callers the filter found, by name: the first few, with their numbers.
-    first = calls.who_found[: CALLER_CHOICES + 1]
-    found = {
-        caller.pk: caller
-        for caller in visible.filter(pk__in=first).annotate(numbers=NumbersOf("pk"))
-    }
+    first = (
+        visible.filter(pk__in=calls.who_found)
+        .order_by("name", "pk")
+        .annotate(numbers=NumbersOf("pk"))[: CALLER_CHOICES + 1]
+    )
     choices = [
         {
-            "caller": found[pk],
-            "query": query_with(request.GET, caller=pk, who=found[pk].name, cursor=None),
+            "caller": caller,
+            "query": query_with(request.GET, caller=caller.pk, who=caller.name, cursor=None),
         }
-        for pk in first
-        if pk in found
+        for caller in first
     ]
     return {
         "caller_choices": choices[:CALLER_CHOICES],

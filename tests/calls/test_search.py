@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from callers.models import Caller
 from calls import search
 from calls.models import Call
 from tests.factories import CallerFactory, CallFactory
@@ -225,8 +226,9 @@ def test_the_caller_box_costs_a_fixed_number_of_queries(reception_client, calls,
     for i in range(5):
         CallerFactory(name=f"Evelyn Number{i}", phone=f"+1212555{i:04d}")
     assert count_queries(reception_client, "/calls/?who=evelyn") == few
-    # The session and person, the callers found, their calls, the first few with numbers.
-    assert few == 4
+    # The session and person, the callers found, their calls' ids (found through the
+    # caller index, not by walking the log), the rows, the first few callers with numbers.
+    assert few == 5
 
 
 def test_best_match_puts_the_summary_before_the_callers_organisation():
@@ -321,6 +323,28 @@ def test_the_caller_box_offers_the_first_callers_by_name_and_says_there_are_more
     assert row_ids(response, "data-caller-choice") == expected
     assert len(set(row_ids(response, "data-call-row"))) == len(names)  # every caller's call
     assert "and more: type more of the name" in response.content.decode()
+
+
+def test_the_caller_box_asks_for_more_of_a_name_too_many_callers_have(
+    reception_client, settings, monkeypatch
+):
+    from calls.forms import CallFilter
+
+    monkeypatch.setattr(CallFilter, "CALLERS_NARROWED", 3)
+    for letter in "ABCD":
+        CallFactory(caller=CallerFactory(name=f"Quinn {letter}"), summary="Question")
+    response = reception_client.get("/calls/", {"who": "quinn"})
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "More than 3 callers match “quinn”: type more of the name, or their number." in content
+    assert row_ids(response, "data-call-row") == [] and "No calls match" not in content
+    assert row_ids(response, "data-caller-choice") == []
+    # Three of them: the log of their calls, and each offered.
+    Caller.objects.filter(name="Quinn D").update(name="Someone Else")
+    response = reception_client.get("/calls/", {"who": "quinn"})
+    assert len(row_ids(response, "data-call-row")) == 3
+    assert len(row_ids(response, "data-caller-choice")) == 3
+    assert "More than" not in response.content.decode()
 
 
 def test_the_caller_box_searches_the_callers_once(reception_client, calls):

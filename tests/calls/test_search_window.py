@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calls import search
-from calls.models import Call, Nature
+from calls.models import Call, Nature, Urgency
 from tests.factories import CallerFactory, CallFactory
 from tests.querycounts import count_queries, next_cursor, row_ids
 
@@ -149,7 +149,7 @@ def test_any_window_edge_or_none_gives_the_plain_querys_calls(log, text):
 
 def test_the_window_edge_is_kept_a_while(monkeypatch, log):
     monkeypatch.setattr(search, "RECENT_WINDOW", 3)
-    monkeypatch.setattr(search, "_edge_kept", None)
+    monkeypatch.setattr(search, "_edges_kept", {})
     edge = search.recent_edge(Call.objects)
     assert edge == log[3].started_at  # the fourth newest: just older than the window
     CallFactory(caller=log[0].caller, started_at=log[0].started_at + timedelta(minutes=1))
@@ -158,6 +158,20 @@ def test_the_window_edge_is_kept_a_while(monkeypatch, log):
     assert search.recent_edge(Call.objects) == log[2].started_at
     Call.objects.all().delete()
     assert search.recent_edge(Call.objects) == search._DAWN
+
+
+def test_a_window_walked_along_a_filter_has_its_own_edge(monkeypatch, log):
+    # The fourth newest call with that value, kept apart from the whole log's edge.
+    monkeypatch.setattr(search, "RECENT_WINDOW", 3)
+    monkeypatch.setattr(search, "_edges_kept", {})
+    nature = log[0].nature
+    same = [call for call in log if call.nature == nature]
+    assert len(same) > 3
+    whole = search.recent_edge(Call.objects)
+    along = search.recent_edge(Call.objects, ("nature", nature))
+    assert along == same[3].started_at
+    assert search.recent_edge(Call.objects) == whole == log[3].started_at
+    assert search.recent_edge(Call.objects, ("nature", "no such nature")) == search._DAWN
 
 
 def test_postgresqls_statistics_tell_a_rare_search_from_a_common_one(monkeypatch):
@@ -208,3 +222,23 @@ def test_the_compiled_callers_of_a_word_are_the_querysets(text):
         expected = search._ids_of(search._callers_numbered(text))
         assert sorted(search._ids_found("", text)) == sorted(expected)
     assert search._ids_found("", None) == []
+
+
+def test_a_search_walks_along_the_filter_the_fewest_calls_have(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the statistics are PostgreSQL's")
+    caller = CallerFactory(name="Nora Quill")
+    for i in range(60):
+        CallFactory(
+            caller=caller,
+            nature=Nature.URGENT if i % 20 == 0 else Nature.APPOINTMENT,
+            urgency=Urgency.HIGH if i % 2 else Urgency.NORMAL,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE calls_call")
+    monkeypatch.setattr(search._Lexemes, "_current", None)
+    urgent, high = ("nature", Nature.URGENT), ("urgency", Urgency.HIGH)
+    assert search.walk_along({"nature": urgent, "urgency": high}) == "nature"
+    appointment = ("nature", Nature.APPOINTMENT)
+    assert search.walk_along({"nature": appointment, "urgency": high}) == "urgency"
+    assert search.walk_along({}) is None
