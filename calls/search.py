@@ -375,14 +375,18 @@ def _ids_of(callers) -> list[int]:
 def matching_of(values: dict) -> Q:
     """_matching, made of compiled_values: every word in the call or among its callers;
     or, for a number, a caller with a number that contains it. Empty lists of callers
-    match nothing."""
+    match nothing. With `who_callers`, only the calls of those callers."""
     places = range(sum(name.startswith("word_") for name in values))
     number = values.get("number_callers")
-    return _every_word(
+    found = _every_word(
         [Q(_matches(values[f"word_{place}"])) for place in places],
         [Q(AmongIds(F("caller_id"), values[f"callers_{place}"])) for place in places],
         None if number is None else Q(AmongIds(F("caller_id"), number)),
     )
+    if "who_callers" in values:
+        # The callers the "Caller" box found (CallFilter.who_found).
+        found &= Q(AmongIds(F("caller_id"), values["who_callers"]))
+    return found
 
 
 def search(queryset, text: str):

@@ -432,6 +432,46 @@ def test_a_searched_log_statement_reads_what_the_search_queryset_reads(
         assert any("edge" in key[1] for key in shapes) is (few == "never")
 
 
+def test_the_caller_box_through_the_statement_reads_what_the_queryset_reads(log):
+    """The "Caller" box's callers (CallFilter.who_found, read by WHO_CALLERS on
+    PostgreSQL) are those Caller.search finds, by name, each with its numbers; their calls
+    through SEARCH_PAGE (alone, and with words searched) are those the QuerySet gives, in
+    its order, page after page, with every filter."""
+    from calls.views.calls import _compiled_search, _read_search
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the compiled search is PostgreSQL's")
+    people, callers, now = log
+    Caller.objects.filter(pk=callers[0].pk).update(name="Ann Smith")
+    Caller.objects.filter(pk=callers[1].pk).update(name="bob smith")
+    for n, call in enumerate(Call.objects.order_by("pk")):
+        Call.objects.filter(pk=call.pk).update(summary="invoice" if n % 3 else "parcel")
+    found_any = 0
+    for who, text in (("smith", ""), ("ann smith", ""), ("SMITH", "invoice"), ("zed", "")):
+        for query in log_queries(people, callers, now):
+            data = QueryDict(query, mutable=True)
+            data.update({"who": who, "q": text})
+            calls = CallFilter(data, queryset=Call.objects.for_list())
+            assert calls.is_valid(), (query, calls.form.errors)
+            searched = Caller.objects.search(who).order_by("name", "pk")
+            assert [(c.pk, c.numbers) for c in calls.who_found] == [
+                (c.pk, [str(p.number) for p in c.phones.order_by("pk")]) for c in searched
+            ]
+            assert [c.name for c in calls.who_found] == sorted(
+                (c.name for c in calls.who_found), key=str.casefold
+            )
+            expected = list(calls.qs.order_by("-started_at", "-pk"))
+            matched = _compiled_search(calls, every_business=True)
+            if not calls.who_found:
+                assert matched is None and expected == []
+                continue
+            assert matched["who_callers"] == [c.pk for c in calls.who_found]
+            found_any += bool(expected)
+            read = walk(keyed(_read_search(calls, matched), "started_at"), size=3)
+            assert ids(read) == ids(expected), (who, text, query)
+    assert found_any > 20
+
+
 @pytest.mark.parametrize("ranked", [3, 100])
 def test_a_best_match_statement_reads_what_the_ranked_queryset_reads(log, monkeypatch, ranked):
     """ "Best match first" through RANKED (PostgreSQL) gives the calls search.ranked's

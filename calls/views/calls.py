@@ -6,13 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import FloatField
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from callers.models import Business, Caller, NumbersOf
+from callers.models import Business, Caller
 from calls import search
 from calls.forms import (
     CALL_FIELDS,
@@ -175,6 +176,7 @@ SEARCH_VALUES = {
     **{f"word_{place}": str for place in range(search.MAX_WORDS)},
     **{f"callers_{place}": list for place in range(search.MAX_WORDS)},
     "number_callers": list,
+    "who_callers": list,
 }
 # A newest-first search of the log, for a person who sees every business, on PostgreSQL:
 # the page's ids compiled once per shape (which filters, how many words, whether a number),
@@ -192,12 +194,24 @@ SEARCH_PAGE = Statement(
 
 def _compiled_search(calls, every_business: bool) -> dict | None:
     """The values of SEARCH_PAGE for this valid filter, or None when the page is asked of
-    the QuerySet instead: the "Caller" box, a person limited to some businesses, SQLite,
-    a word with very many callers."""
+    the QuerySet instead: a person limited to some businesses, SQLite, a word with very
+    many callers, a "Caller" box that finds no caller or too many."""
     data = calls.form.cleaned_data
-    if not every_business or not data.get("q") or data.get("who"):
+    if not every_business or connection.vendor != "postgresql" or not calls.searches():
         return None
-    return search.compiled_values(data["q"])
+    matched = {"window": False}
+    if data.get("q"):
+        matched = search.compiled_values(data["q"])
+        if matched is None:
+            return None
+    if data.get("who"):
+        if calls.many_callers or not calls.who_found:
+            return None
+        # The calls of a few callers: through the caller index and sorted. Walked along
+        # the log, the calls of 24 callers named "Jack Smith" lay behind 57,000 others.
+        who = [caller.pk for caller in calls.who_found]
+        matched = {**matched, "who_callers": who, "window": False}
+    return matched
 
 
 def _search_values(calls, matched: dict):
@@ -289,7 +303,7 @@ def call_list(request):
         and (matched := _compiled_search(calls, every_business)) is not None
     ):
         size = settings.CALLS_PAGE_SIZE
-        if calls.form.cleaned_data.get("sort") == "best":
+        if calls.form.cleaned_data.get("sort") == "best" and calls.form.cleaned_data.get("q"):
             page = keyset_read(
                 request,
                 _read_ranked(calls, matched),
@@ -353,21 +367,16 @@ def _caller_control(request, calls, page) -> dict:
     if calls.many_callers or not calls.who_found:
         return {"many_callers": calls.many_callers}
     # The callers the filter found, by name: the first few, with their numbers.
-    first = (
-        visible.filter(pk__in=calls.who_found)
-        .order_by("name", "pk")
-        .annotate(numbers=NumbersOf("pk"))[: CALLER_CHOICES + 1]
-    )
     choices = [
         {
             "caller": caller,
             "query": query_with(request.GET, caller=caller.pk, who=caller.name, cursor=None),
         }
-        for caller in first
+        for caller in calls.who_found[:CALLER_CHOICES]
     ]
     return {
-        "caller_choices": choices[:CALLER_CHOICES],
-        "more_callers": len(choices) > CALLER_CHOICES,
+        "caller_choices": choices,
+        "more_callers": len(calls.who_found) > CALLER_CHOICES,
     }
 
 
