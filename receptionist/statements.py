@@ -184,6 +184,13 @@ class Statement:
         compiler, results, _ = self._execute(using, values)
         return [row[0] for row in compiler.results_iter(results)]
 
+    def rows(self, *, using: str = "default", **values) -> list[tuple]:
+        """Each row as a tuple of its columns, in the SQL's order (the fields, then the
+        annotations: the id and the relevance of a QuerySet of `.only("pk")` annotated),
+        without model instances."""
+        compiler, results, _ = self._execute(using, values)
+        return [tuple(row) for row in compiler.results_iter(results)]
+
     def _execute(self, using: str, values: dict):
         """(compiler, results, prefetch lookups) of a run with these values."""
         shape = {name: values.pop(name) for name in self.shape}

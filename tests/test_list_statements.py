@@ -379,7 +379,7 @@ def test_a_searched_log_statement_reads_what_the_search_queryset_reads(
     first pages with no date range: a stale one is set, since any edge must answer the
     same."""
     from calls import search
-    from calls.views.calls import SEARCH_VALUES, _newest_found, _read_search
+    from calls.views.calls import SEARCH_VALUES, _read_search, _search_rows
 
     if connection.vendor != "postgresql":
         pytest.skip("the compiled search is PostgreSQL's")
@@ -390,7 +390,7 @@ def test_a_searched_log_statement_reads_what_the_search_queryset_reads(
     if window is not None:
         monkeypatch.setattr(search, "RECENT_WINDOW", window)
     statement = Statement(  # SEARCH_PAGE compiled afresh (with the small window)
-        _newest_found,
+        _search_rows,
         shape=("size", "withheld", "window", "along"),
         after_key=datetime,
         after_pk=int,

@@ -227,8 +227,9 @@ def test_the_caller_box_costs_a_fixed_number_of_queries(reception_client, calls,
         CallerFactory(name=f"Evelyn Number{i}", phone=f"+1212555{i:04d}")
     assert count_queries(reception_client, "/calls/?who=evelyn") == few
     # The session and person, the callers found with their numbers, their calls' ids
-    # (found through the caller index, not by walking the log), the rows.
-    assert few == 4
+    # (found through the caller index, not by walking the log) and rows: on PostgreSQL
+    # read in one statement (SEARCH_PAGE), elsewhere apart.
+    assert few == (3 if connection.vendor == "postgresql" else 4)
 
 
 def test_best_match_puts_the_summary_before_the_callers_organisation():
@@ -265,9 +266,14 @@ def test_a_short_last_word_is_a_valid_search():
 
 
 def test_best_match_reads_each_words_callers_once(reception_client, calls):
-    newest = count_queries(reception_client, "/calls/?q=evelyn+refund")
-    best = count_queries(reception_client, "/calls/?q=evelyn+refund&sort=best")
-    assert best == newest
+    def callers_read(url):
+        with CaptureQueriesContext(connection) as context:
+            assert reception_client.get(url).status_code == 200
+        return [q["sql"] for q in context.captured_queries if 'FROM "callers_caller"' in q["sql"]]
+
+    newest = callers_read("/calls/?q=evelyn+refund")
+    assert len(newest) == 2  # a query for each word's callers
+    assert len(callers_read("/calls/?q=evelyn+refund&sort=best")) == len(newest)
 
 
 def test_a_word_being_typed_is_asked_as_its_widest_start():

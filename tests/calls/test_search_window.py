@@ -95,17 +95,22 @@ def test_search_pages_cross_the_window_without_a_skip_or_repeat(
 def test_a_search_pages_queries_are_the_same_for_any_word(reception_client, log):
     # A common word (filled from the newest calls), a rare one (found among the older
     # calls), a prefix being typed, with filters: one query count. A word that is nowhere
-    # has no rows to read: one fewer.
+    # has no rows to read: one fewer, but on PostgreSQL, where the page's ids and rows are
+    # one statement. Best match first sorts the newest matches by relevance before their
+    # rows are read: on PostgreSQL, one more.
     urls = [
         "/calls/?q=invoice",
         "/calls/?q=chocolate",
         "/calls/?q=invo",
         "/calls/?q=invoice&nature=appointment",
-        "/calls/?q=invoice&sort=best",
     ]
     counts = {url: count_queries(reception_client, url) for url in urls}
     assert len(set(counts.values())) == 1, counts
-    assert count_queries(reception_client, "/calls/?q=zzqx") == counts[urls[0]] - 1
+    postgresql = connection.vendor == "postgresql"
+    nowhere = count_queries(reception_client, "/calls/?q=zzqx")
+    assert nowhere == counts[urls[0]] - (0 if postgresql else 1)
+    best = count_queries(reception_client, "/calls/?q=invoice&sort=best")
+    assert best == counts[urls[0]] + (1 if postgresql else 0)
 
 
 def test_best_match_ranks_the_newest_matches_only(monkeypatch, log):
