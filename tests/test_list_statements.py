@@ -14,7 +14,7 @@ from django.template import engines
 from django.template.backends.jinja2 import Jinja2
 from django.utils import timezone
 
-from callers.models import Caller
+from callers.models import Business, Caller
 from calls.forms import CallFilter, ResolvedEscalationFilter
 from calls.models import Call, Escalation, EscalationStatus
 from calls.views.calls import LOG_PAGE
@@ -309,18 +309,53 @@ def test_the_lookup_panels_callers_statements_read_what_for_lookup_reads():
         "zz",
     ):
         expected = list(_candidates(Caller.objects.search(typed), today, week))
-        read = _candidates_of(person, typed)
+        read, too_common = _candidates_of(person, typed)
+        assert not too_common
         assert ids(read) == ids(expected), typed
         assert [(c.numbers, c.calls_today, c.calls_week) for c in read] == [
             (c.numbers, c.calls_today, c.calls_week) for c in expected
         ], typed
-    assert len(_candidates_of(person, "olivia")) == LOOKUP_LIMIT + 1
-    assert ids(_candidates_of(person, "100% S")) == [callers[2].pk]
-    assert ids(_candidates_of(person, "under_")) == [callers[4].pk]
-    assert ids(_candidates_of(person, "back\\")) == [callers[6].pk]
-    assert ids(_candidates_of(person, "olive oil")) == [callers[4].pk]
-    assert ids(_candidates_of(person, "(212) 555-0100")) == [callers[0].pk]
-    assert _candidates_of(person, "") == []
+
+    def found(typed):
+        return ids(_candidates_of(person, typed)[0])
+
+    assert len(found("olivia")) == LOOKUP_LIMIT + 1
+    assert found("100% S") == [callers[2].pk]
+    assert found("under_") == [callers[4].pk]
+    assert found("back\\") == [callers[6].pk]
+    assert found("olive oil") == [callers[4].pk]
+    assert found("(212) 555-0100") == [callers[0].pk]
+    assert _candidates_of(person, "") == ([], False)
+
+
+@pytest.mark.parametrize("limited", [False, True])
+def test_a_name_too_common_to_look_through_finds_no_one_in_the_lookup_panel(monkeypatch, limited):
+    """More than LOOKUP_NAMED_MOST people with the name typed: no callers (the panel asks
+    for more of it), whether read by the statements (PostgreSQL, every business) or the
+    QuerySet; a caution flag among them does not change that. As many as the limit: all
+    of them are looked through, best first."""
+    from callers import models as callers_models
+    from calls.views import callers as views
+
+    monkeypatch.setattr(callers_models, "LOOKUP_NAMED_MOST", 4)
+    monkeypatch.setattr(views, "LOOKUP_NAMED_MOST", 4)
+    monkeypatch.setattr(views.NAMED_IDS, "_compiled", {})  # its LIMIT is compiled in
+    if limited:
+        monkeypatch.setattr(
+            Business.objects, "ids_for", lambda user: [Business.objects.default().pk]
+        )
+    named = [CallerFactory(name=f"Olivia {n}") for n in range(4)]
+    person = manager_user()
+    read, too_common = views._candidates_of(person, "olivia")
+    assert not too_common
+    assert ids(read) == [c.pk for c in named]
+    assert ids(Caller.objects.for_lookup(name="olivia")) == [c.pk for c in named]
+    flagged = CallerFactory(name="Olivia Zed", caution=True, caution_note="Shouts")
+    read, too_common = views._candidates_of(person, "olivia")
+    assert too_common and read == []
+    assert not Caller.objects.for_lookup(name="olivia").exists()
+    read, too_common = views._candidates_of(person, "olivia zed")
+    assert ids(read) == [flagged.pk] and not too_common
 
 
 def test_my_escalations_statements_read_what_newest_involving_reads():

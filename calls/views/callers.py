@@ -8,13 +8,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, ValidationError
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.views.decorators.http import require_GET
 
 from callers import phones
-from callers.models import Business, Caller, CallerPhone, NumbersOf
+from callers.models import LOOKUP_NAMED_MOST, Business, Caller, CallerPhone, NumbersOf
 from calls.forms import LookupForm
 from calls.models import Call, Escalation
+from calls.search import AmongIds
 from calls.services import UNKNOWN_CALLER, caller_on_the_phone
 from receptionist.audit import audit_trail
 from receptionist.pagination import keyset_read
@@ -167,11 +168,17 @@ def _candidates(callers, today, week):
 # digits: phones.digit_runs), compiled once (receptionist/statements.py): building and
 # compiling the query took a third of the panel's time.
 MOST_RUNS = 2
-CANDIDATES_NAMED = Statement(
-    lambda text, today, week: _candidates(
-        Caller.objects.filter(Caller.objects.name_contains(text)), today, week
-    ),
+# A name: the ids of the people who have it, at most LOOKUP_NAMED_MOST + 1, as the index
+# gives them; then, when there are not too many, the panel's callers among them.
+NAMED_IDS = Statement(
+    lambda text: Caller.objects.named_like(text).only("pk")[: LOOKUP_NAMED_MOST + 1],
     text=str,
+)
+CANDIDATES_AMONG = Statement(
+    lambda ids, today, week: _candidates(
+        Caller.objects.filter(AmongIds(F("pk"), ids)), today, week
+    ),
+    ids=list,
     today=datetime,
     week=datetime,
 )
@@ -186,27 +193,34 @@ CANDIDATES_NUMBERED = Statement(
 )
 
 
-def _candidates_of(user, text: str) -> list:
+def _candidates_of(user, text: str) -> tuple[list, bool]:
     """The lookup panel's callers for what was typed (Caller.objects.lookup_text), within
-    the person's businesses: CallerQuerySet.for_lookup, read by a compiled statement when
-    the person sees every business, on PostgreSQL (on SQLite a name is matched by a
-    regular expression, which a statement cannot take)."""
+    the person's businesses, and whether a name typed is too common to look through
+    (more than LOOKUP_NAMED_MOST people have it: then no callers): CallerQuerySet.for_lookup,
+    read by statements compiled once when the person sees every business, on PostgreSQL
+    (on SQLite a name is matched by a regular expression, which a statement cannot take)."""
     if not text:
-        return []
+        return [], False
     today, week = Call.objects.count_boundaries()
     text = text.strip()
     number = Caller.objects.number_typed(text)
     prefix, runs = number or (None, [])
-    if (
-        connection.vendor == "postgresql"
-        and Business.objects.ids_for(user) is None
-        and len(runs) <= MOST_RUNS
-    ):
-        if number:
+    compiled = connection.vendor == "postgresql" and Business.objects.ids_for(user) is None
+    visible = Caller.objects.for_user(user)
+    if number:
+        if compiled and len(runs) <= MOST_RUNS:
             named_runs = {f"run_{place}": run for place, run in enumerate(runs)}
-            return CANDIDATES_NUMBERED.all(prefix=prefix, today=today, week=week, **named_runs)
-        return CANDIDATES_NAMED.all(text=text, today=today, week=week)
-    return list(_candidates(Caller.objects.for_user(user).search(text), today, week))
+            found = CANDIDATES_NUMBERED.all(prefix=prefix, today=today, week=week, **named_runs)
+            return found, False
+        return list(_candidates(visible.search(text), today, week)), False
+    ids = NAMED_IDS.column(text=text) if compiled else visible.named_ids(text)
+    if len(ids) > LOOKUP_NAMED_MOST:
+        return [], True
+    if not ids:
+        return [], False
+    if compiled:
+        return CANDIDATES_AMONG.all(ids=ids, today=today, week=week), False
+    return list(_candidates(Caller.objects.filter(pk__in=ids), today, week)), False
 
 
 def _number_state(phone: str) -> str:
@@ -237,7 +251,9 @@ def caller_lookup(request):
     withheld = form.cleaned_data["number_withheld"]
     if withheld:
         phone = ""  # the number typed before "Number withheld" was ticked is not sent on save
-    found = _candidates_of(request.user, Caller.objects.lookup_text(phone=phone, name=name))
+    found, too_common = _candidates_of(
+        request.user, Caller.objects.lookup_text(phone=phone, name=name)
+    )
     more = len(found) > LOOKUP_LIMIT
     found = found[:LOOKUP_LIMIT]
     ids = [caller.pk for caller in found]
@@ -266,6 +282,8 @@ def caller_lookup(request):
         {
             "callers": found,
             "more": more,
+            "too_common": too_common,
+            "too_common_most": LOOKUP_NAMED_MOST,
             "chosen": chosen,
             "unknown": chosen is UNKNOWN_CALLER,
             "phone": phone,

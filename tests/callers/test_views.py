@@ -276,6 +276,27 @@ def test_lookup_with_nothing_found_offers_a_new_caller(reception_client):
     assert b"New caller" in response.content
 
 
+def test_lookup_of_a_name_too_common_asks_for_more_of_it(reception_client, monkeypatch):
+    from calls.views.callers import NAMED_IDS
+
+    monkeypatch.setattr("callers.models.LOOKUP_NAMED_MOST", 2)
+    monkeypatch.setattr("calls.views.callers.LOOKUP_NAMED_MOST", 2)
+    monkeypatch.setattr(NAMED_IDS, "_compiled", {})  # its LIMIT is compiled in
+    for n in range(3):
+        CallerFactory(name=f"Olivia <i>{n}</i>")
+    response = reception_client.get("/callers/lookup/", {"caller_name": "Olivia <i>"})
+    content = response.content.decode()
+    assert response.context["callers"] == []
+    assert "More than 2 callers match “Olivia &lt;i&gt;”: type more of the name" in content
+    assert "New caller" not in content
+    # Typed on, the name is found, with its number and its calls counted: a fixed number
+    # of queries (the session, the ids named, the callers, whoever has exactly that name,
+    # their last calls).
+    response = reception_client.get("/callers/lookup/", {"caller_name": "Olivia <i>1"})
+    assert [c.name for c in response.context["callers"]] == ["Olivia <i>1</i>"]
+    assert count_queries(reception_client, "/callers/lookup/?caller_name=Olivia+<i>1") == 5
+
+
 def test_lookup_query_count_is_fixed(reception_client):
     for i in range(3):
         caller = CallerFactory(phone=f"+1212555010{i}")
