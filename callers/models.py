@@ -1,11 +1,12 @@
 """Businesses, callers and their phone numbers."""
 
 import re
+import time
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import F, Prefetch, Q
-from django.db.models.functions import Upper
+from django.db.models import F, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Concat, Upper
 from django.urls import reverse
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
@@ -134,6 +135,47 @@ class CallerQuerySet(models.QuerySet):
             return self.none()
         return self.filter(pk__in=ids).lookup_order()
 
+    def first_by_name(self, after: Q, n: int) -> list[int]:
+        """The ids of the first `n` of these callers (a search of them) by (name, id),
+        after a cursor (`after`, receptionist.pagination.after_cursor; Q() on the first
+        page). On PostgreSQL in two parts, the second read only when the first does not
+        fill the page: the matches among the NAME_WINDOW callers next in name order, found
+        by walking the name index (which holds the organisation too) and checking each
+        entry; then the matches beyond those, found through the trigram indexes and sorted,
+        in an order the planner cannot take from the name index. A surname ("smith") fills
+        a page within a few thousand names; a first name ("olivia") lies where the names
+        of those who have it begin, and walked to, the page read 74,000 callers (50 ms at
+        100,000 callers), where finding and sorting its 1,500 takes 2 ms. The parts split
+        the callers at a name, so together they are exactly the callers and the order of
+        the plain query."""
+        ordered = self.filter(after).order_by("name", "pk")
+        if connection.vendor != "postgresql":
+            return list(ordered.values_list("pk", flat=True)[:n])
+        every = Caller.objects.all()
+        if not after:
+            edge = first_name_edge()
+            if edge is None:  # fewer callers than the window
+                return list(ordered.values_list("pk", flat=True)[:n])
+        else:
+            edge = Coalesce(
+                Subquery(
+                    every.filter(after)
+                    .order_by("name", "pk")
+                    .values("name")[NAME_WINDOW : NAME_WINDOW + 1]
+                ),
+                Subquery(every.order_by("-name").values("name")[:1]),
+            )
+        near = ordered.filter(name__lte=edge).values_list("pk", flat=True)[:n]
+        hidden = Concat(F("name"), Value(""), output_field=models.CharField())
+        far = (
+            self.filter(after, name__gt=edge)
+            .alias(hidden_name=hidden)
+            .order_by("hidden_name", "pk")
+            .values_list("pk", flat=True)[:n]
+        )
+        # PostgreSQL reads the parts of UNION ALL in turn and stops at the limit.
+        return list(near.union(far, all=True)[:n])
+
     def named_like(self, text: str):
         """The people whose name or organisation contains `text`, in no order: the lookup
         panel reads at most LOOKUP_NAMED_MOST + 1 of them (one more tells there are too
@@ -176,6 +218,32 @@ class CallerQuerySet(models.QuerySet):
         if not name:
             return self.none()
         return self.people().filter(name__iexact=name)
+
+
+# How many callers, in name order, a search of the callers walks past, checking each one,
+# before it looks for its other matches through the trigram indexes (first_by_name).
+NAME_WINDOW = 3000
+# How long a process keeps the name NAME_WINDOW callers from the first (first_name_edge).
+NAME_EDGE_KEPT = 60.0
+_name_edge_kept: dict[str, tuple[float, str | None]] = {}
+
+
+def first_name_edge() -> str | None:
+    """The name of the caller just past the first NAME_WINDOW by (name, id): where
+    first_by_name's window ends on a first page, read once a minute per process instead
+    of on every search (walking 5,000 index entries took half a millisecond of a 2 ms
+    page). Any edge gives the same callers in the same order; None: fewer callers."""
+    now = time.monotonic()
+    kept = _name_edge_kept.get(connection.alias)
+    if kept is not None and now - kept[0] < NAME_EDGE_KEPT:
+        return kept[1]
+    edge = (
+        Caller.objects.order_by("name", "pk")
+        .values_list("name", flat=True)[NAME_WINDOW : NAME_WINDOW + 1]
+        .first()
+    )
+    _name_edge_kept[connection.alias] = (now, edge)
+    return edge
 
 
 # A name typed into the lookup panel that more people have than this finds no one: the
@@ -233,7 +301,13 @@ class Caller(models.Model):
             ("flag_caller", "Can set or clear a caller's caution flag"),
         ]
         indexes = [
-            models.Index(fields=["name", "id"], name="caller_name_idx"),
+            # By name, holding what a search checks (first_by_name walks it without
+            # reading the table) and the business a person may be limited to.
+            models.Index(
+                fields=["name", "id"],
+                include=["organisation", "business"],
+                name="caller_name_idx",
+            ),
             # A name typed whole, in any case (named(), name__iexact: a withheld number's
             # caller, the lookup panel's choice): without it PostgreSQL rechecked the
             # trigram index's 1,500 candidates for "olivia" in 935 table pages, 3 ms.

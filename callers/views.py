@@ -29,6 +29,8 @@ def caller_list(request):
     form = CallerSearchForm(request.GET)
     callers = Caller.objects.for_user(request.user)
     # A search that cannot be read finds nobody (and says why), rather than everybody.
+    searched = form.is_valid() and bool(form.cleaned_data["q"])
+    shown = callers.only(*Caller.LIST_COLUMNS).annotate(numbers=NumbersOf("pk"))
     callers = callers.search(form.cleaned_data["q"]) if form.is_valid() else callers.none()
     page = keyset_paginate(
         request,
@@ -37,6 +39,9 @@ def caller_list(request):
         key="name",
         descending=False,
         size=settings.CALLERS_PAGE_SIZE,
+        # A search: the page's ids first (CallerQuerySet.first_by_name), then their rows.
+        ids_first=(lambda found, after, n: callers.first_by_name(after, n)) if searched else False,
+        rows=shown if searched else None,
     )
     context = {"form": form, "page": page}
     # Drawn by Jinja2 (jinja/callers/): the whole page, or the part htmx asks for.

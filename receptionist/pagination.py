@@ -86,11 +86,15 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
 
 def after_cursor(key: str, value, pk, *, descending: bool) -> Q:
     """The rows after a cursor's (key's value, pk) in a list ordered by (key, pk); Q() when
-    there is no cursor (`value` None). The one condition every list pages by."""
+    there is no cursor (`value` None). The one condition every list pages by.
+
+    The key at or past the cursor's comes first, alone: PostgreSQL starts an index walk
+    there. From "key past, or the same key and id past" alone it walked the index from its
+    start to the cursor (a later page of the callers who match "smith": 35 ms)."""
     if value is None:
         return Q()
     op = "lt" if descending else "gt"
-    return Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
+    return Q(**{f"{key}__{op}e": value}) & (Q(**{f"{key}__{op}": value}) | Q(**{f"pk__{op}": pk}))
 
 
 def keyset_paginate(

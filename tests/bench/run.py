@@ -236,6 +236,7 @@ def main():
         ("log a call (form)", "/calls/new/"),
         ("callers", "/callers/"),
         ("callers, search name", "/callers/?q=smith"),
+        ("callers, search a first name", "/callers/?q=olivia"),
         ("callers, search number", "/callers/?q=(212) 555"),
         ("caller page (busiest caller)", f"/callers/{busy_caller}/"),
         ("lookup, partial number", "/callers/lookup/?phone=212555"),
