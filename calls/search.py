@@ -298,8 +298,17 @@ def _said(word: Word) -> Q:
 def _matching(text: str, words: list[Word], callers: list[Q]) -> Q:
     """Every word in the call or its caller (`callers`: calls_of each word's callers);
     or, for a number, a caller with a number that contains it."""
-    number = calls_of(_callers_numbered(text)) if is_number(text) else None
+    number = calls_of(_callers_numbered(text)) if _numbered_apart(text, words) else None
     return _every_word([_said(word) for word in words], callers, number)
+
+
+def _numbered_apart(text: str, words: list[Word]) -> bool:
+    """Whether the callers with the number typed are asked for apart from the words':
+    a number, unless typed as one word (whose callers, those with the number among them,
+    are read already)."""
+    if not is_number(text):
+        return False
+    return not (len(words) == 1 and words[0].is_number and _runs(words[0].text) == _runs(text))
 
 
 def _every_word(said: list[Q], callers: list[Q], number: Q | None) -> Q:
@@ -354,7 +363,7 @@ def compiled_values(text: str) -> dict | None:
             return None
         values[f"word_{place}"] = word.tsquery()
         values[f"callers_{place}"] = ids
-    if is_number(text):
+    if _numbered_apart(text, words):
         ids = _ids_found("", text)
         if len(ids) > MAX_CALLER_IDS:
             return None

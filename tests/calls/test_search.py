@@ -67,6 +67,22 @@ def test_finds_calls_by_part_of_a_number_from_four_digits(calls, typed):
     assert found(typed) == {calls["evelyn"].pk, calls["evelyn_refund"].pk}
 
 
+@pytest.mark.parametrize(("typed", "callers_read"), [("6178408318", 1), ("617 840 8318", 4)])
+def test_a_number_typed_as_one_word_reads_its_callers_once(
+    reception_client, calls, typed, callers_read
+):
+    # One word: the callers whose name holds it or who have the number, read once. Several
+    # words: each word's callers, then those with the whole number.
+    with CaptureQueriesContext(connection) as context:
+        response = reception_client.get("/calls/", {"q": typed})
+    read = [q for q in context.captured_queries if 'FROM "callers_caller"' in q["sql"]]
+    assert len(read) == callers_read
+    assert set(row_ids(response, "data-call-row")) == {
+        calls["evelyn"].pk,
+        calls["evelyn_refund"].pk,
+    }
+
+
 def test_three_digits_are_not_a_number_search(calls):
     assert found("318") == set()
 
