@@ -1,11 +1,15 @@
-"""Forms of the callers app."""
+"""Forms of the callers app: callers and their numbers, and the businesses."""
+
+import re
+import zoneinfo
+from datetime import time
 
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from callers import phones
-from callers.models import Caller, CallerPhone
+from callers.models import Business, Caller, CallerPhone, Weekday
 from callers.services import EDITABLE_FIELDS
 
 
@@ -120,3 +124,140 @@ class CallerMergeForm(forms.Form):
     """Which caller to keep, as the merge page's address or form says."""
 
     into = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+# --- businesses ---------------------------------------------------------------------------
+
+_HOURS = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-\u2013]\s*(\d{1,2})[:.](\d{2})\s*$")
+HOURS_HELP = "09:00-12:30, 14:00-18:00 (24-hour clock); empty: closed."
+
+
+def read_hours(text: str) -> list[tuple[time, time]]:
+    """A day's opening hours as typed ("09:00-12:30, 14:00-18:00") as (opens, closes)."""
+    hours = []
+    for part in filter(None, (part.strip() for part in text.split(","))):
+        found = _HOURS.match(part)
+        try:
+            if not found:
+                raise ValueError
+            h1, m1, h2, m2 = (int(n) for n in found.groups())
+            closes = time(0, 0) if (h2, m2) == (24, 0) else time(h2, m2)
+            hours.append((time(h1, m1), closes if closes != time(0, 0) else time.max))
+        except ValueError:
+            raise forms.ValidationError(
+                "“%(part)s” is no time range: write it as " + HOURS_HELP,
+                params={"part": part},
+                code="hours",
+            ) from None
+    return hours
+
+
+def show_hours(rows) -> str:
+    """Opening hours as read_hours reads them."""
+    return ", ".join(
+        f"{row.opens:%H:%M}-{'24:00' if row.closes == time.max else f'{row.closes:%H:%M}'}"
+        for row in rows
+    )
+
+
+TIME_ZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+
+
+class BusinessForm(forms.ModelForm):
+    """A business: what the receptionist says and does for it, when it is open, which
+    numbers ring for it. The rules are business_save's; this form reads what was typed."""
+
+    inbound_numbers = forms.CharField(
+        label="Inbound numbers",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The numbers that ring for this business, one a line, in any format. "
+        "A call to one of them opens the call form for it (?dialed=).",
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone", choices=[(name, name) for name in TIME_ZONES], initial="UTC"
+    )
+
+    class Meta:
+        model = Business
+        fields = ["name", "greeting", "instructions", "after_hours_instructions", "time_zone"]
+        labels = {
+            "name": "Name",
+            "greeting": "Greeting",
+            "instructions": "Instructions",
+            "after_hours_instructions": "After-hours instructions",
+        }
+        widgets = {
+            "greeting": forms.Textarea(attrs={"rows": 2}),
+            "instructions": forms.Textarea(attrs={"rows": 4}),
+            "after_hours_instructions": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        business = self.instance
+        for day in Weekday:
+            self.fields[f"hours_{day.value}"] = forms.CharField(
+                label=day.label,
+                required=False,
+                max_length=200,
+                help_text=HOURS_HELP if day == Weekday.MONDAY else "",
+            )
+        if business.pk and not self.is_bound:
+            rows = list(business.hours.all())
+            for day in Weekday:
+                self.initial[f"hours_{day.value}"] = show_hours(
+                    row for row in rows if row.weekday == day.value
+                )
+            self.initial["inbound_numbers"] = "\n".join(
+                number.number.as_national for number in business.inbound_numbers.all()
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        for day in Weekday:
+            name = f"hours_{day.value}"
+            if name in cleaned:
+                try:
+                    cleaned[name] = read_hours(cleaned[name])
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        return cleaned
+
+    def _post_clean(self):
+        # The model's rules are business_save's: the view calls it and shows its refusals.
+        pass
+
+    def business_values(self) -> dict:
+        """What business_save takes, from the cleaned form."""
+        data = self.cleaned_data
+        return {
+            **{name: data[name] for name in self.Meta.fields},
+            "numbers": (data.get("inbound_numbers") or "").splitlines(),
+            "hours": [
+                (day.value, opens, closes)
+                for day in Weekday
+                for opens, closes in data.get(f"hours_{day.value}") or []
+            ],
+        }
+
+
+class ContactForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=200)
+    email = forms.EmailField(label="E-mail", required=False)
+    phone = PhoneField(label="Phone", required=False)
+    role = forms.CharField(label="Role", max_length=100, required=False)
+
+
+ContactFormSet = forms.formset_factory(ContactForm, extra=1, can_delete=True, max_num=50)
+
+
+def contacts_of(formset) -> list[dict]:
+    """The contacts a valid ContactFormSet keeps (a row left empty or marked to delete is
+    none), as business_save takes them."""
+    return [
+        {name: form.cleaned_data.get(name) or "" for name in ("name", "email", "phone", "role")}
+        for form in formset.forms
+        if form.has_changed() and form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]

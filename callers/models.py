@@ -1,13 +1,17 @@
 """Businesses, callers and their phone numbers."""
 
 import re
+import string
 import time
+import zoneinfo
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import F, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Upper
 from django.urls import reverse
+from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -41,25 +45,193 @@ class BusinessQuerySet(models.QuerySet):
         return queryset.filter(**{f"{business}__in": ids})
 
     def default(self):
-        """The business of a single office: the first one (a migration creates it)."""
-        business = self.order_by("pk").first()
+        """The business of a single office: the first active one (a migration creates
+        it; one made inactive takes no new calls), else the first one."""
+        business = self.order_by("-active", "pk").first()
         if business is None:
             business, _ = self.get_or_create(name="Front desk")
         return business
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name ("America/New_York")."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValidationError(
+            "“%(value)s” is no time zone: pick one such as America/New_York or Europe/London.",
+            params={"value": value},
+            code="time_zone",
+        ) from None
+
+
+# What a greeting may fill in: the first name of the receptionist who reads it.
+GREETING_FIELDS = ("receptionist",)
+
+
+def greeting_fields(text: str) -> list[str]:
+    """The {fields} a greeting asks to fill in, as written; a stray brace is a field "{"."""
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError:
+        return ["{"]
+
+
+def validate_greeting(value: str) -> None:
+    """A greeting fills in {receptionist} and nothing else ({{ and }} are braces)."""
+    unknown = [name for name in greeting_fields(value) if name not in GREETING_FIELDS]
+    if unknown:
+        raise ValidationError(
+            "A greeting can fill in {receptionist} only (the first name of who answers); "
+            "write {{ or }} for a brace.",
+            code="greeting",
+        )
 
 
 class Business(models.Model):
     """A business whose phone is answered: a single office has one, an answering service many."""
 
     name = models.CharField(max_length=200, unique=True)
-    time_zone = models.CharField(max_length=64, default="UTC")
+    greeting = models.TextField(
+        blank=True,
+        max_length=500,
+        validators=[validate_greeting],
+        help_text="What the receptionist says on picking up. {receptionist} is their first "
+        "name: “Thank you for calling Harbor Vet, this is {receptionist}, how may I help?”",
+    )
+    instructions = models.TextField(
+        "instructions for receptionists",
+        blank=True,
+        max_length=5000,
+        help_text="What to say, what never to promise, the questions callers often ask.",
+    )
+    after_hours_instructions = models.TextField(
+        blank=True,
+        max_length=5000,
+        help_text="What to say when the business is closed (outside its opening hours).",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Its opening hours and the times promised to its callers are in this zone.",
+    )
+    active = models.BooleanField(
+        default=True, help_text="An inactive business takes no new calls; its records stay."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     objects = BusinessQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "businesses"
+
+    def __str__(self):
+        return self.name
+
+    def greeting_for(self, user) -> str:
+        """The greeting with the receptionist's first name filled in (their username when
+        they have none). Only {receptionist} is filled: anything else stays as written."""
+        name = (getattr(user, "first_name", "") or getattr(user, "username", "")).strip()
+        out = []
+        try:
+            parts = list(string.Formatter().parse(self.greeting))
+        except ValueError:
+            return self.greeting
+        for literal, field, spec, conversion in parts:
+            out.append(literal)
+            if field == "receptionist" and not spec and not conversion:
+                out.append(name)
+            elif field is not None:
+                out.append("{" + field + (f"!{conversion}" if conversion else "") + "}")
+        return "".join(out)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def local_time(self, at=None) -> datetime:
+        """`at` (now by default) on the business's own clock."""
+        return (at or timezone.now()).astimezone(self.zone)
+
+    def is_open(self, at=None, hours=None) -> bool | None:
+        """Whether the business is open at `at` (now by default) by its opening hours, on
+        its own clock (a daylight-saving change included); None when it has no hours set.
+        `hours`: its OpeningHours, when already read."""
+        hours = list(self.hours.all() if hours is None else hours)
+        if not hours:
+            return None
+        local = self.local_time(at)
+        moment = local.time().replace(tzinfo=None)
+        return any(h.weekday == local.weekday() and h.opens <= moment < h.closes for h in hours)
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class OpeningHours(models.Model):
+    """A time a business is open on a weekday, on its own clock (several a day for a break)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["business", "weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=F("opens")), name="opening_hours_close_after_open"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self):
+        if self.opens is not None and self.closes is not None and self.closes <= self.opens:
+            raise ValidationError(
+                {
+                    "closes": "Closes must be after it opens. Hours past midnight: add the "
+                    "next day from 00:00."
+                }
+            )
+
+
+class InboundNumber(models.Model):
+    """A number that rings for a business: a call to it is that business's (`?dialed=`)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="inbound_numbers")
+    number = PhoneNumberField(unique=True)
+
+    class Meta:
+        ordering = ["business", "number"]
+
+    def __str__(self):
+        return str(self.number)
+
+
+class BusinessContact(models.Model):
+    """Someone at a business who receives its messages."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField("e-mail", blank=True)
+    phone = PhoneNumberField(blank=True)
+    role = models.CharField(max_length=100, blank=True, help_text="Practice manager, owner, ...")
+
+    class Meta:
+        ordering = ["business", "name", "pk"]
 
     def __str__(self):
         return self.name

@@ -1,9 +1,21 @@
-"""Writes on callers: create, update (with its numbers), the caution flag, merge."""
+"""Writes on callers (create, update with its numbers, the caution flag, merge) and on the
+businesses they belong to (add, change, make inactive)."""
+
+from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from callers.models import UNKNOWN_CALLER_NAME, Business, Caller, CallerPhone
+from callers.models import (
+    UNKNOWN_CALLER_NAME,
+    Business,
+    BusinessContact,
+    Caller,
+    CallerPhone,
+    InboundNumber,
+    OpeningHours,
+    Weekday,
+)
 from callers.phones import to_e164
 
 # What an edit may change, in the order the form shows it; the caution flag and its note
@@ -237,3 +249,165 @@ def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
     source._change_reason = f"Merged into caller #{target.pk} ({target.name})"
     source.delete()
     return target
+
+
+# --- businesses ---------------------------------------------------------------------------
+
+LAST_ACTIVE = "At least one business must stay active: it is the one the calls are for."
+
+
+def _numbers_wanted(business: Business | None, numbers) -> list[str]:
+    """The inbound numbers typed, each made E.164 once, in order; a number that is none,
+    or that rings for another business, is refused naming it."""
+    wanted: list[str] = []
+    errors = []
+    for typed in numbers:
+        typed = str(typed).strip()
+        if not typed:
+            continue
+        number = to_e164(typed)
+        if number is None:
+            errors.append(f"“{typed}” is not a phone number.")
+        elif number not in wanted:
+            wanted.append(number)
+    others = InboundNumber.objects.filter(number__in=wanted).select_related("business")
+    if business is not None and business.pk is not None:
+        others = others.exclude(business=business)
+    for taken in others:
+        errors.append(f"{taken.number.as_national} already rings for {taken.business.name}.")
+    if errors:
+        raise ValidationError({"inbound_numbers": errors})
+    return wanted
+
+
+def _hours_wanted(hours) -> list[OpeningHours]:
+    """The opening hours given as (weekday, opens, closes), checked: each closes after it
+    opens, and a day's hours do not overlap. A refusal names the day (`hours_0` is
+    Monday's, ... `hours_6` Sunday's)."""
+    rows = [OpeningHours(weekday=day, opens=opens, closes=closes) for day, opens, closes in hours]
+    errors: dict[str, list[str]] = {}
+    for row in rows:
+        try:
+            row.clean_fields(exclude=["business"])
+            row.clean()
+        except ValidationError as exc:
+            errors.setdefault(f"hours_{row.weekday}", []).extend(exc.messages)
+    if not errors:
+        by_day = sorted(rows, key=lambda row: (row.weekday, row.opens))
+        for before, after in pairwise(by_day):
+            if before.weekday == after.weekday and after.opens < before.closes:
+                errors.setdefault(f"hours_{before.weekday}", []).append(
+                    f"{Weekday(before.weekday).label}'s hours overlap."
+                )
+    if errors:
+        raise ValidationError(errors)
+    return rows
+
+
+def _contacts_wanted(contacts) -> list[BusinessContact]:
+    rows = []
+    errors = []
+    for place, given in enumerate(contacts, start=1):
+        contact = BusinessContact(**given)
+        try:
+            contact.full_clean(exclude=["business"])
+        except ValidationError as exc:
+            errors += [f"Contact {place}: {message}" for message in exc.messages]
+        rows.append(contact)
+    if errors:
+        raise ValidationError({"contacts": errors})
+    return rows
+
+
+def _check_stays_active(business: Business) -> None:
+    """The last active business cannot be made inactive."""
+    others = Business.objects.filter(active=True).exclude(pk=business.pk)
+    if not others.exists():
+        raise ValidationError({"active": LAST_ACTIVE})
+
+
+@transaction.atomic
+def business_save(
+    *,
+    user,
+    business: Business | None = None,
+    numbers=None,
+    hours=None,
+    contacts=None,
+    **fields,
+) -> Business:
+    """Add a business (`business` None) or change one, with the numbers that ring for it
+    (`numbers`: as typed, any format), its opening hours (`hours`: (weekday, opens,
+    closes) on its own clock) and its contacts (`contacts`: dicts of name, email, phone,
+    role), each list, when given, replacing what the business had. All or nothing.
+
+    The rules: a name no other business has; a time zone; a greeting that fills in
+    {receptionist} only; a number rings for one business only; hours that close after
+    they open and do not overlap; the last active business stays active."""
+    if business is None:
+        business = Business()
+    else:
+        business = Business.objects.select_for_update().get(pk=business.pk)
+    for name, value in fields.items():
+        setattr(business, name, value.strip() if isinstance(value, str) else value)
+    errors: dict[str, list] = {}
+    for check in (
+        lambda: business.full_clean(),
+        lambda: numbers is not None and _numbers_wanted(business, numbers),
+        lambda: hours is not None and _hours_wanted(hours),
+        lambda: contacts is not None and _contacts_wanted(contacts),
+        lambda: business.pk and not business.active and _check_stays_active(business),
+    ):
+        try:
+            check()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    business._history_user = user
+    try:
+        with transaction.atomic():
+            business.save()
+            if numbers is not None:
+                business.inbound_numbers.all().delete()
+                InboundNumber.objects.bulk_create(
+                    InboundNumber(business=business, number=n)
+                    for n in _numbers_wanted(business, numbers)
+                )
+    except IntegrityError:
+        # Another business took the name or a number at the same moment.
+        raise ValidationError(
+            {"name": "Saved by someone else at the same moment: check the name and numbers."}
+        ) from None
+    if hours is not None:
+        business.hours.all().delete()
+        rows = _hours_wanted(hours)
+        for row in rows:
+            row.business = business
+        OpeningHours.objects.bulk_create(rows)
+    if contacts is not None:
+        business.contacts.all().delete()
+        rows = _contacts_wanted(contacts)
+        for row in rows:
+            row.business = business
+        BusinessContact.objects.bulk_create(rows)
+    return business
+
+
+@transaction.atomic
+def business_set_active(*, business: Business, active: bool, user) -> Business:
+    """Make a business active or inactive (it then takes no new calls; its records stay).
+    The last active business stays active."""
+    business = Business.objects.select_for_update().get(pk=business.pk)
+    if business.active == active:
+        return business
+    if not active:
+        # Every active business locked, in order: two managers deactivating the last two at
+        # once cannot both succeed.
+        list(Business.objects.select_for_update().filter(active=True).order_by("pk"))
+        _check_stays_active(business)
+    business.active = active
+    business._history_user = user
+    business.save(update_fields=["active"])
+    return business

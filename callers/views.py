@@ -1,4 +1,4 @@
-"""Views of the callers app: the list, the edit form, merging duplicates.
+"""Views of the callers app: the list, the edit form, merging duplicates; the businesses.
 
 The caller's own page and the lookup panel show calls, so they live in calls (see
 calls/urls_callers.py, which mounts these views beside them under /callers/)."""
@@ -6,15 +6,26 @@ calls/urls_callers.py, which mounts these views beside them under /callers/)."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import BadRequest, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
 
-from callers.forms import CallerForm, CallerMergeForm, CallerPhoneFormSet, CallerSearchForm
-from callers.models import Caller, NumbersOf
+from callers.forms import (
+    BusinessForm,
+    CallerForm,
+    CallerMergeForm,
+    CallerPhoneFormSet,
+    CallerSearchForm,
+    ContactFormSet,
+    contacts_of,
+)
+from callers.models import Business, Caller, NumbersOf
 from callers.services import (
     EDITABLE_FIELDS,
     CallerConflict,
     CallerGone,
+    business_save,
+    business_set_active,
     caller_merge,
     caller_update,
 )
@@ -187,3 +198,81 @@ def caller_merge_view(request, pk):
         "callers/caller_merge.html",
         {"source": source, "target": target, "candidates": candidates, "form": form},
     )
+
+
+# --- businesses ---------------------------------------------------------------------------
+
+
+@permission_required("callers.change_business", raise_exception=True)
+def business_list(request):
+    """Every business, active first, with the numbers that ring for it and whether it is
+    open now on its own clock."""
+    businesses = list(
+        Business.objects.order_by("-active", "name").prefetch_related("inbound_numbers", "hours")
+    )
+    for business in businesses:
+        business.open_now = business.is_open(hours=business.hours.all())
+    return render(request, "callers/business_list.html", {"businesses": businesses})
+
+
+@permission_required("callers.change_business", raise_exception=True)
+def business_edit(request, pk=None):
+    """Add a business (no `pk`) or change one: its greeting, instructions, time zone,
+    opening hours, inbound numbers and contacts (business_save, all or nothing)."""
+    business = None if pk is None else get_object_or_404(Business, pk=pk)
+    if business is None and not request.user.has_perm("callers.add_business"):
+        raise PermissionDenied("Adding a business is for managers.")
+    instance = business or Business()
+    if request.method == "POST":
+        form = BusinessForm(request.POST, instance=instance)
+        contacts = ContactFormSet(request.POST, prefix="contacts")
+        if form.is_valid() & contacts.is_valid():
+            try:
+                saved = business_save(
+                    user=request.user,
+                    business=business,
+                    contacts=contacts_of(contacts),
+                    **form.business_values(),
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                verb = "added" if business is None else "saved"
+                messages.success(request, f"{saved.name} {verb}.")
+                return redirect("businesses:list")
+    else:
+        form = BusinessForm(instance=instance)
+        initial = []
+        if business is not None:
+            initial = [
+                {
+                    "name": c.name,
+                    "email": c.email,
+                    "phone": c.phone.as_national if c.phone else "",
+                    "role": c.role,
+                }
+                for c in business.contacts.all()
+            ]
+        contacts = ContactFormSet(prefix="contacts", initial=initial)
+    return render(
+        request,
+        "callers/business_form.html",
+        {"form": form, "contacts": contacts, "business": business},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@permission_required("callers.change_business", raise_exception=True)
+def business_active(request, pk):
+    """Make a business inactive (it takes no new calls; its records stay) or active again."""
+    business = get_object_or_404(Business, pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        business_set_active(business=business, active=active, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        state = "active again" if active else "inactive: it takes no new calls"
+        messages.success(request, f"{business.name} is {state}.")
+    return redirect("businesses:list")

@@ -45,6 +45,8 @@ MANAGER_PERMISSIONS = [
     "followups.view_promisekeeping",
     "followups.add_promisekeeping",
     "followups.change_promisekeeping",
+    "callers.add_business",
+    "callers.change_business",
 ]
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("calls/", include("calls.urls")),
     path("escalations/", include("calls.urls_escalations")),
     path("callbacks/", include("followups.urls")),
+    path("businesses/", include("callers.urls_businesses")),
     path("admin/", admin.site.urls),
 ]
 
