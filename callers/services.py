@@ -319,6 +319,14 @@ def _contacts_wanted(contacts) -> list[BusinessContact]:
     return rows
 
 
+def _replace(related, rows: list) -> None:
+    """A business's rows of one kind (`related`: business.hours, say) made these."""
+    related.all().delete()
+    for row in rows:
+        row.business = related.instance
+    related.model.objects.bulk_create(rows)
+
+
 def _check_stays_active(business: Business) -> None:
     """The last active business cannot be made inactive."""
     others = Business.objects.filter(active=True).exclude(pk=business.pk)
@@ -351,47 +359,43 @@ def business_save(
     for name, value in fields.items():
         setattr(business, name, value.strip() if isinstance(value, str) else value)
     errors: dict[str, list] = {}
-    for check in (
-        lambda: business.full_clean(),
-        lambda: numbers is not None and _numbers_wanted(business, numbers),
-        lambda: hours is not None and _hours_wanted(hours),
-        lambda: contacts is not None and _contacts_wanted(contacts),
-        lambda: business.pk and not business.active and _check_stays_active(business),
+    wanted: dict[str, list] = {}
+    for name, check in (
+        ("", business.full_clean),
+        ("numbers", numbers is not None and (lambda: _numbers_wanted(business, numbers))),
+        ("hours", hours is not None and (lambda: _hours_wanted(hours))),
+        ("contacts", contacts is not None and (lambda: _contacts_wanted(contacts))),
+        ("", business.pk and not business.active and (lambda: _check_stays_active(business))),
     ):
+        if not check:
+            continue
         try:
-            check()
+            found = check()
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault(field, []).extend(messages)
+        else:
+            if name:
+                wanted[name] = found
     if errors:
         raise ValidationError(errors)
     business._history_user = user
     try:
         with transaction.atomic():
             business.save()
-            if numbers is not None:
-                business.inbound_numbers.all().delete()
-                InboundNumber.objects.bulk_create(
-                    InboundNumber(business=business, number=n)
-                    for n in _numbers_wanted(business, numbers)
+            if "numbers" in wanted:
+                _replace(
+                    business.inbound_numbers,
+                    [InboundNumber(number=number) for number in wanted["numbers"]],
                 )
     except IntegrityError:
         # Another business took the name or a number at the same moment.
         raise ValidationError(
             {"name": "Saved by someone else at the same moment: check the name and numbers."}
         ) from None
-    if hours is not None:
-        business.hours.all().delete()
-        rows = _hours_wanted(hours)
-        for row in rows:
-            row.business = business
-        OpeningHours.objects.bulk_create(rows)
-    if contacts is not None:
-        business.contacts.all().delete()
-        rows = _contacts_wanted(contacts)
-        for row in rows:
-            row.business = business
-        BusinessContact.objects.bulk_create(rows)
+    for name, related in (("hours", business.hours), ("contacts", business.contacts)):
+        if name in wanted:
+            _replace(related, wanted[name])
     return business
 
 
