@@ -6,6 +6,7 @@ import time
 import zoneinfo
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import F, Prefetch, Q, Subquery, Value
@@ -166,6 +167,44 @@ class Business(models.Model):
         local = self.local_time(at)
         moment = local.time().replace(tzinfo=None)
         return any(h.weekday == local.weekday() and h.opens <= moment < h.closes for h in hours)
+
+
+# The active businesses as the call form offers them, each with its hours and inbound
+# numbers, read once per process and kept for settings.BUSINESSES_SECONDS: the call form
+# would otherwise read them on every call. Saving a business clears them in this process
+# (callers.apps); another process shows a change within that time. A business sent with a
+# call is always checked in the database (calls.services.call_log).
+_active_kept: list = []
+
+
+def active_businesses() -> list[Business]:
+    """The active businesses, by name, with their opening hours and inbound numbers read."""
+    now = time.monotonic()
+    if _active_kept and now - _active_kept[0] < settings.BUSINESSES_SECONDS:
+        return _active_kept[1]
+    found = list(
+        Business.objects.filter(active=True)
+        .order_by("name", "pk")
+        .prefetch_related("hours", "inbound_numbers")
+    )
+    _active_kept[:] = [now, found]
+    return found
+
+
+def forget_active_businesses(**kwargs) -> None:
+    """Read the active businesses again on next use (a business or its hours changed)."""
+    _active_kept.clear()
+
+
+def business_dialed(dialed: str, businesses: list[Business]) -> Business | None:
+    """Which of these businesses the number dialed rings for (any common format), or None."""
+    number = phones.to_e164(str(dialed or ""))
+    if number is None:
+        return None
+    for business in businesses:
+        if any(n.number.as_e164 == number for n in business.inbound_numbers.all()):
+            return business
+    return None
 
 
 class Weekday(models.IntegerChoices):

@@ -15,6 +15,7 @@ from callers.models import (
     InboundNumber,
     OpeningHours,
     Weekday,
+    forget_active_businesses,
 )
 from callers.phones import to_e164
 
@@ -396,6 +397,7 @@ def business_save(
     for name, related in (("hours", business.hours), ("contacts", business.contacts)):
         if name in wanted:
             _replace(related, wanted[name])
+    transaction.on_commit(forget_active_businesses)
     return business
 
 
@@ -414,4 +416,5 @@ def business_set_active(*, business: Business, active: bool, user) -> Business:
     business.active = active
     business._history_user = user
     business.save(update_fields=["active"])
+    transaction.on_commit(forget_active_businesses)
     return business

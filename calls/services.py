@@ -100,6 +100,9 @@ NOBODY_TO_CALL_BACK = (
 )
 
 
+BUSINESS_INACTIVE = "That business takes no calls now (it was made inactive): pick another."
+
+
 class UnknownCaller:
     """What caller_on_the_phone answers for a call with the number withheld and no name:
     the call goes to the business's record of unknown callers (callers.services)."""
@@ -132,7 +135,13 @@ def check_number(*, phone, number_withheld: bool, caller: Caller | None) -> None
 
 
 def caller_on_the_phone(
-    *, user, caller: Caller | None, phone, name: str, number_withheld: bool = False
+    *,
+    user,
+    caller: Caller | None,
+    phone,
+    name: str,
+    number_withheld: bool = False,
+    business: Business | None = None,
 ) -> Caller | UnknownCaller | None:
     """Who is calling: the caller picked from the list, else the one caller with this number
     (and this name, when one was typed; see Caller.objects.matching), else nobody yet (None:
@@ -141,15 +150,23 @@ def caller_on_the_phone(
     With no number (withheld), the one caller with the name typed, else a new caller by
     that name; no name either: UNKNOWN_CALLER, recorded as the business's unknown caller.
 
+    `business`: the callers of that business only (an answering service's: the same number
+    can be two callers at two businesses); None: every business the person works for.
+
     The lookup panel shows this choice as the number is typed; call_log applies it on save.
     """
     name = name.strip()
     callers = Caller.objects.for_user(user)
+    if business is not None:
+        callers = callers.filter(business=business)
     if caller is not None and caller.unknown:
         caller = None  # the record of unknown callers is never a pick: the rules below decide
     if caller is not None:
         if not callers.filter(pk=caller.pk).exists():
-            raise ValidationError({"caller": "That caller is not one you can log calls for."})
+            message = "That caller is not one you can log calls for."
+            if business is not None:
+                message = f"That caller is not one of {business.name}'s: pick one of theirs."
+            raise ValidationError({"caller": message})
         return caller
     if not phone:
         if not name:
@@ -205,6 +222,7 @@ def call_log(
     callback_window: str = "",
     attach_to: int | None = None,
     submission_key: uuid.UUID | None = None,
+    business: Business | None = None,
     **fields,
 ) -> Call:
     """Log a call: find the caller (creating one from name + number if new), save the call,
@@ -216,6 +234,10 @@ def call_log(
 
     The same `submission_key` twice raises CallAlreadyLogged with the first call: a form
     sent twice (a double click, two tabs) logs one call.
+
+    `business`: the business the call is for (an answering service's, from the number
+    dialed or picked); its callers only are found, and a new caller is its. None: a single
+    office's one active business, every caller the person may see.
     """
     if submission_key is not None:
         earlier = Call.objects.filter(submission_key=submission_key).first()
@@ -225,15 +247,25 @@ def call_log(
         outcome=fields.get("outcome", Outcome.RESOLVED), callback=callback, attach_to=attach_to
     )
     check_number(phone=phone, number_withheld=number_withheld, caller=caller)
+    if business is not None:
+        business = Business.objects.filter(pk=business.pk, active=True).first()
+        if business is None:
+            raise ValidationError({"business": BUSINESS_INACTIVE})
     known = caller_on_the_phone(
-        user=user, caller=caller, phone=phone, name=caller_name, number_withheld=number_withheld
+        user=user,
+        caller=caller,
+        phone=phone,
+        name=caller_name,
+        number_withheld=number_withheld,
+        business=business,
     )
+    home = business or Business.objects.default()
     if known is UNKNOWN_CALLER:
         if callback:
             raise ValidationError({"callback": NOBODY_TO_CALL_BACK})
-        caller = caller_unknown(business=Business.objects.default())
+        caller = caller_unknown(business=home)
     elif known is None:
-        caller = caller_create(business=Business.objects.default(), name=caller_name, phone=phone)
+        caller = caller_create(business=home, name=caller_name, phone=phone)
     else:
         # The caller's row lock: a merge of this caller waits for this call, and moves it
         # too; a merge that went first leaves no caller here, and the form says so.

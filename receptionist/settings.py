@@ -283,6 +283,8 @@ CALLBACK_REMIND_MINUTES = int(os.environ.get("CALLBACK_REMIND_MINUTES", "15"))
 
 # Seconds a process keeps the list of front desk staff its filter bars offer ("Taken by").
 STAFF_CHOICES_SECONDS = int(os.environ.get("STAFF_CHOICES_SECONDS", "60"))
+# How long a process keeps the active businesses the call form offers (callers.models).
+BUSINESSES_SECONDS = int(os.environ.get("BUSINESSES_SECONDS", "30"))
 
 # Page sizes of the keyset-paginated lists: about a screenful at 1366x768 (the front desk's
 # usual screen shows some twenty rows); "Older calls" (or "More") adds the next rows in place.
