@@ -16,7 +16,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
 from callers.forms import PhoneField
-from callers.models import Business, Caller, NumbersOf
+from callers.models import Business, Caller, NumbersOf, active_businesses
 from calls import search
 from calls.models import (
     PLAYBOOK,
@@ -200,6 +200,18 @@ class CallForm(forms.ModelForm):
     # When the form was first opened, kept through a refused save: the timer goes on timing
     # the call from there when the start time typed cannot be read.
     opened_at = LocalDateTimeField(required=False, widget=forms.HiddenInput)
+    # The business the call is for, when several are active (an answering service): set
+    # from the number dialed (?dialed=), else picked. With one, the field is not there.
+    business = forms.TypedChoiceField(
+        label="Business",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={
+            "required": "Which business is this call for? Pick it.",
+            "invalid_choice": "That business takes no calls now: pick another.",
+        },
+    )
 
     class Meta:
         model = Call
@@ -239,6 +251,7 @@ class CallForm(forms.ModelForm):
     # Where a refused save puts the cursor: the first of these with an error, in the order
     # the form shows them (a hidden field's error lands on the field that shows it).
     FOCUS_ORDER = [
+        "business",
         "phone",
         "caller_name",
         "nature",
@@ -272,11 +285,22 @@ class CallForm(forms.ModelForm):
             self.fields["caller"].queryset = Caller.objects.for_user(user)
             # Not required here: call_log asks for a number or "Number withheld".
             self.fields["phone"].required = False
+            self.businesses = active_businesses()
+            if len(self.businesses) > 1:
+                field = self.fields["business"]
+                field.required = True
+                field.choices = [("", "Pick the business…")] + [
+                    (business.pk, business.name) for business in self.businesses
+                ]
+                field.widget.attrs.update({"data-business-picker": ""})
+            else:
+                del self.fields["business"]
             # Search as you type: the lookup panel beside the form follows phone and name.
             lookup = {
                 "hx-get": reverse("callers:lookup"),
                 "hx-target": "#caller-lookup",
-                "hx-include": "#id_phone, #id_caller_name, #id_caller, #id_number_withheld",
+                "hx-include": "#id_phone, #id_caller_name, #id_caller, #id_number_withheld, "
+                "#id_business",
                 "hx-sync": "closest form:replace",
             }
             self.fields["phone"].widget.attrs.update(
@@ -286,6 +310,9 @@ class CallForm(forms.ModelForm):
                 lookup, **{"hx-trigger": "input changed delay:300ms"}
             )
             self.fields["number_withheld"].widget.attrs.update(lookup, **{"hx-trigger": "change"})
+            if "business" in self.fields:
+                # Another business: other callers (the panel asks again).
+                self.fields["business"].widget.attrs.update(lookup, **{"hx-trigger": "change"})
             # A due time changed by hand is kept from then on; the words follow it.
             self.fields["callback_due_at"].widget.attrs.update(
                 PROMISE_PREVIEW,
@@ -295,6 +322,7 @@ class CallForm(forms.ModelForm):
             # call_update asks for the end time: on an edit nothing fills it in by itself.
             self.fields["ended_at"].help_text = ""
             for name in (
+                "business",
                 "caller_name",
                 "number_withheld",
                 "opened_at",
@@ -309,11 +337,30 @@ class CallForm(forms.ModelForm):
                 del self.fields[name]
         with_bootstrap_classes(self)
 
+    def chosen_business(self):
+        """The active business picked (a valid form's), or None when there is one only."""
+        pk = self.cleaned_data.get("business") if "business" in self.fields else None
+        return next((b for b in self.businesses if b.pk == pk), None)
+
+    def shown_business(self):
+        """The business whose greeting the form shows: the one picked or dialed, or the
+        only active one."""
+        if "business" not in self.fields:
+            return self.businesses[0] if self.businesses else None
+        try:
+            pk = int(self["business"].value())
+        except (TypeError, ValueError):
+            return None
+        return next((b for b in self.businesses if b.pk == pk), None)
+
     def set_focus(self) -> None:
         """Put the cursor where the receptionist is needed: on the first field with an error
-        (a refused save says what stops it, there), else where the form starts."""
+        (a refused save says what stops it, there), else where the form starts: the business
+        picker while no business is known, else the number."""
         wrong = {self.FOCUS_INSTEAD.get(name, name) for name in self.errors}
         first = next((name for name in self.FOCUS_ORDER if name in wrong), None)
+        if first is None and "business" in self.fields and self.shown_business() is None:
+            first = "business"
         if first is None or first not in self.fields:
             return
         self.fields["phone"].widget.attrs.pop("autofocus", None)
@@ -850,3 +897,5 @@ class LookupForm(forms.Form):
     # The caller chosen so far: kept while it still matches what is typed.
     caller = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     number_withheld = forms.BooleanField(required=False)
+    # The business the call is for, when several are active: its callers only.
+    business = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

@@ -86,6 +86,8 @@ class OpenForForm(forms.Form):
     phone = forms.CharField(required=False, max_length=40)
     caller = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     attach_to = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    # The business the call is for, when several are active: its callers only.
+    business = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class PromisePreviewForm(forms.Form):

@@ -252,13 +252,15 @@ class CallbackQuerySet(models.QuerySet):
             Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff)
         )
 
-    def open_for(self, *, caller_id: int | None = None, phone: str = ""):
+    def open_for(self, *, caller_id: int | None = None, phone: str = "", business=None):
         """The open callbacks of the caller on the phone (picked, or known by this exact
-        number): the call form's notice, soonest first."""
+        number; of `business` only, when given): the call form's notice, soonest first."""
         if caller_id is not None:
             callers = Caller.objects.filter(pk=caller_id)
         else:
             callers = Caller.objects.matching(phone=phone)
+        if business is not None:
+            callers = callers.filter(business_id=business)
         return (
             self.active()
             .filter(caller__in=callers)

@@ -327,7 +327,11 @@ def open_for_caller(request):
     data = form.cleaned_data
     callbacks = Callback.objects.for_user(request.user)
     if data["caller"] is not None or data["phone"]:
-        found = list(callbacks.open_for(caller_id=data["caller"], phone=data["phone"])[:5])
+        found = list(
+            callbacks.open_for(
+                caller_id=data["caller"], phone=data["phone"], business=data["business"]
+            )[:5]
+        )
     else:
         found = []
     return render(

@@ -16,10 +16,9 @@ def _test_settings(settings):
     # Pages read the staff list each time, so a page's query count does not depend on
     # which test ran before (tests/test_staff_choices.py tests the keeping).
     settings.STAFF_CHOICES_SECONDS = 0
-    # Nor the active businesses (a test's rolled-back business is no other test's).
-    from callers.models import forget_active_businesses
-
-    forget_active_businesses()
+    # Nor the active businesses (a test's rolled-back business is no other test's;
+    # tests/calls/test_business_calls.py tests the keeping).
+    settings.BUSINESSES_SECONDS = 0
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -12,7 +12,14 @@ from django.db.models import Exists, F, OuterRef
 from django.views.decorators.http import require_GET
 
 from callers import phones
-from callers.models import LOOKUP_NAMED_MOST, Business, Caller, CallerPhone, NumbersOf
+from callers.models import (
+    LOOKUP_NAMED_MOST,
+    Business,
+    Caller,
+    CallerPhone,
+    NumbersOf,
+    active_businesses,
+)
 from calls.forms import LookupForm
 from calls.models import Call, Escalation
 from calls.search import AmongIds
@@ -193,20 +200,28 @@ CANDIDATES_NUMBERED = Statement(
 )
 
 
-def _candidates_of(user, text: str) -> tuple[list, bool]:
+def _candidates_of(user, text: str, business: int | None = None) -> tuple[list, bool]:
     """The lookup panel's callers for what was typed (Caller.objects.lookup_text), within
     the person's businesses, and whether a name typed is too common to look through
     (more than LOOKUP_NAMED_MOST people have it: then no callers): CallerQuerySet.for_lookup,
     read by statements compiled once when the person sees every business, on PostgreSQL
-    (on SQLite a name is matched by a regular expression, which a statement cannot take)."""
+    (on SQLite a name is matched by a regular expression, which a statement cannot take).
+    `business`: that business's callers only (the call form's business, when several are
+    active)."""
     if not text:
         return [], False
     today, week = Call.objects.count_boundaries()
     text = text.strip()
     number = Caller.objects.number_typed(text)
     prefix, runs = number or (None, [])
-    compiled = connection.vendor == "postgresql" and Business.objects.ids_for(user) is None
+    compiled = (
+        connection.vendor == "postgresql"
+        and Business.objects.ids_for(user) is None
+        and business is None
+    )
     visible = Caller.objects.for_user(user)
+    if business is not None:
+        visible = visible.filter(business_id=business)
     if number:
         if compiled and len(runs) <= MOST_RUNS:
             named_runs = {f"run_{place}": run for place, run in enumerate(runs)}
@@ -221,6 +236,13 @@ def _candidates_of(user, text: str) -> tuple[list, bool]:
     if compiled:
         return CANDIDATES_AMONG.all(ids=ids, today=today, week=week), False
     return list(_candidates(Caller.objects.filter(pk__in=ids), today, week)), False
+
+
+def _business_sent(pk: int | None):
+    """The active business the call form sent (when several are active), or None."""
+    if pk is None:
+        return None
+    return next((b for b in active_businesses() if b.pk == pk), None)
 
 
 def _number_state(phone: str) -> str:
@@ -251,8 +273,11 @@ def caller_lookup(request):
     withheld = form.cleaned_data["number_withheld"]
     if withheld:
         phone = ""  # the number typed before "Number withheld" was ticked is not sent on save
+    business = _business_sent(form.cleaned_data["business"])
     found, too_common = _candidates_of(
-        request.user, Caller.objects.lookup_text(phone=phone, name=name)
+        request.user,
+        Caller.objects.lookup_text(phone=phone, name=name),
+        business.pk if business is not None else None,
     )
     more = len(found) > LOOKUP_LIMIT
     found = found[:LOOKUP_LIMIT]
@@ -264,7 +289,12 @@ def caller_lookup(request):
         picked = None
     try:
         chosen = caller_on_the_phone(
-            user=request.user, caller=picked, phone=phone, name=name, number_withheld=withheld
+            user=request.user,
+            caller=picked,
+            phone=phone,
+            name=name,
+            number_withheld=withheld,
+            business=business,
         )
     except ValidationError:
         chosen = None  # several share the number, or no name yet: the form says so on save

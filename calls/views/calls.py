@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from callers.models import Business, Caller
+from callers.models import Business, Caller, business_dialed
 from calls import search
 from calls.forms import (
     CALL_FIELDS,
@@ -54,7 +54,7 @@ def call_new(request):
         form = CallForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                _log_call(request, form.cleaned_data)
+                _log_call(request, form.cleaned_data, business=form.chosen_business())
             except ValidationError as exc:
                 # Nothing was saved, and the form keeps everything that was typed.
                 add_service_errors(form, exc)
@@ -76,6 +76,15 @@ def call_new(request):
         if request.GET.get("phone"):
             initial["phone"] = request.GET["phone"][:40]
         form = CallForm(initial=initial, user=request.user)
+        dialed = request.GET.get("dialed", "")[:40]
+        if dialed and "business" in form.fields:
+            business = business_dialed(dialed, form.businesses)
+            if business is not None:
+                form.initial["business"] = business.pk
+            else:
+                messages.warning(
+                    request, f"No business answers on {dialed}: pick the business for this call."
+                )
     form.set_focus()
     elapsed = _seconds_since_start(form)
     return render(
@@ -87,8 +96,31 @@ def call_new(request):
             "handover_words": HANDOVER_WORDS,
             "elapsed": elapsed,
             "elapsed_shown": f"{elapsed // 60}:{elapsed % 60:02d}",
+            "businesses": _business_panels(form, request.user),
         },
     )
+
+
+def _business_panels(form, user) -> list[dict]:
+    """What the call form shows of each business it may be for: the greeting to read (with
+    the receptionist's first name), the instructions, and whether it is open now on its own
+    clock (the after-hours instructions when not). One shown; the picker shows another."""
+    shown = form.shown_business()
+    panels = []
+    for business in form.businesses if "business" in form.fields else [shown]:
+        if business is None:
+            continue
+        open_now = business.is_open(hours=business.hours.all())
+        panels.append(
+            {
+                "business": business,
+                "greeting": business.greeting_for(user),
+                "open_now": open_now,
+                "shown": business == shown,
+                "local_time": business.local_time(),
+            }
+        )
+    return panels
 
 
 def _seconds_since_start(form) -> int:
@@ -101,10 +133,11 @@ def _seconds_since_start(form) -> int:
     return max(0, min(int((timezone.now() - started).total_seconds()), 24 * 3600))
 
 
-def _log_call(request, data) -> Call:
+def _log_call(request, data, business=None) -> Call:
     """Save a valid new call (with its escalation and callback) and say what happened."""
     call = call_log(
         user=request.user,
+        business=business,
         caller=data["caller"],
         caller_name=data["caller_name"],
         number_withheld=data["number_withheld"],

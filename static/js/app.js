@@ -18,6 +18,15 @@
     form.requestSubmit();
   });
 
+  // The business picker of an answering service's call form shows that business's
+  // greeting and instructions (the server drew one panel per active business).
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches || !event.target.matches("[data-business-picker]")) return;
+    document.querySelectorAll("[data-business-panel]").forEach(function (panel) {
+      panel.classList.toggle("d-none", panel.dataset.businessPanel !== event.target.value);
+    });
+  });
+
   // One key picks a button in a radio group that has the focus ("s" for Sales, ...).
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) return;

@@ -1,6 +1,8 @@
 """A call for one business of an answering service: its callers only, a new caller its own,
 an inactive business refused (calls.services.call_log with `business`)."""
 
+from datetime import time
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -87,3 +89,97 @@ def test_the_active_businesses_are_read_again_once_one_changes(two):
     assert [b.name for b in active_businesses()] == sorted([first.name, "Harbor Vet"])
     business_set_active(business=harbor, active=False, user=manager_user(username="maya-e"))
     assert [b.name for b in active_businesses()] == [first.name]
+
+
+def test_the_call_form_keeps_the_active_businesses_a_while(reception_client, settings, two):
+    from callers.models import forget_active_businesses
+    from tests.querycounts import count_queries
+
+    settings.BUSINESSES_SECONDS = 60
+    forget_active_businesses()
+    first = count_queries(reception_client, "/calls/new/")
+    kept = count_queries(reception_client, "/calls/new/")
+    assert kept == first - 3  # the businesses, their hours, their numbers
+
+
+# --- the call form ------------------------------------------------------------------------
+
+ALL_DAY = [(day, time(0), time.max) for day in range(7)]
+
+
+@pytest.fixture
+def harbor(two):
+    _, harbor = two
+    return business_save(
+        user=manager_user(username="maya-f"),
+        business=harbor,
+        greeting="Thank you for calling Harbor Vet, this is {receptionist}, how may I help?",
+        instructions="Never promise a <b>same-day</b> appointment.",
+        hours=ALL_DAY,
+    )
+
+
+def test_one_business_shows_no_picker(reception_client):
+    page = reception_client.get("/calls/new/").content.decode()
+    assert 'name="business"' not in page and "data-business-panel" not in page
+
+
+def test_the_number_dialed_picks_the_business_and_shows_its_greeting(
+    reception_client, receptionist, harbor
+):
+    response = reception_client.get(
+        "/calls/new/", {"dialed": "212.555.0100", "phone": "646 555 0199"}
+    )
+    page = response.content.decode()
+    assert f'<option value="{harbor.pk}" selected>Harbor Vet</option>' in page
+    panel = page[page.index(f'data-business-panel="{harbor.pk}"') :]
+    greeting = f"this is {receptionist.first_name}, how may I help?"
+    assert receptionist.first_name and greeting in panel[: panel.index("</section>")]
+    assert "Never promise a &lt;b&gt;same-day&lt;/b&gt; appointment." in page
+    assert "data-open-now>Open" in page
+    assert 'value="646 555 0199"' in page
+
+
+def test_a_number_no_business_has_asks_for_the_business(reception_client, harbor):
+    response = reception_client.get("/calls/new/", {"dialed": "<b>999</b>"}, follow=True)
+    page = response.content.decode()
+    assert "No business answers on &lt;b&gt;999&lt;/b&gt;: pick the business" in page
+    assert "selected>Harbor Vet" not in page
+    picker = page[page.index("<select") : page.index("</select>")]
+    assert 'name="business"' in picker and "autofocus" in picker
+
+
+def test_a_call_is_saved_for_the_business_picked_and_refused_without_one(reception_client, harbor):
+    from calls.models import Call
+    from tests.calls.test_views import form_data
+
+    response = reception_client.post("/calls/new/", form_data(caller_name="Zed <i>Q</i>"))
+    page = response.content.decode()
+    assert "Which business is this call for? Pick it." in page
+    assert 'value="Zed &lt;i&gt;Q&lt;/i&gt;"' in page
+    assert not Call.objects.exists()
+    response = reception_client.post("/calls/new/", form_data(business=str(harbor.pk)))
+    assert response.status_code == 302
+    call = Call.objects.get()
+    assert call.business == harbor and call.caller.business == harbor
+
+
+def test_the_lookup_and_the_open_callback_notice_show_the_businesss_callers_only(
+    reception_client, harbor
+):
+    from tests.factories import CallbackFactory
+
+    first = Business.objects.default()
+    here = CallerFactory(name="Ann Here", phone="+12125550147", business=first)
+    there = CallerFactory(name="Ann There", phone="+12125550147", business=harbor)
+    CallbackFactory(call__caller=here, caller=here)
+    for business, shown in ((harbor, there), (first, here)):
+        ask = {"phone": "212 555 0147", "business": business.pk}
+        lookup = reception_client.get("/callers/lookup/", ask)
+        assert [c.pk for c in lookup.context["callers"]] == [shown.pk]
+        assert lookup.context["chosen"] == shown
+        notice = reception_client.get("/callbacks/open-for/", ask).content.decode()
+        assert ("already has an open callback" in notice) is (shown == here)
+    # Without a business (one active, or an older page): every caller the person may see.
+    lookup = reception_client.get("/callers/lookup/", {"phone": "212 555 0147"})
+    assert {c.pk for c in lookup.context["callers"]} == {here.pk, there.pk}
