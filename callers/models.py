@@ -66,6 +66,11 @@ def validate_time_zone(value: str) -> None:
         ) from None
 
 
+def default_time_zone() -> str:
+    """A new business's time zone: the office's own (settings.TIME_ZONE)."""
+    return settings.TIME_ZONE
+
+
 # What a greeting may fill in: the first name of the receptionist who reads it.
 GREETING_FIELDS = ("receptionist",)
 
@@ -113,7 +118,7 @@ class Business(models.Model):
     )
     time_zone = models.CharField(
         max_length=64,
-        default="UTC",
+        default=default_time_zone,
         validators=[validate_time_zone],
         help_text="Its opening hours and the times promised to its callers are in this zone.",
     )

@@ -113,7 +113,8 @@ PROMISE_PREVIEW = {
     "hx-get": reverse_lazy("callbacks:promise"),
     "hx-include": (
         "#fieldset_nature, #fieldset_urgency, #id_callback, #id_callback_due_at, "
-        "#id_callback_promise, #id_callback_due_edited, #id_callback_words_shown, #id_caller"
+        "#id_callback_promise, #id_callback_due_edited, #id_callback_words_shown, #id_caller, "
+        "#id_business"
     ),
     "hx-swap": "none",
     "hx-sync": "this:replace",

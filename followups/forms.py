@@ -101,3 +101,5 @@ class PromisePreviewForm(forms.Form):
     callback_promise = forms.CharField(required=False, max_length=200)
     callback_words_shown = forms.CharField(required=False, max_length=200)
     caller = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    # The business the call is for (the call form's, when several are active).
+    business = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

@@ -1,5 +1,6 @@
 """Writes on callbacks: promise, attach, claim, attempt, assign, cancel, and the sweep."""
 
+import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from callers.models import Business
 from calls.models import Call
 from followups.models import (
     MAX_DUE_AHEAD,
@@ -73,9 +75,11 @@ MONTHS = (
 )
 
 
-def promise_words(due_at: datetime, now=None) -> str:
-    """The sentence to say on the phone: "We'll call you back by 3:15 pm"."""
-    local, today = timezone.localtime(due_at), timezone.localtime(now or timezone.now()).date()
+def promise_words(due_at: datetime, now=None, zone=None) -> str:
+    """The sentence to say on the phone: "We'll call you back by 3:15 pm", on the clock of
+    `zone` (the caller's business's: Business.zone), by default the office's."""
+    local = timezone.localtime(due_at, zone)
+    today = timezone.localtime(now or timezone.now(), zone).date()
     # Written out rather than through date formats: seed_demo says this 160,000 times.
     clock = f"{local.hour % 12 or 12}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
     day = local.date()
@@ -88,6 +92,12 @@ def promise_words(due_at: datetime, now=None) -> str:
     else:
         when = f"{clock} on {WEEKDAYS[day.weekday()]}, {MONTHS[day.month - 1]} {day.day}"
     return f"We'll call you back by {when}."
+
+
+def _zone_of(business_id: int):
+    """The clock of a business (its time zone)."""
+    name = Business.objects.filter(pk=business_id).values_list("time_zone", flat=True).first()
+    return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
 
 
 def check_due(due_at: datetime, field: str, now=None) -> None:
@@ -142,7 +152,7 @@ def callback_create(
         call=call,
         caller_id=call.caller_id,
         reason=call.summary,
-        promise=promise.strip() or promise_words(due_at, now),
+        promise=promise.strip() or promise_words(due_at, now, _zone_of(call.business_id)),
         preferred_window=preferred_window.strip(),
         due_at=due_at,
         promised_due_at=due_at,

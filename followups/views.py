@@ -367,8 +367,11 @@ def promise_preview(request):
     now = timezone.now()
     typed_due, typed_words = data["callback_due_at"], data.get("callback_promise", "")
     business = None
-    if data["caller"] is not None:
-        business = Business.objects.for_user(request.user).filter(callers=data["caller"]).first()
+    visible = Business.objects.for_user(request.user)
+    if data.get("business") is not None:
+        business = visible.filter(pk=data["business"], active=True).first()
+    if business is None and data["caller"] is not None:
+        business = visible.filter(callers=data["caller"]).first()
     business = business or Business.objects.default()
     edited = data["callback_due_edited"] and typed_due is not None
     due = (
@@ -385,7 +388,7 @@ def promise_preview(request):
         problem = ""
     except ValidationError as exc:
         problem = " ".join(exc.messages)
-    words = promise_words(due, now) if words_are_ours and not problem else None
+    words = promise_words(due, now, business.zone) if words_are_ours and not problem else None
     shown = CallForm(
         initial={"callback_due_at": timezone.localtime(due), "callback_promise": words or ""},
         user=request.user,

@@ -9,6 +9,15 @@ from django.db import migrations, models
 import callers.models
 
 
+def office_time_zone(apps, schema_editor):
+    """Until now every business said UTC and the office's clock was settings.TIME_ZONE:
+    its businesses keep the clock their promises were said in."""
+    from django.conf import settings
+
+    Business = apps.get_model("callers", "Business")
+    Business.objects.filter(time_zone="UTC").update(time_zone=settings.TIME_ZONE)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("callers", "0007_caller_name_idx_covers_search"),
@@ -56,7 +65,7 @@ class Migration(migrations.Migration):
             model_name="business",
             name="time_zone",
             field=models.CharField(
-                default="UTC",
+                default=callers.models.default_time_zone,
                 help_text="Its opening hours and the times promised to its callers are in this zone.",
                 max_length=64,
                 validators=[callers.models.validate_time_zone],
@@ -137,7 +146,7 @@ class Migration(migrations.Migration):
                 (
                     "time_zone",
                     models.CharField(
-                        default="UTC",
+                        default=callers.models.default_time_zone,
                         help_text="Its opening hours and the times promised to its callers are in this zone.",
                         max_length=64,
                         validators=[callers.models.validate_time_zone],
@@ -251,4 +260,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(office_time_zone, migrations.RunPython.noop),
     ]

@@ -183,3 +183,50 @@ def test_the_lookup_and_the_open_callback_notice_show_the_businesss_callers_only
     # Without a business (one active, or an older page): every caller the person may see.
     lookup = reception_client.get("/callers/lookup/", {"phone": "212 555 0147"})
     assert {c.pk for c in lookup.context["callers"]} == {here.pk, there.pk}
+
+
+def test_the_promise_is_said_on_the_callers_business_clock(two, reception_client):
+    import zoneinfo
+    from datetime import UTC, datetime, timedelta
+
+    from django.utils import timezone
+
+    from calls.services import call_log
+    from followups.services import promise_words
+
+    _, harbor = two
+    tokyo = business_save(
+        user=manager_user(username="maya-g"), business=harbor, time_zone="Asia/Tokyo"
+    )
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
+    due = now + timedelta(hours=5, minutes=15)  # 15:15 in Tokyo, 06:15 UTC
+    assert promise_words(due, now, tokyo.zone) == "We'll call you back by 3:15 pm."
+    assert promise_words(due, now, zoneinfo.ZoneInfo("UTC")) == "We'll call you back by 6:15 am."
+    # A callback promised on a call for that business, with no words typed.
+    call = call_log(
+        user=receptionist_user(username="rita-h"),
+        phone="+12125550151",
+        caller_name="Kai",
+        business=tokyo,
+        callback=True,
+        callback_due_at=timezone.now() + timedelta(hours=2),
+        **fields(outcome="callback_scheduled"),
+    )
+    due_there = timezone.localtime(call.callbacks.get().due_at, tokyo.zone)
+    assert call.callbacks.get().promise.startswith(
+        f"We'll call you back by {due_there.hour % 12 or 12}:{due_there.minute:02d}"
+    )
+    # The call form's preview says it the same way for the business picked.
+    typed = (timezone.localtime() + timedelta(hours=3)).replace(second=0, microsecond=0)
+    ask = {
+        "nature": "urgent",
+        "urgency": "high",
+        "callback": "on",
+        "callback_due_at": typed.strftime("%Y-%m-%d %H:%M"),
+        "callback_due_edited": "true",
+    }
+    for business, zone in ((tokyo, tokyo.zone), (None, timezone.get_current_timezone())):
+        asked = {**ask, "business": business.pk} if business else ask
+        preview = reception_client.get("/callbacks/promise/", asked).content.decode()
+        words = promise_words(typed, timezone.now(), zone).replace("'", "&#x27;")
+        assert words in preview, (business, words)
