@@ -21,17 +21,27 @@ from callers import phones
 
 class BusinessQuerySet(models.QuerySet):
     def for_user(self, user):
-        """The businesses a user may work for (every one, until users are limited to some)."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.all()
+        """The businesses a user may work for."""
+        ids = self.ids_for(user)
+        return self.all() if ids is None else self.filter(pk__in=ids)
 
     def ids_for(self, user) -> list[int] | None:
         """The ids of the businesses `user` may work for, or None when that is every
-        business (as today: no one is limited to some businesses yet)."""
+        business (someone limited to none: a single office, an answering service's
+        managers). Read with the person on every page (receptionist.auth), else once per
+        user object."""
         if not user.is_authenticated:
             return []
-        return None
+        if user.is_superuser:
+            return None
+        if not hasattr(user, "_business_ids"):
+            from receptionist.models import StaffBusiness
+
+            ids = sorted(
+                StaffBusiness.objects.filter(user=user).values_list("business_id", flat=True)
+            )
+            user._business_ids = ids or None
+        return user._business_ids
 
     def limit(self, queryset, user, business: str = "business"):
         """`queryset` limited to the rows of the businesses `user` may work for, through

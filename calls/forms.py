@@ -286,7 +286,12 @@ class CallForm(forms.ModelForm):
             self.fields["caller"].queryset = Caller.objects.for_user(user)
             # Not required here: call_log asks for a number or "Number withheld".
             self.fields["phone"].required = False
-            self.businesses = active_businesses()
+            allowed = Business.objects.ids_for(user) if user is not None else None
+            self.businesses = [
+                business
+                for business in active_businesses()
+                if allowed is None or business.pk in allowed
+            ]
             if len(self.businesses) > 1:
                 field = self.fields["business"]
                 field.required = True

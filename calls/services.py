@@ -101,6 +101,7 @@ NOBODY_TO_CALL_BACK = (
 
 
 BUSINESS_INACTIVE = "That business takes no calls now (it was made inactive): pick another."
+NOT_YOUR_BUSINESS = "That business is not one you work for: pick one of yours."
 
 
 class UnknownCaller:
@@ -247,10 +248,19 @@ def call_log(
         outcome=fields.get("outcome", Outcome.RESOLVED), callback=callback, attach_to=attach_to
     )
     check_number(phone=phone, number_withheld=number_withheld, caller=caller)
+    allowed = Business.objects.ids_for(user)
     if business is not None:
+        if allowed is not None and business.pk not in allowed:
+            raise ValidationError({"business": NOT_YOUR_BUSINESS})
         business = Business.objects.filter(pk=business.pk, active=True).first()
         if business is None:
             raise ValidationError({"business": BUSINESS_INACTIVE})
+    elif allowed is not None:
+        # Someone who works for some businesses only: the one they work for (the form asks
+        # which when they work for several).
+        business = Business.objects.filter(pk__in=allowed, active=True).order_by("name").first()
+        if business is None:
+            raise ValidationError({"business": NOT_YOUR_BUSINESS})
     known = caller_on_the_phone(
         user=user,
         caller=caller,

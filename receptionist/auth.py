@@ -114,7 +114,20 @@ def _user_columns_sql(alias: str, vendor: str) -> str:
     # Written once per process: every page's session statement asks for it.
     User = get_user_model()
     columns = ", ".join(f"{alias}.{field.column}" for field in User._meta.concrete_fields)
-    return f"{columns}, {_granted_ids_sql(f'{alias}.{User._meta.pk.column}', vendor)}"
+    pk = f"{alias}.{User._meta.pk.column}"
+    return f"{columns}, {_granted_ids_sql(pk, vendor)}, {_business_ids_sql(pk, vendor)}"
+
+
+def _business_ids_sql(pk: str, vendor: str) -> str:
+    """The ids of the businesses the user whose id is the column `pk` is limited to, as one
+    text ("3,7"); NULL: none, every business (receptionist.models.StaffBusiness)."""
+    from receptionist.models import StaffBusiness
+
+    aggregate = "string_agg" if vendor == "postgresql" else "group_concat"
+    return (
+        f"(SELECT {aggregate}(CAST(sb.business_id AS TEXT), ',') "
+        f"FROM {StaffBusiness._meta.db_table} sb WHERE sb.user_id = {pk})"
+    )
 
 
 @lru_cache(maxsize=2)
@@ -128,12 +141,14 @@ def user_from_row(values):
     None when the row has no user (a session nobody is logged in to)."""
     User = get_user_model()
     attnames, pk_index = _user_attnames(User)
-    *columns, granted = values
+    *columns, granted, businesses = values
     if columns[pk_index] is None:
         return None
     user = User.from_db(connection.alias, attnames, columns)
     if user.is_active and not user.is_superuser:
         user._perm_cache = _names_of({int(pk) for pk in granted.split(",")} if granted else set())
+    # The businesses they are limited to (callers.models.BusinessQuerySet.ids_for).
+    user._business_ids = sorted(int(pk) for pk in businesses.split(",")) if businesses else None
     return user
 
 

@@ -18,6 +18,24 @@ class StaffProfile(models.Model):
         return f"{self.user} ({'available' if self.available else 'unavailable'})"
 
 
+class StaffBusiness(models.Model):
+    """A business a staff member works for. Someone with none works for every business
+    (a single office, an answering service's managers); a client for exactly one."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="business_limits"
+    )
+    business = models.ForeignKey("callers.Business", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "business"], name="staff_business_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} works for business {self.business_id}"
+
+
 class Session(AbstractBaseSession):
     """Django's database session, with the id of the person logged in to it: a page reads
     its session, that person and their permissions in one statement

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,49 @@ def test_create_staff_with_password_file(tmp_path):
     user = get_user_model().objects.get(username="maya")
     assert user.check_password("a-long-enough-passphrase")
     assert list(user.groups.values_list("name", flat=True)) == ["Managers"]
+
+
+def test_create_staff_for_some_businesses(tmp_path):
+    from callers.models import Business
+    from callers.services import business_save
+    from tests.factories import manager_user
+
+    maya = manager_user(username="maya-s")
+    harbor = business_save(user=maya, name="Harbor Vet")
+    bay = business_save(user=maya, name="Bay Dental")
+    password_file = tmp_path / "pw"
+    password_file.write_text("a-long-enough-passphrase\n")
+    out = StringIO()
+    call_command(
+        "create_staff",
+        "rita",
+        "--role",
+        "receptionist",
+        "--business",
+        "harbor vet",
+        "--business",
+        "Bay Dental",
+        "--password-file",
+        str(password_file),
+        stdout=out,
+    )
+    rita = get_user_model().objects.get(username="rita")
+    assert Business.objects.ids_for(rita) == sorted([harbor.pk, bay.pk])
+    assert "for harbor vet, Bay Dental" in out.getvalue()
+    with pytest.raises(CommandError, match="No business named 'Nowhere'"):
+        call_command(
+            "create_staff",
+            "sam",
+            "--role",
+            "receptionist",
+            "--business",
+            "Nowhere",
+            "--password-file",
+            str(password_file),
+        )
+    assert not get_user_model().objects.filter(username="sam").exists()
+    call_command("create_staff", "sam", "--role", "manager", "--password-file", str(password_file))
+    assert Business.objects.ids_for(get_user_model().objects.get(username="sam")) is None
 
 
 def test_create_staff_refuses_weak_password_and_duplicates(tmp_path):

@@ -1,4 +1,4 @@
-"""Create a receptionist or a manager."""
+"""Create a receptionist or a manager, for every business or some."""
 
 import getpass
 import sys
@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from receptionist.models import StaffBusiness
 from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
 
 ROLES = {"receptionist": RECEPTIONISTS, "manager": MANAGERS}
@@ -25,12 +26,30 @@ class Command(BaseCommand):
         parser.add_argument("--first-name", default="")
         parser.add_argument("--last-name", default="")
         parser.add_argument(
+            "--business",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="A business they work for (repeat it for several); none: every business.",
+        )
+        parser.add_argument(
             "--password-file",
             type=Path,
             help="Read the password from this file (first line) instead of asking for it.",
         )
 
-    def handle(self, *args, username, role, email, first_name, last_name, password_file, **options):
+    def handle(
+        self,
+        *args,
+        username,
+        role,
+        email,
+        first_name,
+        last_name,
+        password_file,
+        business,
+        **options,
+    ):
         if not password_file and not sys.stdin.isatty():
             # Before anything else: a script or a container without a terminal gets the
             # reason, not a traceback from the password prompt.
@@ -41,6 +60,7 @@ class Command(BaseCommand):
         User = get_user_model()
         if User.objects.filter(username=username).exists():
             raise CommandError(f"A user named {username!r} already exists.")
+        businesses = _businesses_named(business)
         if password_file:
             try:
                 password = password_file.read_text().splitlines()[0]
@@ -70,4 +90,28 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             user.groups.add(ensure_groups()[ROLES[role]])
-        self.stdout.write(self.style.SUCCESS(f"Created {role} {username}."))
+            for each in businesses:
+                StaffBusiness.objects.create(user=user, business_id=each)
+        works_for = "every business"
+        if businesses:
+            works_for = ", ".join(business)
+        self.stdout.write(self.style.SUCCESS(f"Created {role} {username}, for {works_for}."))
+
+
+def _businesses_named(names: list[str]) -> list[int]:
+    """The ids of the businesses named (exactly, in any case), or a CommandError naming
+    those that do not exist."""
+    from django.apps import apps
+
+    Business = apps.get_model("callers", "Business")
+    found, missing = [], []
+    for name in names:
+        pk = Business.objects.filter(name__iexact=name.strip()).values_list("pk", flat=True)
+        pk = pk.first()
+        (found if pk is not None else missing).append(pk if pk is not None else name)
+    if missing:
+        known = ", ".join(Business.objects.values_list("name", flat=True)) or "none yet"
+        raise CommandError(
+            f"No business named {', '.join(map(repr, missing))} (there are: {known})."
+        )
+    return list(dict.fromkeys(found))

@@ -1,0 +1,120 @@
+"""Every page, walked by a receptionist limited to business A (receptionist.models.
+StaffBusiness): nothing of business B appears anywhere, and B's records answer 404."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from callers.models import Business
+from callers.services import business_save
+from calls.services import escalation_raise
+from receptionist.models import StaffBusiness
+from tests.conftest import _client_for
+from tests.factories import (
+    CallbackFactory,
+    CallerFactory,
+    CallFactory,
+    manager_user,
+    receptionist_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "Bravosecret"
+# B's caller's whole name: never typed into a page, so never echoed back either.
+LEAK = f"{SECRET} Person"
+
+
+def url_patterns(patterns=None, prefix="", namespace=""):
+    """(route, name) of every page but the admin's."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue
+            yield from url_patterns(
+                pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace or namespace
+            )
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), f"{namespace}:{pattern.name}".strip(":")
+
+
+@pytest.fixture
+def world(db):
+    maya = manager_user(username="maya-w")
+    a = Business.objects.default()
+    b = business_save(user=maya, name="Bravo", numbers=["(646) 555-0100"])
+    rita = receptionist_user(username="rita-w")
+    StaffBusiness.objects.create(user=rita, business=a)
+    records = {}
+    for business, name in ((a, "Alpha Person"), (b, f"{SECRET} Person")):
+        caller = CallerFactory(name=name, phone="+12125550147", business=business)
+        call = CallFactory(caller=caller, summary=f"{name} asked about an invoice", taken_by=rita)
+        callback = CallbackFactory(call=call, caller=caller)
+        escalation = escalation_raise(
+            call=call, user=rita, reason=f"{name} shouted", playbook_steps=[]
+        )
+        records[business.pk] = {
+            "callers": caller,
+            "calls": call,
+            "callbacks": callback,
+            "escalations": escalation,
+            "businesses": business,
+        }
+    return {"rita": rita, "a": a, "b": b, "records": records}
+
+
+# What each page without an id is asked, to give B's records every chance to show.
+ASKED = {
+    "calls:list": [{}, {"q": "invoice"}, {"q": SECRET}, {"who": SECRET}, {"q": "2125550147"}],
+    "callers:list": [{}, {"q": SECRET}, {"q": "212555"}],
+    "callers:lookup": [{"phone": "212 555 0147"}, {"caller_name": SECRET}],
+    "callbacks:open_for": [{"phone": "212 555 0147"}],
+    "calls:new": [{"dialed": "(646) 555-0100"}, {}],
+    "callbacks:promise": [{"nature": "urgent", "urgency": "high", "callback": "on"}],
+}
+# Pages a receptionist may not use at all: a 403 before any record is looked at.
+NOT_A_RECEPTIONISTS = {
+    "escalations:queue",
+    "escalations:resolved",
+    "escalations:acknowledge",
+    "escalations:assign",
+    "escalations:resolve",
+    "callbacks:assign",
+    "callbacks:cancel",
+    "callers:merge",
+    "businesses:list",
+    "businesses:new",
+    "businesses:edit",
+    "businesses:active",
+}
+
+
+def test_a_receptionist_limited_to_one_business_sees_nothing_of_another(world):
+    client = _client_for(world["rita"])
+    theirs = world["records"][world["b"].pk]
+    ours = world["records"][world["a"].pk]
+    seen_ours = 0
+    walked = set()
+    for route, name in url_patterns():
+        if name in {"home", "healthz", "login", "logout"}:
+            continue
+        walked.add(name)
+        if "<int:pk>" in route:
+            kind = name.split(":")[0]
+            for method in ("get", "post"):
+                response = getattr(client, method)(
+                    "/" + route.replace("<int:pk>", str(theirs[kind].pk))
+                )
+                expected = {403, 404, 405} if name in NOT_A_RECEPTIONISTS else {404, 405}
+                assert response.status_code in expected, (name, method, response.status_code)
+            response = client.get("/" + route.replace("<int:pk>", str(ours[kind].pk)))
+            assert response.status_code in {200, 302, 403, 405}, (name, response.status_code)
+            assert LEAK not in response.content.decode(), name
+            continue
+        for asked in ASKED.get(name, [{}]):
+            response = client.get("/" + route, asked)
+            assert response.status_code in {200, 302, 403, 405}, (name, asked, response.status_code)
+            page = response.content.decode()
+            assert LEAK not in page, (name, asked)
+            seen_ours += "Alpha Person" in page
+    assert seen_ours >= 4  # the lists do show A's records
+    assert {"calls:detail", "callers:detail", "callbacks:detail", "escalations:detail"} <= walked
