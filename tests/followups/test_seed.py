@@ -22,8 +22,15 @@ def test_seed_demo_loads_a_realistic_mix(capsys, settings):
         started_at__lt=Call.objects.latest("started_at").started_at.replace(day=1)
     ).exists()
     out = capsys.readouterr().out
-    assert "calls of Front desk: 540/540 (100%)" in out
+    # Three businesses by default: the office's own and two clients, a tenth of the calls
+    # each, every one described as a receptionist needs it.
+    assert "calls of Front desk: 480/480 (100%)" in out
     assert "calls of Riverside Veterinary Clinic: 60/60 (100%)" in out
+    assert "calls of Harbor Dental: 60/60 (100%)" in out
+    for business in Business.objects.all():
+        assert "{receptionist}" in business.greeting and business.instructions
+        assert business.inbound_numbers.count() == 1 and business.contacts.exists()
+        assert business.hours.count() == 6
     assert "Demo login: reception / " in out
     manager = get_user_model().objects.get(username="manager")
     assert manager.groups.filter(name="Managers").exists() and manager.is_staff
@@ -73,7 +80,7 @@ def test_the_demo_keeps_promises_both_ways(settings):
     who promised keeps them until they come at risk (in their Mine)."""
     call_command("seed_demo", "--calls", "2000", "--days", "2", "--seed", "3")
     team = Business.objects.default()
-    other = Business.objects.exclude(pk=team.pk).get()
+    other = Business.objects.get(name="Riverside Veterinary Clinic")
     assert PromiseKeeping.objects.kept_by(team.pk) == KeptBy.TEAM
     assert PromiseKeeping.objects.kept_by(other.pk) == KeptBy.PROMISER
     kept = Callback.objects.filter(business=other, returns_to_team_at__isnull=False)
@@ -109,3 +116,19 @@ def test_the_demo_has_escalations_waiting_and_resolved(capsys):
     assert resolved.exclude(debrief="").exists()
     assert not escalations.filter(status=EscalationStatus.OPEN, acknowledged_by__isnull=False)
     assert "escalations: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_seed_demo_answers_for_as_many_businesses_as_asked(count):
+    call_command("seed_demo", "--calls", "400", "--businesses", str(count), "--seed", "2")
+    assert Business.objects.filter(active=True).count() == count
+    assert set(Call.objects.values_list("business", flat=True)) == set(
+        Business.objects.values_list("pk", flat=True)
+    )
+    # Each caller's calls are its business's.
+    assert not Call.objects.exclude(business=F("caller__business")).exists()
+
+
+def test_seed_demo_refuses_more_businesses_than_it_has_names():
+    with pytest.raises(CommandError, match="--businesses must be from 1 to"):
+        call_command("seed_demo", "--calls", "10", "--businesses", "99")

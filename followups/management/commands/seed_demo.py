@@ -11,8 +11,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from callers.models import Business
 from calls.models import Call, Escalation
+from followups.demo.businesses import NAMES, demo_businesses
 from followups.demo.loader import (
     analyze,
     create_callbacks,
@@ -54,10 +54,19 @@ class Command(BaseCommand):
             "--seed", type=int, default=None, help="Random seed for repeatable data."
         )
         parser.add_argument("--batch", type=int, default=20000, help="Rows per insert.")
+        parser.add_argument(
+            "--businesses",
+            type=int,
+            default=3,
+            help="How many businesses answer their calls here (default 3; 1: a single "
+            f"office; at most {len(NAMES) + 1}).",
+        )
 
-    def handle(self, *args, calls, callers, days, if_empty, seed, batch, **options):
+    def handle(self, *args, calls, callers, days, if_empty, seed, batch, businesses, **options):
         if calls < 0 or (callers is not None and callers < 1) or days < 1 or batch < 1:
             raise CommandError("--calls must be >= 0, --callers, --days and --batch >= 1.")
+        if not 1 <= businesses <= len(NAMES) + 1:
+            raise CommandError(f"--businesses must be from 1 to {len(NAMES) + 1}.")
         out = self.stdout
         if if_empty and Call.objects.exists():
             staff = ensure_staff(out)
@@ -80,18 +89,28 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         started = time.monotonic()
         staff = ensure_staff(out)
-        # Two businesses, one for each way of keeping promises: the default one's team
-        # keeps them; at the second, a tenth of the calls, whoever promised keeps them.
-        team = Business.objects.default()
+        # The office's own business, whose team keeps its promises, and its clients: at
+        # the first (PROMISER_BUSINESS), whoever promised keeps them. Each client has a
+        # tenth of the calls, or less with many (half of them between them at most).
+        team, *clients = demo_businesses(businesses)
         PromiseKeeping.objects.get_or_create(business=team)
-        promiser, _ = Business.objects.get_or_create(name=PROMISER_BUSINESS)
-        PromiseKeeping.objects.update_or_create(
-            business=promiser, defaults={"kept_by": KeptBy.PROMISER}
+        for client in clients:
+            PromiseKeeping.objects.update_or_create(
+                business=client,
+                defaults={
+                    "kept_by": KeptBy.PROMISER if client.name == PROMISER_BUSINESS else KeptBy.TEAM
+                },
+            )
+        part = max(10, 2 * len(clients))
+        shares = [(client, max(1, callers // part), calls // part) for client in clients]
+        shares.insert(
+            0,
+            (
+                team,
+                callers - sum(share[1] for share in shares),
+                calls - sum(share[2] for share in shares),
+            ),
         )
-        shares = [
-            (team, callers - callers // 10, calls - calls // 10),
-            (promiser, max(1, callers // 10), calls // 10),
-        ]
         with transaction.atomic(), indexes_dropped(calls + callers >= BIG_LOAD, out=out):
             for business, business_callers, business_calls in shares:
                 caller_rows = create_callers(rng, business, business_callers, batch, out=out)
