@@ -11,6 +11,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 from callers import phones
 from callers.models import Business, Caller, CallerPhone, Weekday
 from callers.services import EDITABLE_FIELDS
+from receptionist.templatetags.words import phone as phone_as_read
 
 
 class PhoneField(forms.CharField):
@@ -160,6 +161,12 @@ def show_hours(rows) -> str:
     )
 
 
+def shown_number(number) -> str:
+    """A number as the desk reads it, and as it is read back when the form is sent again:
+    national for the desk's region, international for any other country."""
+    return phone_as_read(number)
+
+
 TIME_ZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
 
 
@@ -211,7 +218,7 @@ class BusinessForm(forms.ModelForm):
                     row for row in rows if row.weekday == day.value
                 )
             self.initial["inbound_numbers"] = "\n".join(
-                number.number.as_national for number in business.inbound_numbers.all()
+                shown_number(number.number) for number in business.inbound_numbers.all()
             )
 
     def clean(self):

@@ -86,11 +86,17 @@ GREETING_FIELDS = ("receptionist",)
 
 
 def greeting_fields(text: str) -> list[str]:
-    """The {fields} a greeting asks to fill in, as written; a stray brace is a field "{"."""
+    """The {fields} a greeting asks to fill in, as written (with any conversion or format:
+    "{receptionist!r}" is no {receptionist}); a stray brace is a field "{"."""
     try:
-        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        parts = list(string.Formatter().parse(text))
     except ValueError:
         return ["{"]
+    return [
+        name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        for _, name, spec, conversion in parts
+        if name is not None
+    ]
 
 
 def validate_greeting(value: str) -> None:

@@ -5,6 +5,7 @@ from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from callers.models import (
     UNKNOWN_CALLER_NAME,
@@ -199,6 +200,13 @@ def caller_merge(*, source: Caller, target: Caller, user) -> Caller:
     for caller in (source, target):
         if caller.unknown:
             raise ValidationError({"into": NOT_A_PERSON.format(name=caller.name, what="merged")})
+    if source.business_id != target.business_id:
+        raise ValidationError(
+            {
+                "into": "These two callers are of two businesses: a caller is merged only with "
+                "another of the same business."
+            }
+        )
 
     target_numbers = set(target.phones.values_list("number", flat=True))
     for phone in source.phones.all():
@@ -361,6 +369,12 @@ def business_save(
         setattr(business, name, value.strip() if isinstance(value, str) else value)
     errors: dict[str, list] = {}
     wanted: dict[str, list] = {}
+    same_name = Business.objects.filter(name__iexact=business.name.strip())
+    if business.pk is not None:
+        same_name = same_name.exclude(pk=business.pk)
+    taken = same_name.values_list("name", flat=True).first()
+    if taken is not None:
+        errors["name"] = [f"“{taken}” is already a business: give this one another name."]
     for name, check in (
         ("", business.full_clean),
         ("numbers", numbers is not None and (lambda: _numbers_wanted(business, numbers))),
@@ -405,13 +419,18 @@ def business_save(
 def business_set_active(*, business: Business, active: bool, user) -> Business:
     """Make a business active or inactive (it then takes no new calls; its records stay).
     The last active business stays active."""
-    business = Business.objects.select_for_update().get(pk=business.pk)
+    # This business and every active one locked in one statement, in id order: two
+    # managers making the last two inactive at once cannot both succeed, nor deadlock.
+    locked = {
+        row.pk: row
+        for row in Business.objects.select_for_update()
+        .filter(Q(active=True) | Q(pk=business.pk))
+        .order_by("pk")
+    }
+    business = locked[business.pk]
     if business.active == active:
         return business
     if not active:
-        # Every active business locked, in order: two managers deactivating the last two at
-        # once cannot both succeed.
-        list(Business.objects.select_for_update().filter(active=True).order_by("pk"))
         _check_stays_active(business)
     business.active = active
     business._history_user = user

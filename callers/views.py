@@ -18,6 +18,7 @@ from callers.forms import (
     CallerSearchForm,
     ContactFormSet,
     contacts_of,
+    shown_number,
 )
 from callers.models import Business, Caller, NumbersOf
 from callers.services import (
@@ -208,20 +209,29 @@ def business_list(request):
     """Every business, active first, with the numbers that ring for it and whether it is
     open now on its own clock."""
     businesses = list(
-        Business.objects.order_by("-active", "name").prefetch_related("inbound_numbers", "hours")
+        Business.objects.for_user(request.user)
+        .order_by("-active", "name")
+        .prefetch_related("inbound_numbers", "hours")
     )
     for business in businesses:
         business.open_now = business.is_open(hours=business.hours.all())
-    return render(request, "callers/business_list.html", {"businesses": businesses})
+    may_add = Business.objects.ids_for(request.user) is None
+    return render(
+        request, "callers/business_list.html", {"businesses": businesses, "may_add": may_add}
+    )
 
 
 @permission_required("callers.change_business", raise_exception=True)
 def business_edit(request, pk=None):
     """Add a business (no `pk`) or change one: its greeting, instructions, time zone,
     opening hours, inbound numbers and contacts (business_save, all or nothing)."""
-    business = None if pk is None else get_object_or_404(Business, pk=pk)
-    if business is None and not request.user.has_perm("callers.add_business"):
-        raise PermissionDenied("Adding a business is for managers.")
+    visible = Business.objects.for_user(request.user)
+    business = None if pk is None else get_object_or_404(visible, pk=pk)
+    if business is None and (
+        not request.user.has_perm("callers.add_business")
+        or Business.objects.ids_for(request.user) is not None
+    ):
+        raise PermissionDenied("Adding a business is for managers who work for every business.")
     instance = business or Business()
     if request.method == "POST":
         form = BusinessForm(request.POST, instance=instance)
@@ -248,7 +258,7 @@ def business_edit(request, pk=None):
                 {
                     "name": c.name,
                     "email": c.email,
-                    "phone": c.phone.as_national if c.phone else "",
+                    "phone": shown_number(c.phone) if c.phone else "",
                     "role": c.role,
                 }
                 for c in business.contacts.all()
@@ -266,7 +276,9 @@ def business_edit(request, pk=None):
 @permission_required("callers.change_business", raise_exception=True)
 def business_active(request, pk):
     """Make a business inactive (it takes no new calls; its records stay) or active again."""
-    business = get_object_or_404(Business, pk=pk)
+    business = get_object_or_404(Business.objects.for_user(request.user), pk=pk)
+    if request.POST.get("active") not in ("0", "1"):
+        raise BadRequest("Say active=1 (make active) or active=0 (make inactive).")
     active = request.POST.get("active") == "1"
     try:
         business_set_active(business=business, active=active, user=request.user)

@@ -210,7 +210,8 @@ class CallForm(forms.ModelForm):
         empty_value=None,
         error_messages={
             "required": "Which business is this call for? Pick it.",
-            "invalid_choice": "That business takes no calls now: pick another.",
+            "invalid_choice": "That business is not one this call can be for (inactive, or "
+            "not one you work for): pick one of the list.",
         },
     )
 

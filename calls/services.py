@@ -160,6 +160,9 @@ def caller_on_the_phone(
     callers = Caller.objects.for_user(user)
     if business is not None:
         callers = callers.filter(business=business)
+    else:
+        # An inactive business takes no new calls: its callers are nobody's to log for.
+        callers = callers.filter(business__active=True)
     if caller is not None and caller.unknown:
         caller = None  # the record of unknown callers is never a pick: the rules below decide
     if caller is not None:

@@ -372,6 +372,9 @@ def promise_preview(request):
         business = visible.filter(pk=data["business"], active=True).first()
     if business is None and data["caller"] is not None:
         business = visible.filter(callers=data["caller"]).first()
+    if business is None and Business.objects.ids_for(request.user) is not None:
+        # Someone who works for some businesses: the form asks which when there are several.
+        business = visible.filter(active=True).order_by("name").first()
     business = business or Business.objects.default()
     edited = data["callback_due_edited"] and typed_due is not None
     due = (

@@ -227,3 +227,83 @@ def test_a_single_offices_calls_go_to_the_active_business(maya):
     assert Business.objects.default() == first
     business_set_active(business=first, active=False, user=maya)
     assert Business.objects.default() == other
+
+
+# --- found by probing ---------------------------------------------------------------------
+
+
+def test_a_manager_limited_to_one_business_manages_that_one_only(maya):
+    from receptionist.models import StaffBusiness
+    from tests.conftest import _client_for
+
+    harbor = business_save(user=maya, **HARBOR)
+    front = Business.objects.default()
+    hal = manager_user(username="hal")
+    StaffBusiness.objects.create(user=hal, business=harbor)
+    client = _client_for(hal)
+    page = client.get("/businesses/").content.decode()
+    assert f'data-business="{harbor.pk}"' in page and f'data-business="{front.pk}"' not in page
+    assert "Add a business" not in page
+    assert client.get(f"/businesses/{front.pk}/edit/").status_code == 404
+    assert client.post(f"/businesses/{front.pk}/active/", {"active": "0"}).status_code == 404
+    assert client.get("/businesses/new/").status_code == 403
+    assert client.get(f"/businesses/{harbor.pk}/edit/").status_code == 200
+    front.refresh_from_db()
+    assert front.active
+
+
+def test_making_active_or_inactive_says_which(manager_client):
+    business = Business.objects.default()
+    assert manager_client.post(f"/businesses/{business.pk}/active/").status_code == 400
+    response = manager_client.post(f"/businesses/{business.pk}/active/", {"active": "true"})
+    assert response.status_code == 400
+    business.refresh_from_db()
+    assert business.active
+
+
+@pytest.mark.parametrize(
+    "greeting", ["hi {receptionist!r}", "{receptionist:>99}", "{receptionist:{receptionist}}"]
+)
+def test_a_greeting_fills_in_the_plain_name_only(maya, greeting):
+    with pytest.raises(ValidationError) as refused:
+        business_save(user=maya, **{**HARBOR, "greeting": greeting})
+    assert "can fill in {receptionist} only" in refused.value.message_dict["greeting"][0]
+
+
+def test_a_name_another_business_has_in_other_letters_is_refused(maya):
+    business_save(user=maya, **HARBOR)
+    with pytest.raises(ValidationError) as refused:
+        business_save(user=maya, name="harbor VET")
+    assert refused.value.message_dict["name"] == [
+        "“Harbor Vet” is already a business: give this one another name."
+    ]
+
+
+def test_a_foreign_number_reads_back_as_it_was_saved(manager_client):
+    business = business_save(user=manager_user(), numbers=["+44 20 7946 0958"], **HARBOR)
+    page = manager_client.get(f"/businesses/{business.pk}/edit/")
+    shown = page.context["form"].initial["inbound_numbers"]
+    assert shown.startswith("+44")
+    response = manager_client.post(
+        f"/businesses/{business.pk}/edit/",
+        {
+            **HARBOR,
+            "inbound_numbers": shown,
+            "contacts-TOTAL_FORMS": "0",
+            "contacts-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    assert [n.number.as_e164 for n in business.inbound_numbers.all()] == ["+442079460958"]
+
+
+def test_callers_of_two_businesses_are_not_merged(maya):
+    from callers.services import caller_merge
+    from tests.factories import CallerFactory
+
+    harbor = business_save(user=maya, **HARBOR)
+    ours = CallerFactory(name="Zelda")
+    theirs = CallerFactory(name="Zelda", business=harbor)
+    with pytest.raises(ValidationError) as refused:
+        caller_merge(source=ours, target=theirs, user=maya)
+    assert "two businesses" in refused.value.message_dict["into"][0]

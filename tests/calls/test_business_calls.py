@@ -230,3 +230,44 @@ def test_the_promise_is_said_on_the_callers_business_clock(two, reception_client
         preview = reception_client.get("/callbacks/promise/", asked).content.decode()
         words = promise_words(typed, timezone.now(), zone).replace("'", "&#x27;")
         assert words in preview, (business, words)
+
+
+def test_an_inactive_businesss_caller_is_nobody_to_log_for(two):
+    first, harbor = two
+    rita = receptionist_user(username="rita-i")
+    theirs = CallerFactory(name="Old Client", phone="+12125550160", business=harbor)
+    business_set_active(business=harbor, active=False, user=manager_user(username="maya-i"))
+    with pytest.raises(ValidationError):
+        call_log(user=rita, caller=theirs, **fields())
+    call = call_log(user=rita, phone="+12125550160", caller_name="New Person", **fields())
+    assert call.business == first and call.caller.business == first and call.caller != theirs
+
+
+def test_the_promise_preview_of_someone_limited_to_one_business_is_on_its_clock(two, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from followups.services import promise_words
+    from receptionist.models import StaffBusiness
+
+    _, harbor = two
+    tokyo = business_save(
+        user=manager_user(username="maya-j"), business=harbor, time_zone="Asia/Tokyo"
+    )
+    kim = receptionist_user(username="kim")
+    StaffBusiness.objects.create(user=kim, business=tokyo)
+    client.force_login(kim)
+    typed = (timezone.localtime() + timedelta(hours=3)).replace(second=0, microsecond=0)
+    preview = client.get(
+        "/callbacks/promise/",
+        {
+            "nature": "urgent",
+            "urgency": "high",
+            "callback": "on",
+            "callback_due_at": typed.strftime("%Y-%m-%d %H:%M"),
+            "callback_due_edited": "true",
+        },
+    ).content.decode()
+    words = promise_words(typed, timezone.now(), tokyo.zone).replace("'", "&#x27;")
+    assert words in preview
