@@ -5,6 +5,8 @@ import string
 import time
 import zoneinfo
 from datetime import datetime
+from datetime import time as dt_time
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -226,6 +228,14 @@ def business_dialed(dialed: str, businesses: list[Business]) -> Business | None:
         if any(n.number.as_e164 == number for n in business.inbound_numbers.all()):
             return business
     return None
+
+
+class Hours(NamedTuple):
+    """Opening hours as a plain row (what Business.is_open reads of OpeningHours)."""
+
+    weekday: int
+    opens: dt_time
+    closes: dt_time
 
 
 class Weekday(models.IntegerChoices):
