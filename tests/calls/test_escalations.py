@@ -448,3 +448,23 @@ def test_two_managers_assigning_at_once_the_second_is_told_and_nothing_changes(
     escalation.refresh_from_db()
     assert escalation.assigned_to == other
     assert "while you were choosing" in response.content.decode()
+
+
+def test_the_queue_shows_the_most_urgent_and_says_how_many_wait(manager_client, monkeypatch):
+    from calls.views import escalations as views
+
+    monkeypatch.setattr(views, "QUEUE_SIZE", 3)
+    monkeypatch.setattr(views.QUEUE, "_compiled", {})  # its LIMIT is compiled in
+    calls = [CallFactory(summary=f"Shouting {n}") for n in range(5)]
+    for call in calls:
+        escalation_raise(call=call, user=call.taken_by, reason="Shouting", playbook_steps=[])
+    few = count_queries(manager_client, "/escalations/")
+    response = manager_client.get("/escalations/")
+    assert len(response.context["escalations"]) == 3
+    assert "The 3 most urgent of 5 waiting" in response.content.decode()
+    monkeypatch.setattr(views, "QUEUE_SIZE", 10)
+    monkeypatch.setattr(views.QUEUE, "_compiled", {})
+    response = manager_client.get("/escalations/")
+    assert len(response.context["escalations"]) == 5
+    assert "data-more-waiting" not in response.content.decode()
+    assert count_queries(manager_client, "/escalations/") == few
