@@ -39,10 +39,10 @@ QUEUE = Statement(
     lambda size: Escalation.objects.for_queue().annotate(waiting=Window(Count("pk")))[:size],
     shape=("size",),
 )
-# The queue shows this many, the most urgent first; the next come up as these are
-# resolved. Drawn all, the 120 waiting at an answering service's 20 businesses in the demo
-# took three times the page budget, every 5 seconds.
-QUEUE_SIZE = 50
+# The queue shows this many, the most urgent first (a screenful, as every list); the next
+# come up as these are resolved. Drawn all, the 120 waiting at an answering service's 20
+# businesses in the demo took three times the page budget, every 5 seconds.
+QUEUE_SIZE = 25
 
 
 @permission_required("calls.manage_escalation", raise_exception=True)

@@ -33,6 +33,10 @@ def test_a_manager_adds_a_business_and_a_receptionist_cannot(live_server, page, 
     row = page.locator(f"[data-business='{Business.objects.get(name='Harbor Vet').pk}']")
     expect(row).to_contain_text("(212) 555-0100")
     expect(row).to_contain_text("America/New_York")
+    # Each row's button posts with the page's one CSRF token.
+    row.get_by_role("button", name="Make inactive").click()
+    expect(page.locator(".alert-success")).to_contain_text("Harbor Vet is inactive")
+    assert not Business.objects.get(name="Harbor Vet").active
 
     other = browser.new_page()
     other.goto(f"{live_server.url}/accounts/login/")
