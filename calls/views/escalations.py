@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Count, Window
+from django.db.models import Func, Subquery, Value
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -32,11 +32,22 @@ from receptionist.roles import display_name
 from receptionist.statements import KeysetStatement, RowsStatement, Statement, cursor_values
 from receptionist.views import navigation_badge
 
+
+def _waiting(escalations):
+    """How many of these escalations wait (unresolved), counted once in the queue's query
+    (a subquery of its own: counted over the rows, a window made PostgreSQL join all of
+    them to their calls and people before keeping the page's)."""
+    counted = escalations.unresolved().order_by().values(one=Value(1))
+    return Subquery(counted.annotate(n=Func("pk", function="COUNT")).values("n")[:1])
+
+
 # The managers' queue for a person who sees every business, compiled once
 # (receptionist/statements.py): its QUEUE_SIZE most urgent, each row with how many wait in
 # all (`waiting`, counted in the same query).
 QUEUE = Statement(
-    lambda size: Escalation.objects.for_queue().annotate(waiting=Window(Count("pk")))[:size],
+    lambda size: Escalation.objects.for_queue().annotate(
+        waiting=_waiting(Escalation.objects.all())
+    )[:size],
     shape=("size",),
 )
 # The queue shows this many, the most urgent first (a screenful, as every list); the next
@@ -53,7 +64,7 @@ def escalation_queue(request):
         escalations = list(
             Escalation.objects.for_user(request.user)
             .for_queue()
-            .annotate(waiting=Window(Count("pk")))[:QUEUE_SIZE]
+            .annotate(waiting=_waiting(Escalation.objects.for_user(request.user)))[:QUEUE_SIZE]
         )
     waiting = escalations[0].waiting if escalations else 0
     context = {"escalations": escalations, "now": timezone.now(), "waiting": waiting}

@@ -271,3 +271,23 @@ def test_the_promise_preview_of_someone_limited_to_one_business_is_on_its_clock(
     ).content.decode()
     words = promise_words(typed, timezone.now(), tokyo.zone).replace("'", "&#x27;")
     assert words in preview
+
+
+def test_a_limited_managers_queue_shows_and_counts_their_businesses_only(two, monkeypatch):
+    from calls.services import escalation_raise
+    from calls.views import escalations as views
+    from receptionist.models import StaffBusiness
+    from tests.conftest import _client_for
+    from tests.factories import CallFactory
+
+    first, harbor = two
+    monkeypatch.setattr(views, "QUEUE_SIZE", 1)
+    for business, count in ((first, 2), (harbor, 3)):
+        for n in range(count):
+            call = CallFactory(caller=CallerFactory(business=business), summary=f"Loud {n}")
+            escalation_raise(call=call, user=call.taken_by, reason="Loud", playbook_steps=[])
+    hal = manager_user(username="hal-q")
+    StaffBusiness.objects.create(user=hal, business=first)
+    response = _client_for(hal).get("/escalations/")
+    assert "The 1 most urgent of 2 waiting" in response.content.decode()
+    assert [e.call.caller.business_id for e in response.context["escalations"]] == [first.pk]
