@@ -263,7 +263,7 @@ def call_log(
         # which when they work for several).
         business = Business.objects.filter(pk__in=allowed, active=True).order_by("name").first()
         if business is None:
-            raise ValidationError({"business": NOT_YOUR_BUSINESS})
+            raise ValidationError({"business": BUSINESS_INACTIVE})
     known = caller_on_the_phone(
         user=user,
         caller=caller,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from callers.models import Business, Caller, business_dialed
+from callers.models import Business, Caller, active_businesses, business_dialed
 from calls import search
 from calls.forms import (
     CALL_FIELDS,
@@ -77,11 +77,15 @@ def call_new(request):
             initial["phone"] = request.GET["phone"][:40]
         form = CallForm(initial=initial, user=request.user)
         dialed = request.GET.get("dialed", "")[:40]
-        if dialed and "business" in form.fields:
+        if dialed:
             business = business_dialed(dialed, form.businesses)
-            if business is not None:
+            if business is not None and "business" in form.fields:
                 form.initial["business"] = business.pk
-            else:
+            elif business is None and business_dialed(dialed, active_businesses()):
+                messages.warning(
+                    request, f"{dialed} rings for a business you do not answer for: check it."
+                )
+            elif business is None and "business" in form.fields:
                 messages.warning(
                     request, f"No business answers on {dialed}: pick the business for this call."
                 )

@@ -291,3 +291,20 @@ def test_a_limited_managers_queue_shows_and_counts_their_businesses_only(two, mo
     response = _client_for(hal).get("/escalations/")
     assert "The 1 most urgent of 2 waiting" in response.content.decode()
     assert [e.call.caller.business_id for e in response.context["escalations"]] == [first.pk]
+
+
+def test_a_number_of_a_business_not_yours_is_said_and_your_inactive_one_is_named_so(two):
+    from receptionist.models import StaffBusiness
+    from tests.conftest import _client_for
+
+    first, _ = two
+    kim = receptionist_user(username="kim-d")
+    StaffBusiness.objects.create(user=kim, business=first)
+    response = _client_for(kim).get("/calls/new/", {"dialed": "(212) 555-0100"}, follow=True)
+    page = response.content.decode()
+    assert "(212) 555-0100 rings for a business you do not answer for" in page
+    assert "Harbor Vet" not in page  # nothing of the business they do not answer for
+    business_set_active(business=first, active=False, user=manager_user(username="maya-k"))
+    with pytest.raises(ValidationError) as refused:
+        call_log(user=kim, phone="+12125550170", caller_name="Lu", **fields())
+    assert refused.value.message_dict["business"] == [BUSINESS_INACTIVE]
