@@ -151,6 +151,11 @@ class Business(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "businesses"
+        constraints = [
+            # "Harbor Vet" and "harbor vet" are one business (business_save says so; this
+            # holds when two managers add them at the same moment).
+            models.UniqueConstraint(Upper("name"), name="business_name_unique_in_any_case"),
+        ]
 
     def __str__(self):
         return self.name
@@ -366,7 +371,7 @@ class CallerQuerySet(models.QuerySet):
         """The lookup panel's candidates as the number or name is typed, best first: callers
         with a caution flag, then VIPs, then by name. The number wins once it has 3 digits;
         a name needs 2 characters, and finds no one when more than LOOKUP_NAMED_MOST people
-        have it (too_many_named: the panel asks for more of it)."""
+        have it (the panel then asks for more of it)."""
         text = self.lookup_text(phone=phone, name=name)
         if not text:
             return self.none()

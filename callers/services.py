@@ -19,6 +19,7 @@ from callers.models import (
     forget_active_businesses,
 )
 from callers.phones import to_e164
+from receptionist.templatetags.words import phone as phone_as_read
 
 # What an edit may change, in the order the form shows it; the caution flag and its note
 # only with the flag permission.
@@ -283,7 +284,7 @@ def _numbers_wanted(business: Business | None, numbers) -> list[str]:
     if business is not None and business.pk is not None:
         others = others.exclude(business=business)
     for taken in others:
-        errors.append(f"{taken.number.as_national} already rings for {taken.business.name}.")
+        errors.append(f"{phone_as_read(taken.number)} already rings for {taken.business.name}.")
     if errors:
         raise ValidationError({"inbound_numbers": errors})
     return wanted
@@ -336,6 +337,21 @@ def _replace(related, rows: list) -> None:
     related.model.objects.bulk_create(rows)
 
 
+NOT_YOURS = "That business is not one you work for."
+ADD_IS_FOR_EVERY_BUSINESS = "Adding a business is for managers who work for every business."
+
+
+def _check_works_for(user, business: Business | None) -> None:
+    """Someone limited to some businesses changes those only, and adds none."""
+    allowed = Business.objects.ids_for(user)
+    if allowed is None:
+        return
+    if business is None:
+        raise ValidationError({"name": ADD_IS_FOR_EVERY_BUSINESS})
+    if business.pk not in allowed:
+        raise ValidationError({"name": NOT_YOURS})
+
+
 def _check_stays_active(business: Business) -> None:
     """The last active business cannot be made inactive."""
     others = Business.objects.filter(active=True).exclude(pk=business.pk)
@@ -358,9 +374,11 @@ def business_save(
     closes) on its own clock) and its contacts (`contacts`: dicts of name, email, phone,
     role), each list, when given, replacing what the business had. All or nothing.
 
-    The rules: a name no other business has; a time zone; a greeting that fills in
+    The rules: someone limited to some businesses changes those only and adds none; a name
+    no other business has, in any case; a time zone; a greeting that fills in
     {receptionist} only; a number rings for one business only; hours that close after
     they open and do not overlap; the last active business stays active."""
+    _check_works_for(user, business)
     if business is None:
         business = Business()
     else:
@@ -418,7 +436,9 @@ def business_save(
 @transaction.atomic
 def business_set_active(*, business: Business, active: bool, user) -> Business:
     """Make a business active or inactive (it then takes no new calls; its records stay).
-    The last active business stays active."""
+    The last active business stays active; someone limited to some businesses changes
+    those only."""
+    _check_works_for(user, business)
     # This business and every active one locked in one statement, in id order: two
     # managers making the last two inactive at once cannot both succeed, nor deadlock.
     locked = {

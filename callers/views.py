@@ -24,6 +24,7 @@ from callers.forms import (
 )
 from callers.models import Business, Caller, Hours, InboundNumber, NumbersOf, OpeningHours
 from callers.services import (
+    ADD_IS_FOR_EVERY_BUSINESS,
     EDITABLE_FIELDS,
     CallerConflict,
     CallerGone,
@@ -245,7 +246,8 @@ def business_edit(request, pk=None):
         not request.user.has_perm("callers.add_business")
         or Business.objects.ids_for(request.user) is not None
     ):
-        raise PermissionDenied("Adding a business is for managers who work for every business.")
+        # (business_save refuses it too: this only spares them the form.)
+        raise PermissionDenied(ADD_IS_FOR_EVERY_BUSINESS)
     instance = business or Business()
     if request.method == "POST":
         form = BusinessForm(request.POST, instance=instance)

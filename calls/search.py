@@ -272,11 +272,7 @@ def calls_of(callers) -> Q:
     read first and the calls are asked for by a list, which the call index on caller
     answers and the planner can weigh (and OR with the full-text index). A search that
     matches very many callers asks by a subquery instead."""
-    return calls_among(_ids_of(callers), callers)
-
-
-def calls_among(ids: list[int], callers) -> Q:
-    """calls_of, for the ids of `callers` already read (up to MAX_CALLER_IDS + 1 of them)."""
+    ids = _ids_of(callers)
     if len(ids) <= MAX_CALLER_IDS:
         return Q(AmongIds(F("caller_id"), ids))
     return Q(caller_id__in=callers.order_by().values("pk"))

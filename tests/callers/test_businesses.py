@@ -307,3 +307,32 @@ def test_callers_of_two_businesses_are_not_merged(maya):
     with pytest.raises(ValidationError) as refused:
         caller_merge(source=ours, target=theirs, user=maya)
     assert "two businesses" in refused.value.message_dict["into"][0]
+
+
+def test_the_service_keeps_a_limited_manager_to_their_businesses(maya):
+    from callers.services import ADD_IS_FOR_EVERY_BUSINESS, NOT_YOURS
+    from receptionist.models import StaffBusiness
+
+    harbor = business_save(user=maya, **HARBOR)
+    front = Business.objects.default()
+    hal = manager_user(username="hal-s")
+    StaffBusiness.objects.create(user=hal, business=harbor)
+    with pytest.raises(ValidationError) as refused:
+        business_save(user=hal, name="Bay Dental")
+    assert refused.value.message_dict["name"] == [ADD_IS_FOR_EVERY_BUSINESS]
+    with pytest.raises(ValidationError) as refused:
+        business_save(user=hal, business=front, greeting="Hi")
+    assert refused.value.message_dict["name"] == [NOT_YOURS]
+    with pytest.raises(ValidationError):
+        business_set_active(business=front, active=False, user=hal)
+    business_save(user=hal, business=harbor, greeting="Harbor Vet, {receptionist} here")
+    front.refresh_from_db()
+    assert front.active and front.greeting == ""
+
+
+def test_the_database_holds_one_business_per_name_in_any_case(maya):
+    from django.db import IntegrityError, transaction
+
+    business_save(user=maya, **HARBOR)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Business.objects.create(name="HARBOR VET")
