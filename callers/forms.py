@@ -188,12 +188,20 @@ class BusinessForm(forms.ModelForm):
 
     class Meta:
         model = Business
-        fields = ["name", "greeting", "instructions", "after_hours_instructions", "time_zone"]
+        fields = [
+            "name",
+            "greeting",
+            "instructions",
+            "after_hours_instructions",
+            "time_zone",
+            "message_text_in_email",
+        ]
         labels = {
             "name": "Name",
             "greeting": "Greeting",
             "instructions": "Instructions",
             "after_hours_instructions": "After-hours instructions",
+            "message_text_in_email": "Put the message in the e-mail",
         }
         widgets = {
             "greeting": forms.Textarea(attrs={"rows": 2}),
@@ -268,3 +276,58 @@ def contacts_of(formset) -> list[dict]:
         for form in formset.forms
         if form.has_changed() and form.cleaned_data and not form.cleaned_data.get("DELETE")
     ]
+
+
+class PersonForm(forms.Form):
+    """Someone who uses the app: the rules are receptionist.people.person_save's."""
+
+    username = forms.CharField(label="Username", max_length=150)
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    email = forms.EmailField(label="E-mail", required=False)
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[
+            ("receptionist", "Receptionist"),
+            ("manager", "Manager"),
+            ("client", "Client (someone at the business: sees its portal only)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    businesses = forms.TypedMultipleChoiceField(
+        label="Businesses",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Receptionists and managers: none ticked means every business. "
+        "A client: exactly one.",
+        error_messages={"invalid_choice": "No such business: pick one of the list."},
+    )
+    active = forms.BooleanField(
+        label="May log in", required=False, initial=True, help_text="Untick when they leave."
+    )
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="For someone new; left empty on a change, their password stays.",
+    )
+
+    def __init__(self, *args, businesses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["businesses"].choices = [(b.pk, b.name) for b in businesses]
+
+    def person_values(self) -> dict:
+        """What person_save takes, from the cleaned form."""
+        data = self.cleaned_data
+        return {
+            "username": data["username"],
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "email": data["email"],
+            "role": data["role"],
+            "business_ids": data["businesses"],
+            "active": data["active"],
+            "password": data["password"] or None,
+        }

@@ -45,6 +45,15 @@ class BusinessQuerySet(models.QuerySet):
             user._business_ids = ids or None
         return user._business_ids
 
+    def of_client(self, user):
+        """The one business a client (someone at a business, in its portal) belongs to, or
+        None when they belong to no single one (a misconfigured account, or staff who
+        work for several or every business): the portal then shows nothing."""
+        ids = self.ids_for(user)
+        if ids is None or len(ids) != 1:
+            return None
+        return self.filter(pk=ids[0]).first()
+
     def limit(self, queryset, user, business: str = "business"):
         """`queryset` limited to the rows of the businesses `user` may work for, through
         the `business` lookup ("business", "call__business").
@@ -139,6 +148,12 @@ class Business(models.Model):
         default=default_time_zone,
         validators=[validate_time_zone],
         help_text="Its opening hours and the times promised to its callers are in this zone.",
+    )
+    message_text_in_email = models.BooleanField(
+        "put the message in the e-mail",
+        default=False,
+        help_text="Off, the e-mail to its contacts only says a message was taken and links "
+        "to the portal, where they read it after logging in (private details stay there).",
     )
     active = models.BooleanField(
         default=True, help_text="An inactive business takes no new calls; its records stay."

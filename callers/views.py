@@ -7,8 +7,10 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
@@ -19,6 +21,7 @@ from callers.forms import (
     CallerPhoneFormSet,
     CallerSearchForm,
     ContactFormSet,
+    PersonForm,
     contacts_of,
     shown_number,
 )
@@ -34,7 +37,15 @@ from callers.services import (
     caller_update,
 )
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors
+from receptionist.models import StaffBusiness
 from receptionist.pagination import keyset_paginate
+from receptionist.people import (
+    MANAGERS_OF_EVERY_BUSINESS,
+    ROLES,
+    may_manage_people,
+    person_save,
+    role_of,
+)
 from receptionist.rendering import render
 from receptionist.versions import form_base, read_base, three_way
 
@@ -304,3 +315,72 @@ def business_active(request, pk):
         state = "active again" if active else "inactive: it takes no new calls"
         messages.success(request, f"{business.name} is {state}.")
     return redirect("businesses:list")
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+def _people_manager(request) -> None:
+    if not may_manage_people(request.user):
+        raise PermissionDenied(MANAGERS_OF_EVERY_BUSINESS)
+
+
+@permission_required("callers.change_business", raise_exception=True)
+def people_list(request):
+    """Everyone with a role: what they are, and the businesses they work for."""
+    _people_manager(request)
+    people = list(
+        get_user_model()
+        .objects.filter(Q(groups__name__in=list(ROLES.values())) | Q(is_superuser=True))
+        .distinct()
+        .prefetch_related("groups")
+        .order_by("-is_active", "username")
+    )
+    names = dict(Business.objects.values_list("pk", "name"))
+    limits = defaultdict(list)
+    for user_id, business_id in StaffBusiness.objects.values_list("user_id", "business_id"):
+        limits[user_id].append(names.get(business_id, "?"))
+    for person in people:
+        person.role = "superuser" if person.is_superuser else role_of(person)
+        person.works_for = sorted(limits[person.pk])
+    return render(request, "callers/people_list.html", {"people": people})
+
+
+@permission_required("callers.change_business", raise_exception=True)
+def person_edit(request, pk=None):
+    """Add someone (no `pk`) or change their role, businesses and access (person_save)."""
+    _people_manager(request)
+    person = None if pk is None else get_object_or_404(get_user_model(), pk=pk)
+    businesses = list(Business.objects.order_by("-active", "name").only("name", "active"))
+    if request.method == "POST":
+        form = PersonForm(request.POST, businesses=businesses)
+        if form.is_valid():
+            try:
+                saved = person_save(user=request.user, person=person, **form.person_values())
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                verb = "added" if person is None else "saved"
+                messages.success(request, f"{saved.username} {verb}.")
+                return redirect("businesses:people")
+    else:
+        initial = {"active": True}
+        if person is not None:
+            initial = {
+                "username": person.username,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "email": person.email,
+                "role": role_of(person),
+                "businesses": list(
+                    StaffBusiness.objects.filter(user=person).values_list("business_id", flat=True)
+                ),
+                "active": person.is_active,
+            }
+        form = PersonForm(initial=initial, businesses=businesses)
+    return render(
+        request,
+        "callers/person_form.html",
+        {"form": form, "person": person},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -93,6 +93,7 @@ CALL_FIELDS = [
     "summary",
     "wants",
     "promised",
+    "message",
     "notes",
     "outcome",
 ]
@@ -236,7 +237,12 @@ class CallForm(forms.ModelForm):
             "summary": forms.TextInput(attrs={"autocomplete": "off"}),
             "wants": forms.Textarea(attrs={"rows": 2}),
             "promised": forms.Textarea(attrs={"rows": 2}),
-            "notes": forms.Textarea(attrs={"rows": 2}),
+            "message": forms.Textarea(attrs={"rows": 2, "placeholder": "Sent to the business"}),
+            "notes": forms.Textarea(attrs={"rows": 2, "placeholder": "Never shown to them"}),
+        }
+        labels = {
+            "message": "Message for the business",
+            "notes": "Internal notes",
         }
         field_classes = {
             "started_at": LocalDateTimeField,
@@ -263,6 +269,7 @@ class CallForm(forms.ModelForm):
         "outcome",
         "wants",
         "promised",
+        "message",
         "notes",
         "callback",
         "callback_due_at",

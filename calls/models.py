@@ -48,6 +48,24 @@ class Mood(models.TextChoices):
     ABUSIVE = "abusive", "Abusive"
 
 
+class MessageStatus(models.TextChoices):
+    """Where the e-mail of a message taken is (Call.message_status)."""
+
+    PENDING = "pending", "Being e-mailed"
+    SENT = "sent", "E-mailed"
+    NO_CONTACTS = "no_contacts", "Not e-mailed: the business has no contact with an e-mail"
+    FAILED = "failed", "E-mail failed"
+
+
+# Call.message_state's word for each status, for a row of the call log.
+MESSAGE_STATES = {
+    MessageStatus.PENDING: "being e-mailed",
+    MessageStatus.SENT: "e-mailed",
+    MessageStatus.NO_CONTACTS: "not e-mailed",
+    MessageStatus.FAILED: "e-mail failed",
+}
+
+
 class Outcome(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
     MESSAGE_TAKEN = "message_taken", "Message taken"
@@ -66,6 +84,8 @@ LIST_COLUMNS = (
     "mood",
     "summary",
     "outcome",
+    "message_status",
+    "message_read_at",
     "caller__name",
     "caller__organisation",
     "caller__is_vip",
@@ -118,7 +138,7 @@ class CallQuerySet(models.QuerySet):
         # Through the reverse relation that followups adds to Call: calls does not import it.
         callbacks = self.model._meta.get_field("callbacks").related_model._default_manager
         escalations = self.model._meta.get_field("escalations").related_model._default_manager
-        return self.select_related("caller", "taken_by").annotate(
+        return self.select_related("caller", "taken_by", "business").annotate(
             has_escalations=Exists(escalations.filter(call=OuterRef("pk"))),
             has_callbacks=Exists(callbacks.filter(call=OuterRef("pk"))),
         )
@@ -216,8 +236,27 @@ class Call(models.Model):
     summary = models.CharField(max_length=200)
     wants = models.TextField("what the caller wants", blank=True, max_length=2000)
     promised = models.TextField("what was promised", blank=True, max_length=2000)
-    notes = models.TextField(blank=True, max_length=10000)
+    # What the business is told (its portal, its contacts' e-mail), apart from the internal
+    # notes, which never leave the front desk.
+    message = models.TextField("message for the business", blank=True, max_length=5000)
+    notes = models.TextField("internal notes", blank=True, max_length=10000)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RESOLVED)
+    # A message taken (outcome "Message taken"): whether its business's contacts were
+    # e-mailed (calls.tasks.send_message, after the call is saved) and when the business
+    # read it in its portal.
+    message_status = models.CharField(
+        max_length=12, choices=MessageStatus.choices, blank=True, default=""
+    )
+    message_sent_at = models.DateTimeField("message e-mailed", null=True, blank=True)
+    message_sent_to = models.TextField("message e-mailed to", blank=True, default="")
+    message_read_at = models.DateTimeField("message read", null=True, blank=True)
+    message_read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="calls_taken"
     )
@@ -228,11 +267,25 @@ class Call(models.Model):
     # The call form's one-time key: the same form sent twice logs one call (see call_log).
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["version", "updated_at", "submission_key"])
+    history = HistoricalRecords(
+        excluded_fields=[
+            "version",
+            "updated_at",
+            "submission_key",
+            "message_status",
+            "message_sent_at",
+            "message_sent_to",
+            "message_read_at",
+            "message_read_by",
+        ]
+    )
     objects = CallQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        permissions = [
+            ("read_messages", "Can read the calls and messages of their business (client portal)")
+        ]
         indexes = [
             models.Index(fields=["-started_at", "-id"], name="call_started_idx"),
             models.Index(fields=["caller", "-started_at"], name="call_caller_started_idx"),
@@ -241,6 +294,16 @@ class Call(models.Model):
             models.Index(fields=["urgency", "-started_at"], name="call_urgency_started_idx"),
             models.Index(fields=["mood", "-started_at"], name="call_mood_started_idx"),
             models.Index(fields=["outcome", "-started_at"], name="call_outcome_started_idx"),
+            # A business's calls, newest first (the client portal).
+            models.Index(
+                fields=["business", "-started_at", "-id"], name="call_business_started_idx"
+            ),
+            # A business's messages not read yet (the portal's "Unread").
+            models.Index(
+                fields=["business", "-started_at", "-id"],
+                condition=Q(outcome="message_taken", message_read_at__isnull=True),
+                name="call_unread_message_idx",
+            ),
             # The call log's "Number withheld" filter: the calls logged without a number.
             models.Index(
                 fields=["-started_at", "-id"],
@@ -278,6 +341,20 @@ class Call(models.Model):
         if self.ended_at is None:
             return None
         return self.ended_at - self.started_at
+
+    @property
+    def has_message(self) -> bool:
+        """A message was taken for the business (it is e-mailed and shown in its portal)."""
+        return self.outcome == Outcome.MESSAGE_TAKEN
+
+    @property
+    def message_state(self) -> str:
+        """Where the message stands, in a word or two: read, else how its e-mail went."""
+        if not self.has_message:
+            return ""
+        if self.message_read_at is not None:
+            return "read"
+        return MESSAGE_STATES.get(self.message_status, "not read")
 
     @property
     def number_withheld(self) -> bool:

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -17,11 +17,12 @@ from calls.models import (
     CautionDecision,
     Escalation,
     EscalationStatus,
+    MessageStatus,
     Mood,
     Outcome,
     severity_for,
 )
-from calls.tasks import notify_managers_of_escalation
+from calls.tasks import notify_managers_of_escalation, send_message
 
 # The one place where calls reaches into followups (see DESIGN.md): logging a call creates
 # its callback, or attaches it to the caller's open one, in the same transaction.
@@ -298,6 +299,7 @@ def call_log(
         submission_key=submission_key,
         **fields,
     )
+    _message_to_send(call)
     call.full_clean(exclude=["caller", "business", "taken_by", "submission_key"])
     try:
         with transaction.atomic():
@@ -358,6 +360,7 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     call.version += 1
     call._change_reason = "Edited"
     call.full_clean(exclude=["caller", "business", "taken_by", "submission_key"])
+    _message_to_send(call)
     call.save()
     if (
         must_escalate(mood=call.mood, outcome=call.outcome)
@@ -371,6 +374,35 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
             reason=f"Recorded as abusive after the call: {call.summary}",
             playbook_steps=[],
         )
+    return call
+
+
+def _message_to_send(call: Call) -> None:
+    """A call whose outcome is "Message taken" e-mails its business's contacts, once, after
+    the call is saved (the task worker: calls.tasks.send_message). A call edited to that
+    outcome later sends it then; one that already has a message status keeps it."""
+    if call.outcome != Outcome.MESSAGE_TAKEN or call.message_status:
+        return
+    call.message_status = MessageStatus.PENDING
+    transaction.on_commit(lambda: send_message.enqueue(call.pk))
+
+
+def message_mark_read(*, call_id: int, user) -> Call:
+    """The business has read the message of this call (its portal's "Mark read").
+
+    Only someone of the business itself (a client, with calls.read_messages) marks its
+    messages read: the front desk reading a call does not. Call.DoesNotExist for a call of
+    a business the person may not see. Marking a message read twice (two people at the
+    business, two tabs) keeps the first time and person."""
+    if not user.has_perm("calls.read_messages"):
+        raise PermissionDenied("Only the business the message is for marks it read.")
+    call = Call.objects.for_user(user).get(pk=call_id)
+    if call.outcome != Outcome.MESSAGE_TAKEN:
+        raise ValidationError("This call has no message to mark read.")
+    Call.objects.filter(pk=call.pk, message_read_at__isnull=True).update(
+        message_read_at=timezone.now(), message_read_by=user
+    )
+    call.refresh_from_db(fields=["message_read_at", "message_read_by"])
     return call
 
 

@@ -10,6 +10,9 @@ from receptionist.statements import RowsStatement
 
 RECEPTIONISTS = "Receptionists"
 MANAGERS = "Managers"
+# People at a client business of an answering service: they see their own business in
+# the portal (/portal/) and nothing of the front desk's pages.
+CLIENTS = "Clients"
 
 # What each group may do. Managers can do everything receptionists can, and more.
 RECEPTIONIST_PERMISSIONS = [
@@ -47,6 +50,9 @@ MANAGER_PERMISSIONS = [
     "followups.change_promisekeeping",
     "callers.add_business",
     "callers.change_business",
+]
+CLIENT_PERMISSIONS = [
+    "calls.read_messages",
 ]
 
 
@@ -158,6 +164,7 @@ def ensure_groups() -> dict[str, "Group"]:  # noqa: F821
     for name, dotted_names in (
         (RECEPTIONISTS, RECEPTIONIST_PERMISSIONS),
         (MANAGERS, MANAGER_PERMISSIONS),
+        (CLIENTS, CLIENT_PERMISSIONS),
     ):
         group, created = Group.objects.get_or_create(name=name)
         if created:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("escalations/", include("calls.urls_escalations")),
     path("callbacks/", include("followups.urls")),
     path("businesses/", include("callers.urls_businesses")),
+    path("portal/", include("followups.urls_portal")),
     path("admin/", admin.site.urls),
 ]
 

@@ -37,8 +37,12 @@ healthz = login_not_required(transaction.non_atomic_requests(require_GET(databas
 
 def start_page(user) -> str:
     """Where a person starts: managers on the escalation queue, the front desk on the call
-    form. (URL names only: this module imports no app.)"""
-    return "escalations:queue" if user.has_perm("calls.manage_escalation") else "calls:new"
+    form, a client business in its portal. (URL names only: this module imports no app.)"""
+    if user.has_perm("calls.manage_escalation"):
+        return "escalations:queue"
+    if not user.has_perm("calls.add_call") and user.has_perm("calls.read_messages"):
+        return "portal:messages"  # someone at a client business
+    return "calls:new"
 
 
 def home(request):

@@ -479,6 +479,7 @@ def call_detail(request, pk):
         "calls/call_detail.html",
         {
             "call": call,
+            "several_businesses": len(active_businesses()) > 1,
             "changes": audit_trail(call),
             "escalations": escalations,
             "callbacks": callbacks,

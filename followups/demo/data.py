@@ -210,6 +210,17 @@ SUMMARIES = {
         "Asked for the fax number",
     ],
 }
+# What the receptionist writes for the business when the outcome is "Message taken".
+MESSAGES = [
+    "Please call them back about their bill; they are free after 3 pm.",
+    "Wants to know whether the results are in. Asked for a call on their mobile.",
+    "Needs to move Thursday's appointment; any morning next week suits them.",
+    "Asked for a quote by e-mail and for someone to confirm it was received.",
+    "Running late for the 2:30 and asked whether they can still be seen.",
+    "Would like the doctor to call about the new prescription.",
+    "Returning your call from this morning; best reached before noon.",
+    "Has a question about the estimate; not urgent, any day this week.",
+]
 NATURE_WEIGHTS = [("appointment", 55), ("sales", 15), ("urgent", 10), ("other", 20)]
 URGENCY_BY_NATURE = {
     "sales": [("low", 60), ("normal", 38), ("high", 2)],

@@ -22,6 +22,7 @@ from followups.demo.data import (
     DIFFICULT_MOOD_WEIGHTS,
     FIRST,
     LAST,
+    MESSAGES,
     MOOD_WEIGHTS,
     NATURE_WEIGHTS,
     ORGANISATIONS,
@@ -61,7 +62,15 @@ CALL_FIELDS = (
     "notes",
     "outcome",
     "taken_by_id",
+    "message",
+    "message_status",
+    "message_sent_at",
+    "message_sent_to",
+    "message_read_at",
 )
+
+# A message taken more than this long ago has mostly been read by the business.
+READ_AFTER = timedelta(days=2)
 
 
 def weighted(rng: random.Random, pairs):
@@ -245,6 +254,8 @@ def call_rows(rng, business, caller_rows, staff, total, days):
     span = days * 24 * 3600
     count = len(caller_rows)
     withhold = False
+    # Who its messages were e-mailed to (seed_demo's businesses have their contacts).
+    recipients = ", ".join(business.contacts.exclude(email="").values_list("email", flat=True))
     for index in range(total):
         # A few callers call often, most call rarely.
         caller_id, number = caller_rows[int(count * rng.random() ** 2.5)]
@@ -275,6 +286,12 @@ def call_rows(rng, business, caller_rows, staff, total, days):
             if mood in {"angry", "abusive"}
             else ""
         )
+        message, status, sent_at, read_at = "", "", None, None
+        if outcome == "message_taken":
+            message = rng.choice(MESSAGES)
+            status, sent_at = ("sent", ended) if recipients else ("no_contacts", None)
+            if now - started > READ_AFTER and rng.random() < 0.9:
+                read_at = ended + timedelta(minutes=rng.randint(5, 24 * 60))
         yield (
             business.pk,
             caller_id,
@@ -291,6 +308,11 @@ def call_rows(rng, business, caller_rows, staff, total, days):
             notes,
             outcome,
             rng.choice(staff).pk,
+            message,
+            status,
+            sent_at,
+            recipients if sent_at else "",
+            read_at,
         )
 
 

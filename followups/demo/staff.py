@@ -6,7 +6,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
+from receptionist.roles import CLIENTS, MANAGERS, RECEPTIONISTS, ensure_groups
 
 PEOPLE = [
     ("reception", "Rita", "Reception", RECEPTIONISTS, True),
@@ -54,3 +54,27 @@ def ensure_staff(out) -> list:
 def managers_of(staff) -> list:
     """The demo people who are managers: they acknowledge and resolve escalations."""
     return [user for user in staff if user.groups.filter(name=MANAGERS).exists()]
+
+
+def ensure_client(business, out):
+    """The demo client: a person at `business` (a client of the answering service), who
+    logs in to its portal. Their password is printed only when DEBUG is on."""
+    from receptionist.models import StaffBusiness
+
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username="client",
+        defaults={"first_name": "Clara", "last_name": "Client", "email": "client@example.com"},
+    )
+    user.groups.add(ensure_groups()[CLIENTS])
+    StaffBusiness.objects.filter(user=user).exclude(business=business).delete()
+    StaffBusiness.objects.get_or_create(user=user, business=business)
+    if settings.DEBUG:
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        out.write(f"Demo login: client / {password}  (client at {business.name}: /portal/)")
+    elif created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user

@@ -209,6 +209,28 @@ def main():
     )[0]
     some_escalation = Escalation.objects.order_by("-raised_at").values_list("pk", flat=True)[0]
 
+    # Someone at a client business (the first client of the answering service), in the
+    # portal; their pages are labelled "(client)".
+    from callers.models import Business
+    from receptionist.models import StaffBusiness
+    from receptionist.roles import CLIENTS
+
+    client_business = Business.objects.exclude(pk=Business.objects.default().pk).order_by("pk")[0]
+    at_client, _ = User.objects.get_or_create(
+        username="bench-client", defaults={"first_name": "Bench", "last_name": "Client"}
+    )
+    at_client.groups.add(ensure_groups()[CLIENTS])
+    StaffBusiness.objects.get_or_create(user=at_client, business=client_business)
+    portal_client = Client()
+    portal_client.force_login(at_client)
+    portal_session = portal_client.cookies[settings.SESSION_COOKIE_NAME].value
+    portal_cookie = f"{settings.SESSION_COOKIE_NAME}={portal_session}"
+    portal_call = (
+        Call.objects.filter(business=client_business, outcome="message_taken")
+        .order_by("-started_at")
+        .values_list("pk", flat=True)[20]
+    )
+
     # A month of the log that has calls: the one that ended 60 days before the newest call
     # (seed_demo spreads calls over the months before the day it ran).
     newest = timezone.localdate(
@@ -263,6 +285,13 @@ def main():
         ("escalation page", f"/escalations/{some_escalation}/"),
         # As the person who took the most calls (the others are the manager's pages).
         ("my escalations (receptionist)", "/escalations/mine/"),
+        ("portal: calls (client)", "/portal/"),
+        ("portal: unread messages (client)", "/portal/?view=unread"),
+        ("portal: a call (client)", f"/portal/calls/{portal_call}/"),
+        ("portal: open callbacks (client)", "/portal/callbacks/"),
+        ("portal: kept callbacks (client)", "/portal/callbacks/?view=kept"),
+        ("portal: escalations (client)", "/portal/escalations/"),
+        ("portal: month summary (client)", "/portal/summary/"),
     ]
     if args.only:
         pages = [(label, url) for label, url in pages if args.only in label]
@@ -271,6 +300,8 @@ def main():
     in_process = {}
 
     def who(label):
+        if "(client)" in label:
+            return portal_client, portal_cookie
         return (taker_client, taker_cookie) if "(receptionist)" in label else (client, cookie)
 
     for label, url in pages:

@@ -21,7 +21,7 @@ from followups.demo.loader import (
     create_escalations,
     indexes_dropped,
 )
-from followups.demo.staff import ensure_staff, managers_of
+from followups.demo.staff import ensure_client, ensure_staff, managers_of
 from followups.models import Callback, KeptBy, PromiseKeeping
 
 PROMISER_BUSINESS = "Riverside Veterinary Clinic"
@@ -93,6 +93,8 @@ class Command(BaseCommand):
         # the first (PROMISER_BUSINESS), whoever promised keeps them. Each client has a
         # tenth of the calls, or less with many (half of them between them at most).
         team, *clients = demo_businesses(businesses)
+        if clients:
+            ensure_client(clients[0], out)
         PromiseKeeping.objects.get_or_create(business=team)
         for client in clients:
             PromiseKeeping.objects.update_or_create(

@@ -1,23 +1,22 @@
-"""Create a receptionist or a manager, for every business or some."""
+"""Create a receptionist or a manager (for every business or some), or a client (a person at
+one client business, who sees it in the portal)."""
 
 import getpass
 import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from receptionist.models import StaffBusiness
-from receptionist.roles import MANAGERS, RECEPTIONISTS, ensure_groups
-
-ROLES = {"receptionist": RECEPTIONISTS, "manager": MANAGERS}
+from receptionist.people import ROLES, person_save
 
 
 class Command(BaseCommand):
-    help = "Create a front desk user with a role: create_staff USERNAME --role receptionist|manager"
+    help = (
+        "Create a user with a role: create_staff USERNAME --role receptionist|manager|client "
+        "[--business NAME ...]"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -30,7 +29,8 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="NAME",
-            help="A business they work for (repeat it for several); none: every business.",
+            help="A business they work for (repeat it for several); none: every business. "
+            "A client names exactly one: the business they are at.",
         )
         parser.add_argument(
             "--password-file",
@@ -74,28 +74,28 @@ class Command(BaseCommand):
                 raise CommandError("No password given: nobody was created.") from exc
             if password != again:
                 raise CommandError("The passwords do not match.")
-        user = User(
-            username=username,
-            email=email,
-            first_name=first_name,
-            last_name=last_name,
-            # Managers edit the callback policy in the admin.
-            is_staff=role == "manager",
-        )
         try:
-            validate_password(password, user)
+            person_save(
+                user=None,
+                username=username,
+                role=role,
+                business_ids=businesses,
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+                password=password,
+            )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        with transaction.atomic():
-            user.set_password(password)
-            user.save()
-            user.groups.add(ensure_groups()[ROLES[role]])
-            for each in businesses:
-                StaffBusiness.objects.create(user=user, business_id=each)
         works_for = "every business"
         if businesses:
             works_for = ", ".join(business)
-        self.stdout.write(self.style.SUCCESS(f"Created {role} {username}, for {works_for}."))
+        if role == "client":
+            self.stdout.write(
+                self.style.SUCCESS(f"Created client {username}, at {works_for} (/portal/).")
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Created {role} {username}, for {works_for}."))
 
 
 def _businesses_named(names: list[str]) -> list[int]:

@@ -1,0 +1,289 @@
+"""The client portal (/portal/): what an answering service did for one client business.
+
+A person at the business (the group Clients, with calls.read_messages) sees the calls
+taken for it with the message for it (never the receptionists' internal notes, the
+caller's mood or who took the call), its callbacks, the escalations about its callers
+(status and resolution, never the debrief) and a month summary. Everything is of their
+one business (BusinessQuerySet.of_client) and in its time zone; every staff page answers
+them 403 (they hold none of the staff's permissions), anything of another business 404.
+
+It lives in followups, the app that sees calls and callbacks both: the portal shows both.
+"""
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, Q
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from callers.models import Business
+from calls.models import Call, Escalation, Nature, Outcome, Urgency
+from calls.services import message_mark_read
+from followups.models import ACTIVE, Callback, CallbackStatus
+from receptionist.pagination import keyset_paginate, query_with
+from receptionist.rendering import render
+
+PAGE_SIZE = 25
+NOT_A_CLIENT = (
+    "The portal shows one business's calls, and this account belongs to none: ask the "
+    "answering service to link it to your business."
+)
+# What a call of the portal reads: nothing the business is not to see (notes, mood, who
+# took it), and nothing a row does not show.
+CALL_COLUMNS = (
+    "business_id",
+    "started_at",
+    "phone",
+    "nature",
+    "urgency",
+    "summary",
+    "wants",
+    "promised",
+    "message",
+    "outcome",
+    "message_read_at",
+    "caller__name",
+)
+CALL_VIEWS = {
+    "all": "All calls",
+    "messages": "Messages",
+    "unread": "Unread",
+}
+CALLBACK_VIEWS = {"open": "Open", "kept": "Kept"}
+
+
+def client_page(view):
+    """A portal page: for clients only (403 to everyone else), given their business."""
+
+    @permission_required("calls.read_messages", raise_exception=True)
+    def page(request, *args, **kwargs):
+        business = Business.objects.of_client(request.user)
+        if business is None:
+            raise PermissionDenied(NOT_A_CLIENT)
+        with timezone.override(business.zone):
+            return view(request, business, *args, **kwargs)
+
+    page.__name__ = page.__qualname__ = view.__name__
+    page.__doc__ = view.__doc__
+    page.__module__ = view.__module__
+    return page
+
+
+def _view_of(request, views: dict, default: str) -> str:
+    view = request.GET.get("view", default)
+    return view if view in views else default
+
+
+@client_page
+def messages_list(request, business):
+    """The calls taken for the business, newest first, with the message of each."""
+    view = _view_of(request, CALL_VIEWS, "all")
+    calls = Call.objects.filter(business=business).only(*CALL_COLUMNS).select_related("caller")
+    if view == "messages":
+        calls = calls.filter(outcome=Outcome.MESSAGE_TAKEN)
+    elif view == "unread":
+        calls = calls.filter(outcome=Outcome.MESSAGE_TAKEN, message_read_at__isnull=True)
+    page = keyset_paginate(request, calls, key="started_at", descending=True, size=PAGE_SIZE)
+    template = "portal/call-rows.html" if request.htmx and request.GET.get("cursor") else None
+    return render(
+        request,
+        template or "portal/messages.html",
+        {
+            "business": business,
+            "page": page,
+            "view": view,
+            "views": [
+                (key, label, query_with(request.GET, view=key, cursor=None))
+                for key, label in CALL_VIEWS.items()
+            ],
+        },
+    )
+
+
+def _call_of(business, pk):
+    call = (
+        Call.objects.filter(business=business, pk=pk)
+        .only(*CALL_COLUMNS, "ended_at", "message_status", "message_sent_at")
+        .select_related("caller")
+        .first()
+    )
+    if call is None:
+        raise Http404("No such call.")
+    return call
+
+
+@client_page
+def call_page(request, business, pk):
+    """One call taken for the business: what the caller wanted and the message for it."""
+    call = _call_of(business, pk)
+    callbacks = list(
+        Callback.objects.filter(call=call)
+        .only("call_id", "due_at", "status", "promise", "closed_at", "outcome")
+        .order_by("pk")
+    )
+    return render(
+        request, "portal/call.html", {"business": business, "call": call, "callbacks": callbacks}
+    )
+
+
+@require_POST
+@client_page
+def call_read(request, business, pk):
+    """Mark the message of a call read (message_mark_read)."""
+    try:
+        message_mark_read(call_id=pk, user=request.user)
+    except Call.DoesNotExist:
+        raise Http404("No such call.") from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("portal:call", pk=pk)
+
+
+@client_page
+def callbacks_list(request, business):
+    """The business's callbacks: the open ones by due time, or the kept ones, latest first."""
+    view = _view_of(request, CALLBACK_VIEWS, "open")
+    callbacks = (
+        Callback.objects.filter(business=business)
+        .select_related("caller")
+        .only(
+            "business_id",
+            "call_id",
+            "due_at",
+            "promised_due_at",
+            "status",
+            "reason",
+            "closed_at",
+            "outcome",
+            "attempt_count",
+            "caller__name",
+        )
+    )
+    if view == "kept":
+        callbacks = callbacks.filter(status=CallbackStatus.DONE)
+        page = keyset_paginate(request, callbacks, key="closed_at", descending=True, size=PAGE_SIZE)
+    else:
+        callbacks = callbacks.filter(status__in=ACTIVE)
+        page = keyset_paginate(request, callbacks, key="due_at", descending=False, size=PAGE_SIZE)
+    return render(
+        request,
+        "portal/callbacks.html",
+        {
+            "business": business,
+            "page": page,
+            "view": view,
+            "now": timezone.now(),
+            "views": [
+                (key, label, query_with(request.GET, view=key, cursor=None))
+                for key, label in CALLBACK_VIEWS.items()
+            ],
+        },
+    )
+
+
+@client_page
+def escalations_list(request, business):
+    """Escalations about the business's callers: status and resolution (never the debrief,
+    which is between a manager and the receptionist)."""
+    escalations = (
+        Escalation.objects.filter(call__business=business)
+        .select_related("call__caller")
+        .only(
+            "call_id",
+            "raised_at",
+            "status",
+            "resolution",
+            "resolved_at",
+            "call__business_id",
+            "call__summary",
+            "call__caller__name",
+        )
+    )
+    page = keyset_paginate(request, escalations, key="raised_at", descending=True, size=PAGE_SIZE)
+    return render(request, "portal/escalations.html", {"business": business, "page": page})
+
+
+def month_bounds(text: str, zone) -> tuple[datetime, datetime] | None:
+    """The start and end of a month "YYYY-MM" in `zone`, or None for anything else."""
+    try:
+        first = datetime.strptime(text, "%Y-%m")
+    except (ValueError, TypeError):
+        return None
+    if not 2000 <= first.year <= 2100:
+        return None
+    start = first.replace(tzinfo=zone)
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1, tzinfo=zone)
+    return start, following
+
+
+@client_page
+def summary(request, business):
+    """A month of calls for the business: by nature and urgency, the messages taken, and
+    the callbacks promised in it and how they were kept."""
+    zone = business.zone
+    this_month = timezone.localtime(timezone.now(), zone).strftime("%Y-%m")
+    asked = request.GET.get("month", this_month)
+    bounds = month_bounds(asked, zone)
+    if bounds is None:
+        messages.error(request, "A month is written like 2026-11: showing this month.")
+        asked, bounds = this_month, month_bounds(this_month, zone)
+    start, end = bounds
+    calls = Call.objects.filter(business=business, started_at__gte=start, started_at__lt=end)
+    grid = {
+        (row["nature"], row["urgency"]): row["n"]
+        for row in calls.order_by().values("nature", "urgency").annotate(n=Count("pk"))
+    }
+    messages_taken = calls.filter(outcome=Outcome.MESSAGE_TAKEN).aggregate(
+        taken=Count("pk"), read=Count("pk", filter=Q(message_read_at__isnull=False))
+    )
+    kept_on_time = Q(closed_at__lte=F("promised_due_at")) | Q(
+        promised_due_at__isnull=True, closed_at__lte=F("due_at")
+    )
+    done = Q(status=CallbackStatus.DONE)
+    callbacks = Callback.objects.filter(
+        business=business, created_at__gte=start, created_at__lt=end
+    ).aggregate(
+        promised=Count("pk"),
+        on_time=Count("pk", filter=done & kept_on_time),
+        kept=Count("pk", filter=done),
+        open=Count("pk", filter=Q(status__in=ACTIVE)),
+        cancelled=Count("pk", filter=Q(status=CallbackStatus.CANCELLED)),
+    )
+    callbacks["late"] = callbacks["kept"] - callbacks["on_time"]
+    natures, urgencies = list(Nature), list(Urgency)
+    rows = [
+        (
+            nature.label,
+            [grid.get((nature, urgency), 0) for urgency in urgencies],
+            sum(grid.get((nature, urgency), 0) for urgency in urgencies),
+        )
+        for nature in natures
+    ]
+    totals = [sum(grid.get((nature, urgency), 0) for nature in natures) for urgency in urgencies]
+    first = datetime.strptime(asked, "%Y-%m")
+    previous = (first.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    following = (first.replace(day=28) + timedelta(days=4)).strftime("%Y-%m")
+    return render(
+        request,
+        "portal/summary.html",
+        {
+            "business": business,
+            "month": first,
+            "previous": previous,
+            "following": following if following <= this_month else None,
+            "urgencies": [urgency.label for urgency in urgencies],
+            "rows": rows,
+            "totals": totals,
+            "total": sum(totals),
+            "messages_taken": messages_taken,
+            "callbacks": callbacks,
+            "escalations": Escalation.objects.filter(
+                call__business=business, raised_at__gte=start, raised_at__lt=end
+            ).count(),
+        },
+    )
