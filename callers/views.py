@@ -243,7 +243,13 @@ def business_list(request):
         business.open_now = business.is_open(hours=hours[business.pk])
     may_add = Business.objects.ids_for(request.user) is None
     return render(
-        request, "callers/business_list.html", {"businesses": businesses, "may_add": may_add}
+        request,
+        "callers/business_list.html",
+        {
+            "businesses": businesses,
+            "may_add": may_add,
+            "may_set_policy": request.user.has_perm("followups.change_callbackpolicy"),
+        },
     )
 
 

@@ -103,3 +103,35 @@ class PromisePreviewForm(forms.Form):
     caller = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     # The business the call is for (the call form's, when several are active).
     business = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class PolicyForm(forms.Form):
+    """A business's callback policy: minutes to call back within, by nature and urgency
+    (empty: the default). The rules are followups.services.policy_save's."""
+
+    def __init__(self, *args, defaults: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        for nature in Nature:
+            for urgency in Urgency:
+                self.fields[f"{nature.value}_{urgency.value}"] = forms.IntegerField(
+                    label=f"{nature.label}, {urgency.label}",
+                    required=False,
+                    widget=forms.NumberInput(
+                        attrs={"placeholder": defaults[nature][urgency], "class": "form-control"}
+                    ),
+                    error_messages={"invalid": "Minutes, as a whole number."},
+                )
+
+    def grid(self):
+        """The fields as rows of (nature label, [bound field per urgency])."""
+        return [
+            (nature.label, [self[f"{nature.value}_{urgency.value}"] for urgency in Urgency])
+            for nature in Nature
+        ]
+
+    def minutes(self) -> dict:
+        return {
+            (nature.value, urgency.value): self.cleaned_data[f"{nature.value}_{urgency.value}"]
+            for nature in Nature
+            for urgency in Urgency
+        }

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from callers.models import Business
-from calls.models import Call
+from calls.models import Call, Nature, Urgency
 from followups.models import (
     MAX_DUE_AHEAD,
+    POLICY_MAX_MINUTES,
     PRIORITY_FOR_URGENCY,
     RESCHEDULING_RESULTS,
     AttemptResult,
@@ -393,3 +394,51 @@ def _back_to_the_team(now, limit: int) -> int:
         callback.save()
         transaction.on_commit(lambda pk=callback.pk: notify_callback.enqueue(pk, "released"))
     return len(unclaimed)
+
+
+POLICY_NOT_YOURS = "You do not work for this business: its callback policy is not yours to set."
+POLICY_MANAGERS_ONLY = "Only managers set a business's callback policy."
+
+
+@transaction.atomic
+def policy_save(*, user, business: Business, minutes: dict) -> dict:
+    """Set a business's callback policy: `minutes` maps (nature, urgency) to how many
+    minutes a callback of that kind is due within, or None for the default
+    (DEFAULT_POLICY_MINUTES). Pairs not in `minutes` stay as they are. All or nothing;
+    returns the business's rows as they now are, {(nature, urgency): minutes}.
+
+    The rules: managers only (followups.change_callbackpolicy), for a business they work
+    for; a nature and urgency of the vocabulary; from 1 minute to 30 days."""
+    if not user.has_perm("followups.change_callbackpolicy"):
+        raise ValidationError(POLICY_MANAGERS_ONLY)
+    allowed = Business.objects.ids_for(user)
+    if allowed is not None and business.pk not in allowed:
+        raise ValidationError(POLICY_NOT_YOURS)
+    errors = {}
+    for (nature, urgency), value in minutes.items():
+        if nature not in Nature.values or urgency not in Urgency.values:
+            errors[f"{nature}_{urgency}"] = ["No such nature and urgency."]
+        elif value is not None and not (
+            isinstance(value, int) and 1 <= value <= POLICY_MAX_MINUTES
+        ):
+            errors[f"{nature}_{urgency}"] = [
+                f"From 1 minute to 30 days ({POLICY_MAX_MINUTES:,} minutes)."
+            ]
+    if errors:
+        raise ValidationError(errors)
+    rows = CallbackPolicy.objects.select_for_update().filter(business=business)
+    current = {(row.nature, row.urgency): row for row in rows}
+    for key, value in minutes.items():
+        row = current.get(key)
+        if value is None:
+            if row is not None:
+                row.delete()
+                del current[key]
+        elif row is None:
+            current[key] = CallbackPolicy.objects.create(
+                business=business, nature=key[0], urgency=key[1], due_within_minutes=value
+            )
+        elif row.due_within_minutes != value:
+            row.due_within_minutes = value
+            row.save(update_fields=["due_within_minutes"])
+    return {key: row.due_within_minutes for key, row in current.items()}

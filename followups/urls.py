@@ -8,6 +8,7 @@ urlpatterns = [
     path("counts/", views.callback_counts, name="counts"),
     path("open-for/", views.open_for_caller, name="open_for"),
     path("promise/", views.promise_preview, name="promise"),
+    path("policy/<int:pk>/", views.policy_edit, name="policy"),
     path("<int:pk>/", views.callback_detail, name="detail"),
     path("<int:pk>/claim/", views.callback_claim_view, name="claim"),
     path("<int:pk>/release/", views.callback_release_view, name="release"),

@@ -13,9 +13,23 @@ from django.views.decorators.http import require_GET, require_POST
 
 from callers.models import Business
 from calls.forms import CallForm
-from calls.models import Call
-from followups.forms import AssignForm, AttemptForm, CancelForm, OpenForForm, PromisePreviewForm
-from followups.models import Callback, CallbackAttempt, CallbackStatus, at_risk_until
+from calls.models import Call, Urgency
+from followups.forms import (
+    AssignForm,
+    AttemptForm,
+    CancelForm,
+    OpenForForm,
+    PolicyForm,
+    PromisePreviewForm,
+)
+from followups.models import (
+    DEFAULT_POLICY_MINUTES,
+    Callback,
+    CallbackAttempt,
+    CallbackPolicy,
+    CallbackStatus,
+    at_risk_until,
+)
 from followups.services import (
     CallbackConflict,
     CallbackTaken,
@@ -26,6 +40,7 @@ from followups.services import (
     callback_due_at,
     callback_release,
     check_due,
+    policy_save,
     promise_words,
 )
 from receptionist.audit import audit_trail
@@ -406,4 +421,31 @@ def promise_preview(request):
             "problem": problem,
             "edited": edited,
         },
+    )
+
+
+@permission_required("followups.change_callbackpolicy", raise_exception=True)
+def policy_edit(request, pk):
+    """A business's callback policy: how soon callbacks are due, by nature and urgency
+    (policy_save). An empty box is the default, shown greyed in it."""
+    business = get_object_or_404(Business.objects.for_user(request.user), pk=pk)
+    rows = CallbackPolicy.objects.filter(business=business)
+    current = {f"{row.nature}_{row.urgency}": row.due_within_minutes for row in rows}
+    if request.method == "POST":
+        form = PolicyForm(request.POST, defaults=DEFAULT_POLICY_MINUTES)
+        if form.is_valid():
+            try:
+                policy_save(user=request.user, business=business, minutes=form.minutes())
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"{business.name}'s callback policy saved.")
+                return redirect("businesses:list")
+    else:
+        form = PolicyForm(initial=current, defaults=DEFAULT_POLICY_MINUTES)
+    return render(
+        request,
+        "followups/policy_form.html",
+        {"form": form, "business": business, "urgencies": [u.label for u in Urgency]},
+        status=400 if request.method == "POST" else 200,
     )

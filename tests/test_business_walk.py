@@ -88,6 +88,7 @@ NOT_A_RECEPTIONISTS = {
     "businesses:people",
     "businesses:person_new",
     "businesses:person_edit",
+    "callbacks:policy",
     # The client portal: for people at a client business only.
     "portal:messages",
     "portal:call",
@@ -96,8 +97,9 @@ NOT_A_RECEPTIONISTS = {
     "portal:escalations",
     "portal:summary",
 }
-# The records a page of another namespace shows (the portal's call pages show calls).
-KIND_OF = {"portal": "calls"}
+# The records a page of another namespace shows (the portal's call pages show calls, the
+# callback policy is a business's).
+KIND_OF = {"portal": "calls", "callbacks:policy": "businesses"}
 
 
 def test_a_receptionist_limited_to_one_business_sees_nothing_of_another(world):
@@ -112,7 +114,7 @@ def test_a_receptionist_limited_to_one_business_sees_nothing_of_another(world):
         walked.add(name)
         if "<int:pk>" in route:
             kind = name.split(":")[0]
-            kind = KIND_OF.get(kind, kind)
+            kind = KIND_OF.get(name, KIND_OF.get(kind, kind))
             for method in ("get", "post"):
                 response = getattr(client, method)(
                     "/" + route.replace("<int:pk>", str(theirs[kind].pk))
