@@ -265,7 +265,20 @@ class ContactForm(forms.Form):
     role = forms.CharField(label="Role", max_length=100, required=False)
 
 
-ContactFormSet = forms.formset_factory(ContactForm, extra=1, can_delete=True, max_num=50)
+class BaseContactFormSet(forms.BaseFormSet):
+    def clean(self):
+        # A forged count of contacts (below zero) reads as "no contacts" and would delete
+        # them all: refused, nothing saved.
+        if self.management_form.cleaned_data.get("TOTAL_FORMS", 0) < 0:
+            raise forms.ValidationError(
+                "The contacts part of the form was damaged: open the page again."
+            )
+        super().clean()
+
+
+ContactFormSet = forms.formset_factory(
+    ContactForm, formset=BaseContactFormSet, extra=1, can_delete=True, max_num=50
+)
 
 
 def contacts_of(formset) -> list[dict]:

@@ -147,6 +147,12 @@ def caller_detail(request, pk):
     if request.htmx and request.GET.get("cursor"):
         return render(request, "calls/caller-history-rows.html", context)
     context["phones"] = PHONES.all(caller=caller.pk)
+    businesses = active_businesses()
+    if len(businesses) > 1:
+        # An answering service: whose caller this is (the active businesses are kept).
+        context["business"] = next(
+            (b for b in businesses if b.pk == caller.business_id), None
+        ) or Business.objects.get(pk=caller.business_id)
     context["changes"] = audit_trail(caller, limit=10)
     # What is still open about this caller, at the top: promises to keep and escalations.
     context["open_callbacks"] = []

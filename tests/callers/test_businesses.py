@@ -336,3 +336,15 @@ def test_the_database_holds_one_business_per_name_in_any_case(maya):
     business_save(user=maya, **HARBOR)
     with pytest.raises(IntegrityError), transaction.atomic():
         Business.objects.create(name="HARBOR VET")
+
+
+def test_a_forged_count_of_contacts_deletes_none(manager_client):
+    contacts = [{"name": "Dr Hale", "email": "hale@harbor.example", "phone": "", "role": ""}]
+    business = business_save(user=manager_user(), contacts=contacts, **HARBOR)
+    response = manager_client.post(
+        f"/businesses/{business.pk}/edit/",
+        {**HARBOR, "contacts-TOTAL_FORMS": "-1", "contacts-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 400
+    assert "damaged" in response.content.decode()
+    assert list(business.contacts.values_list("name", flat=True)) == ["Dr Hale"]

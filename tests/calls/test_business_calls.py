@@ -308,3 +308,20 @@ def test_a_number_of_a_business_not_yours_is_said_and_your_inactive_one_is_named
     with pytest.raises(ValidationError) as refused:
         call_log(user=kim, phone="+12125550170", caller_name="Lu", **fields())
     assert refused.value.message_dict["business"] == [BUSINESS_INACTIVE]
+
+
+def test_the_call_and_caller_pages_name_the_business_when_there_are_several(db):
+    from tests.conftest import _client_for
+    from tests.factories import CallFactory
+
+    rita = receptionist_user(username="rita-page")
+    client = _client_for(rita)
+    call = CallFactory(summary="Asked the hours")
+    # One business: not named anywhere.
+    for url in (f"/calls/{call.pk}/", f"/callers/{call.caller_id}/"):
+        assert "data-business" not in client.get(url).content.decode(), url
+    harbor = business_save(user=manager_user(username="maya-page"), name="Harbor Vet")
+    theirs = CallFactory(caller=CallerFactory(business=harbor), summary="Booked a visit")
+    for url in (f"/calls/{theirs.pk}/", f"/callers/{theirs.caller_id}/"):
+        page = client.get(url).content.decode()
+        assert "data-business>Harbor Vet<" in page, url
