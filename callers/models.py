@@ -75,6 +75,12 @@ class BusinessQuerySet(models.QuerySet):
         return business
 
 
+def validate_one_line(value: str) -> None:
+    """A name is one line: no line breaks or other control characters (it heads e-mails)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValidationError("A name is one line: no line breaks or control characters.")
+
+
 def validate_time_zone(value: str) -> None:
     """An IANA time zone name ("America/New_York")."""
     try:
@@ -124,7 +130,7 @@ def validate_greeting(value: str) -> None:
 class Business(models.Model):
     """A business whose phone is answered: a single office has one, an answering service many."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[validate_one_line])
     greeting = models.TextField(
         blank=True,
         max_length=500,

@@ -357,6 +357,8 @@ def person_edit(request, pk=None):
     """Add someone (no `pk`) or change their role, businesses and access (person_save)."""
     _people_manager(request)
     person = None if pk is None else get_object_or_404(get_user_model(), pk=pk)
+    if person is not None and person.is_superuser:
+        raise PermissionDenied("Superusers are managed in the admin (/admin/), by a superuser.")
     businesses = list(Business.objects.order_by("-active", "name").only("name", "active"))
     if request.method == "POST":
         form = PersonForm(request.POST, businesses=businesses)

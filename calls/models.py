@@ -294,9 +294,12 @@ class Call(models.Model):
             models.Index(fields=["urgency", "-started_at"], name="call_urgency_started_idx"),
             models.Index(fields=["mood", "-started_at"], name="call_mood_started_idx"),
             models.Index(fields=["outcome", "-started_at"], name="call_outcome_started_idx"),
-            # A business's calls, newest first (the client portal).
+            # A business's calls, newest first (the client portal), with what its month
+            # summary counts: the month is read from the index alone (PostgreSQL).
             models.Index(
-                fields=["business", "-started_at", "-id"], name="call_business_started_idx"
+                fields=["business", "-started_at", "-id"],
+                name="call_business_started_idx",
+                include=["nature", "urgency", "outcome", "message_read_at"],
             ),
             # A business's messages not read yet (the portal's "Unread").
             models.Index(
@@ -526,6 +529,12 @@ class Escalation(models.Model):
     """A call handed to a manager: raised, acknowledged, resolved with a debrief."""
 
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="escalations")
+    # The call's business, kept on the escalation (set on save): a business's escalations,
+    # newest first, are read from its own index (the client portal) rather than by joining
+    # every call of the business.
+    business = models.ForeignKey(
+        Business, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="escalations_raised"
     )
@@ -577,6 +586,9 @@ class Escalation(models.Model):
         indexes = [
             models.Index(fields=["-raised_at", "-id"], name="escalation_raised_idx"),
             models.Index(
+                fields=["business", "-raised_at", "-id"], name="escalation_business_raised_idx"
+            ),
+            models.Index(
                 fields=["-severity", "raised_at"],
                 name="escalation_queue_idx",
                 condition=~Q(status="resolved"),
@@ -615,6 +627,17 @@ class Escalation(models.Model):
 
     def __str__(self):
         return f"Escalation of call {self.call_id} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        if self.business_id is None and self.call_id is not None:
+            # The call's business (bulk loads set it themselves).
+            call = self._meta.get_field("call").get_cached_value(self, None)
+            self.business_id = (
+                call.business_id
+                if call is not None
+                else Call.objects.values_list("business_id", flat=True).get(pk=self.call_id)
+            )
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("escalations:detail", args=[self.pk])

@@ -380,8 +380,13 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
 def _message_to_send(call: Call) -> None:
     """A call whose outcome is "Message taken" e-mails its business's contacts, once, after
     the call is saved (the task worker: calls.tasks.send_message). A call edited to that
-    outcome later sends it then; one that already has a message status keeps it."""
-    if call.outcome != Outcome.MESSAGE_TAKEN or call.message_status:
+    outcome later sends it then; one that already has a message status keeps it; one edited
+    away from it before the e-mail went sends none."""
+    if call.outcome != Outcome.MESSAGE_TAKEN:
+        if call.message_status == MessageStatus.PENDING:
+            call.message_status = ""  # edited away before it was sent: nothing to send
+        return
+    if call.message_status:
         return
     call.message_status = MessageStatus.PENDING
     transaction.on_commit(lambda: send_message.enqueue(call.pk))
@@ -431,6 +436,7 @@ def escalation_raise(
     )
     escalation = Escalation(
         call=call,
+        business_id=call.business_id,
         raised_by=user,
         raised_at=now,
         reason=reason.strip() or f"{call.get_mood_display()} caller: {call.summary}",
@@ -438,7 +444,7 @@ def escalation_raise(
         playbook_steps=[key for key in PLAYBOOK_KEYS if key in set(playbook_steps)],
         ack_deadline=now + timedelta(minutes=minutes),
     )
-    escalation.full_clean(exclude=["call", "raised_by"], validate_constraints=False)
+    escalation.full_clean(exclude=["call", "business", "raised_by"], validate_constraints=False)
     try:
         with transaction.atomic():
             escalation.save()

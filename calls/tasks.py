@@ -54,7 +54,7 @@ def message_email(call, *, with_text: bool) -> tuple[str, str]:
     business = call.business
     link = settings.SITE_URL + reverse("portal:call", args=[call.pk])
     taken = call.started_at.astimezone(business.zone).strftime("%Y-%m-%d %H:%M")
-    subject = f"New message for {business.name}"
+    subject = " ".join(f"New message for {business.name}".split())  # one line, whatever
     lines = [
         f"A message was taken for {business.name} on a call at {taken} ({business.time_zone})."
     ]
@@ -82,6 +82,10 @@ def send_message(call_id: int) -> str:
     if call is None or call.message_status != MessageStatus.PENDING:
         return call.message_status if call is not None else ""
     pending = Call.objects.filter(pk=call_id, message_status=MessageStatus.PENDING)
+    if call.outcome != Outcome.MESSAGE_TAKEN:
+        # Edited to another outcome before the worker came to it: no message to send.
+        pending.update(message_status="")
+        return ""
     recipients = sorted(
         set(call.business.contacts.exclude(email="").values_list("email", flat=True))
     )

@@ -1,12 +1,33 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from callers.models import Business
 from followups.models import Callback, CallbackAttempt, CallbackPolicy, PromiseKeeping
 from receptionist.admin import SuperuserOnlyAdmin
 
 
+class OwnBusinessesAdmin(admin.ModelAdmin):
+    """Rows of the businesses the person works for only, in the list, the forms and the
+    business picker: a manager limited to one business changes that one's rows only (the
+    rule followups.services.policy_save keeps in the app)."""
+
+    def get_queryset(self, request):
+        return Business.objects.limit(super().get_queryset(request), request.user)
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if Business.objects.ids_for(request.user) is None:
+            return filters
+        return [name for name in filters if name != "business"]  # it lists every business
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "business":
+            kwargs["queryset"] = Business.objects.for_user(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(CallbackPolicy)
-class CallbackPolicyAdmin(admin.ModelAdmin):
+class CallbackPolicyAdmin(OwnBusinessesAdmin):
     """The policy table managers edit: how soon to call back, by nature and urgency."""
 
     list_display = ["business", "nature", "urgency", "due_within_minutes"]
@@ -16,7 +37,7 @@ class CallbackPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromiseKeeping)
-class PromiseKeepingAdmin(admin.ModelAdmin):
+class PromiseKeepingAdmin(OwnBusinessesAdmin):
     """Per business: the team keeps its promises to call back, or the person who promised."""
 
     list_display = ["business", "kept_by"]

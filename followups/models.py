@@ -457,6 +457,12 @@ class Callback(models.Model):
                 name="callback_hand_back_idx",
                 condition=Q(status="open", returns_to_team_at__isnull=False),
             ),
+            # A business's kept callbacks, latest first (the client portal).
+            models.Index(
+                fields=["business", "-closed_at", "-id"],
+                name="callback_business_kept_idx",
+                condition=Q(status="done"),
+            ),
             models.Index(
                 fields=["caller"],
                 name="callback_caller_active_idx",

@@ -426,7 +426,10 @@ def policy_save(*, user, business: Business, minutes: dict) -> dict:
             ]
     if errors:
         raise ValidationError(errors)
-    rows = CallbackPolicy.objects.select_for_update().filter(business=business)
+    # The business's row lock: two saves of its policy at once take turns (the second sees
+    # the rows the first made), whether the rows exist yet or not.
+    Business.objects.select_for_update().filter(pk=business.pk).first()
+    rows = CallbackPolicy.objects.filter(business=business)
     current = {(row.nature, row.urgency): row for row in rows}
     for key, value in minutes.items():
         row = current.get(key)

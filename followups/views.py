@@ -435,7 +435,13 @@ def policy_edit(request, pk):
         form = PolicyForm(request.POST, defaults=DEFAULT_POLICY_MINUTES)
         if form.is_valid():
             try:
-                policy_save(user=request.user, business=business, minutes=form.minutes())
+                # Only the boxes sent: one left out of a forged form stays as it is.
+                sent = {
+                    key: value
+                    for key, value in form.minutes().items()
+                    if "_".join(key) in request.POST
+                }
+                policy_save(user=request.user, business=business, minutes=sent)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:

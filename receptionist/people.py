@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
 from receptionist.models import StaffBusiness
 from receptionist.roles import CLIENTS, MANAGERS, RECEPTIONISTS, ensure_groups
@@ -36,6 +36,8 @@ NOT_YOURSELF = "You cannot change your own role, businesses or access: ask anoth
 SUPERUSER = "Only a superuser changes a superuser."
 NO_SUCH_BUSINESS = "No such business: pick one of the list."
 PASSWORD_NEEDED = "Give them a password (they can change it later)."
+# The advisory lock person_save holds on PostgreSQL (any number no other lock uses).
+PEOPLE_LOCK = 4_242_001
 
 
 def may_manage_people(user) -> bool:
@@ -82,12 +84,19 @@ def person_save(
     User = get_user_model()
     if not may_manage_people(user):
         raise ValidationError(MANAGERS_OF_EVERY_BUSINESS)
+    if connection.vendor == "postgresql":
+        # People are saved one at a time (held until the transaction ends): two adding
+        # "sam" and "Sam" at once, the second is told the name is taken.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PEOPLE_LOCK])
     if person is not None:
         person = User.objects.select_for_update().get(pk=person.pk)
         if person.is_superuser and not (user is None or user.is_superuser):
             raise ValidationError(SUPERUSER)
     errors: dict[str, list[str]] = {}
-    username = username.strip()
+    # As Django stores it (NFKC: full-width letters are the plain ones), before it is
+    # compared with the others.
+    username = User.normalize_username(username.strip())
     business_ids = sorted(set(business_ids))
     if role not in ROLES:
         errors["role"] = ["Pick a role: receptionist, manager or client."]
@@ -119,15 +128,15 @@ def person_save(
         person.is_staff = role == "manager"  # managers edit the callback policy in the admin
     if is_new and not password:
         errors["password"] = [PASSWORD_NEEDED]
+    elif password and "\x00" in password:
+        errors["password"] = ["A password cannot contain a NUL character."]
     elif password:
         try:
             validate_password(password, person)
         except ValidationError as exc:
             errors["password"] = exc.messages
     try:
-        person.full_clean(
-            exclude=["password", "username"] if "username" in errors else ["password"]
-        )
+        person.full_clean(exclude=["password", *(name for name in errors if name != "role")])
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
@@ -135,7 +144,11 @@ def person_save(
         raise ValidationError(errors)
     if password:
         person.set_password(password)
-    person.save()
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError:
+        raise ValidationError({"username": [f"“{username}” is taken: choose another."]}) from None
     groups = ensure_groups()
     person.groups.remove(*groups.values())
     person.groups.add(groups[ROLES[role]])

@@ -166,3 +166,23 @@ def test_the_people_page_costs_the_same_however_many_people(world):
     for i in range(10):
         new(world, username=f"p{i}", business_ids=[world["harbor"].pk])
     assert count_queries(client, "/businesses/people/") == before == 5
+
+
+def test_a_full_width_username_is_the_plain_one_and_so_taken(world):
+    new(world, username="Sam")
+    full_width_sam = "\uff33\uff21\uff2d"
+    assert "username" in refusal(lambda: new(world, username=full_width_sam))
+    assert "password" in refusal(lambda: new(world, username="nul", password="pass\x00word-long"))
+
+
+def test_a_bad_address_is_said_once(world):
+    assert refusal(lambda: new(world, username="al", email="bad"))["email"] == [
+        "Enter a valid email address."
+    ]
+
+
+def test_a_superuser_is_not_edited_on_the_people_page(world):
+    root = UserFactory(username="root-p", is_superuser=True, is_staff=True)
+    response = _client_for(world["maya"]).get(f"/businesses/people/{root.pk}/edit/")
+    assert response.status_code == 403
+    assert "root-p" not in response.content.decode()

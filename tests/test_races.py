@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -16,6 +17,8 @@ from calls.services import CallAlreadyLogged, EscalationAlreadyOpen, call_log, e
 from tests.factories import CallerFactory, CallFactory, manager_user, receptionist_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "a-long-enough-Pa55word"
 
 
 @pytest.fixture
@@ -146,3 +149,30 @@ def test_a_call_logged_for_a_caller_being_merged_is_kept_or_refused_never_lost(r
         assert "no longer exists" in str(logged), results
     assert not Caller.objects.filter(pk=source.pk).exists()
     assert Call.objects.filter(caller=target).count() == 30 + isinstance(logged, Call)
+
+
+def test_two_managers_adding_sam_and_SAM_at_once_add_one():
+    from receptionist.people import person_save
+
+    maya = manager_user(username="maya-race")
+    results = at_once(
+        lambda: person_save(user=maya, username="sam", role="receptionist", password=PASSWORD),
+        lambda: person_save(user=maya, username="SAM", role="receptionist", password=PASSWORD),
+    )
+    assert sorted(type(r).__name__ for r in results) == ["User", "ValidationError"]
+    assert get_user_model().objects.filter(username__iexact="sam").count() == 1
+
+
+def test_two_managers_saving_a_new_policy_at_once_both_succeed():
+    from callers.models import Business
+    from followups.models import CallbackPolicy
+    from followups.services import policy_save
+
+    maya = manager_user(username="maya-race2")
+    business = Business.objects.create(name="Race Vet")
+    results = at_once(
+        lambda: policy_save(user=maya, business=business, minutes={("urgent", "low"): 5}),
+        lambda: policy_save(user=maya, business=business, minutes={("urgent", "low"): 9}),
+    )
+    assert all(isinstance(r, dict) for r in results), results
+    assert CallbackPolicy.objects.filter(business=business).count() == 1

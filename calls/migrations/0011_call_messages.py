@@ -93,7 +93,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="call",
             index=models.Index(
-                fields=["business", "-started_at", "-id"], name="call_business_started_idx"
+                fields=["business", "-started_at", "-id"],
+                name="call_business_started_idx",
+                include=["nature", "urgency", "outcome", "message_read_at"],
             ),
         ),
         migrations.AddIndex(

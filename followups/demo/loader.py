@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from callers.models import Caller, CallerPhone
@@ -396,6 +397,10 @@ def create_callbacks(rng, staff, batch, *, out) -> int:
 
 def bulk_callbacks(values: list[dict], now) -> None:
     callbacks = Callback.objects.bulk_create([Callback(**row) for row in values])
+    # bulk_create stamps created_at with now (auto_now_add): the time of the promise instead.
+    Callback.objects.filter(pk__in=[c.pk for c in callbacks]).update(
+        created_at=Subquery(Call.objects.filter(pk=OuterRef("call_id")).values("started_at")[:1])
+    )
     CallbackAttempt.objects.bulk_create(
         [
             CallbackAttempt(
@@ -441,7 +446,7 @@ def copy_callbacks(values: list[dict], now) -> None:
         "followups_callback",
         ("id", *CALLBACK_COLUMNS, "created_at", "updated_at", "version"),
         (
-            (pk, *(row.get(name) for name in CALLBACK_COLUMNS), now, now, 1)
+            (pk, *(row.get(name) for name in CALLBACK_COLUMNS), row["created_at"], now, 1)
             for pk, row in zip(ids, values, strict=True)
         ),
     )
@@ -497,6 +502,8 @@ def callback_for(
         "status": CallbackStatus.OPEN,
         "attempt_count": 0,
         "outcome": "",
+        # Promised during the call (the portal's month summary counts them by it).
+        "created_at": started,
     }
     if keep_open or started > now - timedelta(days=1):
         # Still open: spread around now so every queue view has something in it.
@@ -562,6 +569,7 @@ def create_escalations(rng, staff, managers, batch, *, out) -> int:
                 rng, managers, call_id, ended, mood, urgency, summary, taken_by_id, left > 0
             )
         )
+        chunk[-1].business_id = business_id  # bulk_create does not call save()
         if len(chunk) >= batch:
             Escalation.objects.bulk_create(chunk, batch_size=2000)
             made += len(chunk)

@@ -106,3 +106,44 @@ def test_the_policy_page_is_for_managers_and_their_businesses(world):
     assert client.get(f"/callbacks/policy/{world['harbor'].pk}/").status_code == 404
     assert client.post(f"/callbacks/policy/{world['harbor'].pk}/", {}).status_code == 404
     assert client.get("/callbacks/policy/999999/").status_code == 404
+
+
+def test_in_the_admin_a_limited_manager_sees_and_changes_their_businesses_rows_only(world):
+    policy_save(user=world["maya"], business=world["harbor"], minutes={("urgent", "low"): 50})
+    theirs = CallbackPolicy.objects.get(business=world["harbor"], nature="urgent", urgency="low")
+    limited = manager_user(username="limited-adm")
+    StaffBusiness.objects.create(user=limited, business=world["team"])
+    client = _client_for(limited)
+    listing = client.get("/admin/followups/callbackpolicy/").content.decode()
+    assert "Harbor Vet" not in listing
+    url = f"/admin/followups/callbackpolicy/{theirs.pk}/change/"
+    assert client.get(url).status_code in {302, 404}
+    client.post(
+        url,
+        {
+            "business": world["harbor"].pk,
+            "nature": "urgent",
+            "urgency": "low",
+            "due_within_minutes": 43200,
+            "_save": "Save",
+        },
+    )
+    theirs.refresh_from_db()
+    assert theirs.due_within_minutes == 50
+    assert "Harbor Vet" not in client.get("/admin/followups/promisekeeping/").content.decode()
+
+
+def test_boxes_left_out_of_a_forged_form_stay_as_they_are(world):
+    harbor = world["harbor"]
+    policy_save(
+        user=world["maya"], business=harbor, minutes={("urgent", "low"): 50, ("sales", "low"): 90}
+    )
+    response = _client_for(world["maya"]).post(
+        f"/callbacks/policy/{harbor.pk}/", {"urgent_low": "5"}
+    )
+    assert response.status_code == 302
+    rows = CallbackPolicy.objects.filter(business=harbor)
+    assert sorted(rows.values_list("nature", "urgency", "due_within_minutes")) == [
+        ("sales", "low", 90),
+        ("urgent", "low", 5),
+    ]
