@@ -295,7 +295,12 @@ class PersonForm(forms.Form):
     """Someone who uses the app: the rules are receptionist.people.person_save's."""
 
     username = forms.CharField(label="Username", max_length=150)
-    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    first_name = forms.CharField(
+        label="First name",
+        max_length=150,
+        required=False,
+        help_text="The greeting a receptionist reads says it (else their username).",
+    )
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
     email = forms.EmailField(label="E-mail", required=False)
     role = forms.ChoiceField(

@@ -22,6 +22,7 @@ used django.contrib.auth.backends.ModelBackend, everyone logs in once more.
 """
 
 from contextvars import ContextVar
+from datetime import UTC
 from functools import lru_cache
 
 from django.contrib.auth import backends, get_user_model
@@ -29,6 +30,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 
 
 def _permissions_sql(select: str = "ct.app_label, p.codename") -> str:
@@ -144,12 +146,32 @@ def user_from_row(values):
     *columns, granted, businesses = values
     if columns[pk_index] is None:
         return None
+    if connection.vendor == "sqlite":
+        columns = _sqlite_times(User, columns)
     user = User.from_db(connection.alias, attnames, columns)
     if user.is_active and not user.is_superuser:
         user._perm_cache = _names_of({int(pk) for pk in granted.split(",")} if granted else set())
     # The businesses they are limited to (callers.models.BusinessQuerySet.ids_for).
     user._business_ids = sorted(int(pk) for pk in businesses.split(",")) if businesses else None
     return user
+
+
+def _sqlite_times(User, columns: list) -> list:
+    """SQLite hands a raw statement its times as text in UTC: read as the ORM reads them
+    (aware, in UTC), so that saving the person (a new password) keeps them as they were."""
+    from django.db.models import DateTimeField
+    from django.utils.dateparse import parse_datetime
+
+    read = list(columns)
+    for index, field in enumerate(User._meta.concrete_fields):
+        value = read[index]
+        if isinstance(field, DateTimeField) and value is not None:
+            if isinstance(value, str):
+                value = parse_datetime(value)
+            if value is not None and timezone.is_naive(value):
+                value = timezone.make_aware(value, UTC)
+            read[index] = value
+    return read
 
 
 # The person read with this request's session (receptionist/sessions.py), for get_user.

@@ -14,6 +14,17 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Anyone logged in changes their own password (the first one a manager gave them).
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(success_url="/accounts/password/done/"),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("callers/", include("calls.urls_callers")),
     path("calls/", include("calls.urls")),
     path("escalations/", include("calls.urls_escalations")),

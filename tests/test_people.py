@@ -186,3 +186,31 @@ def test_a_superuser_is_not_edited_on_the_people_page(world):
     response = _client_for(world["maya"]).get(f"/businesses/people/{root.pk}/edit/")
     assert response.status_code == 403
     assert "root-p" not in response.content.decode()
+
+
+def test_anyone_changes_their_own_password(world, settings):
+    settings.TIME_ZONE = "America/New_York"  # the office's clock is not UTC
+    clara = new(world, username="clara-pw", role="client", business_ids=[world["harbor"].pk])
+    client = _client_for(clara)
+    clara.refresh_from_db()
+    logged_in_at = clara.last_login
+    assert 'href="/accounts/password/"' in client.get("/portal/").content.decode()
+    refused = client.post(
+        "/accounts/password/",
+        {"old_password": "wrong", "new_password1": "x", "new_password2": "y"},
+    )
+    assert refused.status_code == 200 and "incorrectly" in refused.content.decode()
+    done = client.post(
+        "/accounts/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-Long-pa55word",
+            "new_password2": "another-Long-pa55word",
+        },
+    )
+    assert done.status_code == 302
+    clara.refresh_from_db()
+    assert clara.check_password("another-Long-pa55word")
+    # Saved from the person the session read: their times are kept as they were.
+    assert clara.last_login == logged_in_at
+    assert client.get("/portal/").status_code == 200  # still logged in

@@ -47,7 +47,10 @@ def ensure_staff(out) -> list:
     if not settings.DEBUG:
         out.write("DEBUG is off: demo users have no password (set one with changepassword).")
     elif settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
-        out.write("E-mails (escalation notices, callback reminders) are printed in this terminal.")
+        out.write(
+            "E-mails (escalation notices, callback reminders, messages for the businesses) "
+            "are printed in this terminal."
+        )
     return staff
 
 

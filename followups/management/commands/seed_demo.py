@@ -11,6 +11,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from callers.models import Business
 from calls.models import Call, Escalation
 from followups.demo.businesses import NAMES, demo_businesses
 from followups.demo.loader import (
@@ -70,6 +71,9 @@ class Command(BaseCommand):
         out = self.stdout
         if if_empty and Call.objects.exists():
             staff = ensure_staff(out)
+            client_business = Business.objects.filter(name=NAMES[0]).first()
+            if client_business is not None:
+                ensure_client(client_business, out)
             if Callback.objects.exists() and Escalation.objects.exists():
                 out.write("Demo data already loaded: nothing to do.")
                 return
