@@ -240,9 +240,26 @@ def active_businesses() -> list[Business]:
     return found
 
 
+# Every business's name, and how many are active, kept as the active businesses are.
+_names_kept: list = []
+
+
+def business_names() -> dict[int, str]:
+    """{id: name} of every business when several are active (an answering service: the
+    lists name each row's business), else {} (a single office names none). One query,
+    kept by each process for settings.BUSINESSES_SECONDS."""
+    now = time.monotonic()
+    if not _names_kept or now - _names_kept[0] >= settings.BUSINESSES_SECONDS:
+        rows = list(Business.objects.values_list("pk", "name", "active"))
+        several = sum(active for _, _, active in rows) > 1
+        _names_kept[:] = [now, {pk: name for pk, name, _ in rows} if several else {}]
+    return _names_kept[1]
+
+
 def forget_active_businesses(**kwargs) -> None:
     """Read the active businesses again on next use (a business or its hours changed)."""
     _active_kept.clear()
+    _names_kept.clear()
 
 
 def business_dialed(dialed: str, businesses: list[Business]) -> Business | None:

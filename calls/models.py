@@ -112,6 +112,7 @@ RESOLVED_COLUMNS = (
 
 # What a row of the managers' escalation queue shows (jinja/calls/escalation-rows.html).
 QUEUE_COLUMNS = (
+    "business_id",
     "status",
     "severity",
     "reason",

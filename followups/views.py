@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from callers.models import Business
+from callers.models import Business, business_names
 from calls.forms import CallForm
 from calls.models import Call, Urgency
 from followups.forms import (
@@ -102,7 +102,7 @@ def callback_queue(request):
             descending=False,
             size=settings.CALLBACKS_PAGE_SIZE,
         )
-    context = {"view": view, "page": page, "now": now}
+    context = {"view": view, "page": page, "now": now, "business_names": business_names()}
     # Drawn by Jinja2 (jinja/followups/): the whole page, or the part htmx asks for.
     if request.htmx and request.GET.get("cursor"):
         # Rows added below the first page: the 10-second refresh would throw them away, so

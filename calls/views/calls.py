@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from callers.models import Business, Caller, active_businesses, business_dialed
+from callers.models import Business, Caller, active_businesses, business_dialed, business_names
 from calls import search
 from calls.forms import (
     CALL_FIELDS,
@@ -383,6 +383,7 @@ def call_list(request):
     context = {
         "filter": calls,
         "page": page,
+        "business_names": business_names(),
         "shortcuts": _date_shortcuts(request),
         **_caller_control(request, calls, page),
     }

@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from callers.models import Business
+from callers.models import Business, business_names
 from calls.forms import AssignForm, ResolvedEscalationFilter, ResolveForm
 from calls.models import Escalation, EscalationStatus
 from calls.services import (
@@ -67,7 +67,12 @@ def escalation_queue(request):
             .annotate(waiting=_waiting(Escalation.objects.for_user(request.user)))[:QUEUE_SIZE]
         )
     waiting = escalations[0].waiting if escalations else 0
-    context = {"escalations": escalations, "now": timezone.now(), "waiting": waiting}
+    context = {
+        "escalations": escalations,
+        "now": timezone.now(),
+        "waiting": waiting,
+        "business_names": business_names(),
+    }
     if request.htmx:
         return render(request, "calls/escalation-table.html", context)
     available = getattr(getattr(request.user, "staff_profile", None), "available", True)

@@ -325,3 +325,23 @@ def test_the_call_and_caller_pages_name_the_business_when_there_are_several(db):
     for url in (f"/calls/{theirs.pk}/", f"/callers/{theirs.caller_id}/"):
         page = client.get(url).content.decode()
         assert "data-business>Harbor Vet<" in page, url
+
+
+def test_the_lists_name_each_rows_business_when_there_are_several(db):
+    from calls.services import escalation_raise
+    from tests.conftest import _client_for
+    from tests.factories import CallbackFactory, CallFactory
+
+    maya = manager_user(username="maya-rows")
+    client = _client_for(maya)
+    call = CallFactory(summary="Asked the hours", mood="angry")
+    CallbackFactory(call=call, caller=call.caller)
+    escalation_raise(call=call, user=maya, reason="Shouted", playbook_steps=[])
+    pages = ("/calls/", "/callbacks/", "/escalations/")
+    for url in pages:  # one business: no business named
+        assert "data-row-business" not in client.get(url).content.decode(), url
+        assert 'scope="col">Business<' not in client.get(url).content.decode()
+    business_save(user=maya, name="Harbor Vet")
+    assert '<td class="small">Front desk</td>' in client.get("/calls/").content.decode()
+    for url in pages[1:]:
+        assert "for Front desk" in client.get(url).content.decode(), url
