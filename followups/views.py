@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from callers.models import Business, business_names
+from callers.models import Business, active_businesses, business_names
 from calls.forms import CallForm
 from calls.models import Call, Urgency
 from followups.forms import (
@@ -407,6 +407,7 @@ def promise_preview(request):
     except ValidationError as exc:
         problem = " ".join(exc.messages)
     words = promise_words(due, now, business.zone) if words_are_ours and not problem else None
+    note = "" if problem else _closed_then(business, due)
     shown = CallForm(
         initial={"callback_due_at": timezone.localtime(due), "callback_promise": words or ""},
         user=request.user,
@@ -419,9 +420,23 @@ def promise_preview(request):
             "replace_due": not edited,
             "words": words,
             "problem": problem,
+            "note": note,
             "edited": edited,
         },
     )
+
+
+def _closed_then(business, due) -> str:
+    """A warning when the business is closed at the due time (by its opening hours, on its
+    clock), saying the time there when its clock is not the desk's; else ""."""
+    kept = next((b for b in active_businesses() if b.pk == business.pk), business)
+    if kept.is_open(due) is not False:
+        return ""
+    local = timezone.localtime(due, business.zone)
+    there = ""
+    if local.utcoffset() != timezone.localtime(due).utcoffset():
+        there = f" ({local:%a %H:%M} on its clock, {business.time_zone})"
+    return f"{business.name} is closed then{there}: is a callback outside its hours right?"
 
 
 @permission_required("followups.change_callbackpolicy", raise_exception=True)

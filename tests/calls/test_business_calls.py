@@ -345,3 +345,36 @@ def test_the_lists_name_each_rows_business_when_there_are_several(db):
     assert '<td class="small">Front desk</td>' in client.get("/calls/").content.decode()
     for url in pages[1:]:
         assert "for Front desk" in client.get(url).content.decode(), url
+
+
+def test_the_promise_preview_warns_of_a_due_time_when_the_business_is_closed(two, reception_client):
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    assert len(two) == 2  # two active businesses: the preview is for the one picked
+    maya = manager_user(username="maya-closed")
+    tokyo = business_save(
+        user=maya,
+        name="Tokyo Dental",
+        time_zone="Asia/Tokyo",
+        hours=[(day, time(9), time(17)) for day in range(5)],
+    )
+    # Next week's Wednesday 03:00 in Tokyo: closed; 10:00: open.
+    today = timezone.localtime(timezone.now(), tokyo.zone).date()
+    wednesday = today + timedelta(days=7 + (2 - today.weekday()) % 7)
+    closed = datetime(wednesday.year, wednesday.month, wednesday.day, 3, tzinfo=tokyo.zone)
+    opened = closed.replace(hour=10)
+    for due, warned in ((closed, True), (opened, False)):
+        asked = {
+            "nature": "urgent",
+            "urgency": "high",
+            "callback": "on",
+            "business": tokyo.pk,
+            "callback_due_edited": "true",
+            "callback_due_at": timezone.localtime(due).strftime("%Y-%m-%d %H:%M"),
+        }
+        preview = reception_client.get("/callbacks/promise/", asked).content.decode()
+        assert ("data-due-closed" in preview) is warned, due
+        if warned:
+            assert "Tokyo Dental is closed then (Wed 03:00 on its clock, Asia/Tokyo)" in preview
