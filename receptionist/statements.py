@@ -83,6 +83,7 @@ class Statement:
         self.kinds = kinds
         self.shape = shape
         self._compiled: dict[tuple, _Compiled] = {}
+        self.values_only = False
 
     def _compile(self, alias: str, shape: dict, names: tuple[str, ...]) -> _Compiled:
         unknown = set(names) - self.kinds.keys()
@@ -90,10 +91,11 @@ class Statement:
             raise TypeError(f"The Statement has no value {', '.join(sorted(unknown))}.")
         stand_ins = {name: _stand_in(self.kinds[name]) for name in names}
         queryset = self.build(**shape, **stand_ins)
-        if queryset._known_related_objects or queryset._iterable_class.__name__ != (
-            "ModelIterable"
-        ):
-            raise TypeError("A Statement runs a QuerySet of model instances only.")
+        iterable = queryset._iterable_class.__name__
+        if queryset._known_related_objects or iterable not in ("ModelIterable", "ValuesIterable"):
+            raise TypeError("A Statement runs a QuerySet of model instances or values() only.")
+        # A values() QuerySet (a count by group, say) is read with rows() only.
+        self.values_only = iterable == "ValuesIterable"
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         connection = connections[alias]
@@ -158,6 +160,8 @@ class Statement:
 
     def all(self, *, using: str = "default", **values) -> list:
         compiler, results, prefetch = self._execute(using, values)
+        if self.values_only:
+            raise TypeError("A Statement of a values() QuerySet is read with rows().")
         # As django.db.models.query.ModelIterable turns rows into instances.
         select, klass_info = compiler.select, compiler.klass_info
         annotations = compiler.annotation_col_map
@@ -186,8 +190,9 @@ class Statement:
 
     def rows(self, *, using: str = "default", **values) -> list[tuple]:
         """Each row as a tuple of its columns, in the SQL's order (the fields, then the
-        annotations: the id and the relevance of a QuerySet of `.only("pk")` annotated),
-        without model instances."""
+        annotations: the id and the relevance of a QuerySet of `.only("pk")` annotated;
+        the values() and then the annotations of a values() QuerySet), without model
+        instances."""
         compiler, results, _ = self._execute(using, values)
         return [tuple(row) for row in compiler.results_iter(results)]
 

@@ -210,3 +210,33 @@ def test_a_list_of_ids_is_written_in_as_an_array_each_run():
     plain = Statement(lambda callers: Call.objects.filter(caller_id__in=callers), callers=list)
     with pytest.raises(ValueError):
         plain.all(callers=[1, 2])  # not an array literal: one placeholder each
+
+
+def counts_by_nature(caller, since):
+    return (
+        Call.objects.filter(caller_id=caller, started_at__gte=since)
+        .order_by()
+        .values("nature")
+        .annotate(n=Count("pk"))
+        .order_by("nature")
+    )
+
+
+COUNTS_BY_NATURE = Statement(counts_by_nature, caller=int, since=datetime)
+
+
+def test_a_values_queryset_is_read_as_rows_and_only_so():
+    now = timezone.now()
+    ann, bob = CallerFactory(), CallerFactory()
+    for nature, hours in (("sales", 1), ("sales", 2), ("urgent", 3), ("urgent", 90)):
+        CallFactory(caller=ann, nature=nature, started_at=now - timedelta(hours=hours))
+    CallFactory(caller=bob, nature="other")
+    for caller, since in ((ann, now - timedelta(hours=10)), (bob, now - timedelta(days=1))):
+        expected = [(row["nature"], row["n"]) for row in counts_by_nature(caller.pk, since)]
+        assert COUNTS_BY_NATURE.rows(caller=caller.pk, since=since) == expected
+    assert COUNTS_BY_NATURE.rows(caller=ann.pk, since=now - timedelta(hours=10)) == [
+        ("sales", 2),
+        ("urgent", 1),
+    ]
+    with pytest.raises(TypeError, match="rows"):
+        COUNTS_BY_NATURE.all(caller=ann.pk, since=now)
