@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Q
+from django.db.models import CharField, Count, ExpressionWrapper, F, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -39,7 +39,6 @@ NOT_A_CLIENT = (
 CALL_COLUMNS = (
     "business_id",
     "started_at",
-    "phone",
     "nature",
     "urgency",
     "summary",
@@ -50,6 +49,9 @@ CALL_COLUMNS = (
     "message_read_at",
     "caller__name",
 )
+# The number a call came from as stored (E.164 text): the |phone filter reads it without
+# parsing a PhoneNumber per row (a tenth of the list's time).
+AS_TEXT = ExpressionWrapper(F("phone"), output_field=CharField())
 CALL_VIEWS = {
     "all": "All calls",
     "messages": "Messages",
@@ -84,7 +86,12 @@ def _view_of(request, views: dict, default: str) -> str:
 def messages_list(request, business):
     """The calls taken for the business, newest first, with the message of each."""
     view = _view_of(request, CALL_VIEWS, "all")
-    calls = Call.objects.filter(business=business).only(*CALL_COLUMNS).select_related("caller")
+    calls = (
+        Call.objects.filter(business=business)
+        .only(*CALL_COLUMNS)
+        .select_related("caller")
+        .annotate(number=AS_TEXT)
+    )
     if view == "messages":
         calls = calls.filter(outcome=Outcome.MESSAGE_TAKEN)
     elif view == "unread":
@@ -111,6 +118,7 @@ def _call_of(business, pk):
         Call.objects.filter(business=business, pk=pk)
         .only(*CALL_COLUMNS, "ended_at", "message_status", "message_sent_at")
         .select_related("caller")
+        .annotate(number=AS_TEXT)
         .first()
     )
     if call is None:

@@ -86,11 +86,13 @@ def test_a_client_sees_their_business_calls_with_the_message_and_never_the_notes
     assert "Holly Harbor asked about a bill" in page
     assert "Please call Holly Harbor back" in page
     assert "Unread" in page
+    assert "(212) 555-0147" in page  # the number to call them back on
     assert "Otto Other" not in page
     assert SECRET_NOTE not in page
     call_page = _client_for(world["clara"]).get(f"/portal/calls/{world['ours'].pk}/")
     text = call_page.content.decode()
     assert "Please call Holly Harbor back" in text
+    assert 'href="tel:+12125550147"' in text
     assert SECRET_NOTE not in text
     assert "Angry" not in text  # the caller's mood stays with the front desk
     assert "rita-p" not in text and "Rita" not in text
