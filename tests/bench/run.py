@@ -263,6 +263,8 @@ def main():
         ("log a call (form)", "/calls/new/"),
         ("log a call, number dialed", "/calls/new/?dialed=(212) 555-8001"),
         ("businesses", "/businesses/"),
+        ("people", "/businesses/people/"),
+        ("a business's callback policy", f"/callbacks/policy/{client_business.pk}/"),
         ("callers", "/callers/"),
         ("callers, search name", "/callers/?q=smith"),
         ("callers, search a first name", "/callers/?q=olivia"),
