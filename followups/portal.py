@@ -27,6 +27,7 @@ from calls.services import message_mark_read
 from followups.models import ACTIVE, Callback, CallbackStatus
 from receptionist.pagination import keyset_paginate, query_with
 from receptionist.rendering import render
+from receptionist.roles import PERSON_COLUMNS
 from receptionist.statements import Statement
 
 PAGE_SIZE = 25
@@ -116,8 +117,14 @@ def messages_list(request, business):
 def _call_of(business, pk):
     call = (
         Call.objects.filter(business=business, pk=pk)
-        .only(*CALL_COLUMNS, "ended_at", "message_status", "message_sent_at")
-        .select_related("caller")
+        .only(
+            *CALL_COLUMNS,
+            "ended_at",
+            "message_status",
+            "message_sent_at",
+            *(f"message_read_by__{column}" for column in PERSON_COLUMNS),
+        )
+        .select_related("caller", "message_read_by")
         .annotate(number=AS_TEXT)
         .first()
     )

@@ -165,6 +165,8 @@ def test_the_client_marks_a_message_read_and_the_front_desk_sees_it(world):
     ours.refresh_from_db()
     assert ours.message_read_by == world["clara"]
     assert ours.message_read_at is not None
+    shown = _client_for(world["clara"]).get(f"/portal/calls/{ours.pk}/").content.decode()
+    assert "data-read>Read " in shown and f"by {world['clara'].get_full_name()}" in shown
     rita = _client_for(world["rita"])
     log = rita.get("/calls/").content.decode()
     assert "· read" in log
