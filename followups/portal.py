@@ -78,6 +78,13 @@ def client_page(view):
     return page
 
 
+def _tabs(request, views: dict) -> list[tuple[str, str, str]]:
+    """(key, label, query string) of each of a page's views, from its first page."""
+    return [
+        (key, label, query_with(request.GET, view=key, cursor=None)) for key, label in views.items()
+    ]
+
+
 def _view_of(request, views: dict, default: str) -> str:
     view = request.GET.get("view", default)
     return view if view in views else default
@@ -106,10 +113,7 @@ def messages_list(request, business):
             "business": business,
             "page": page,
             "view": view,
-            "views": [
-                (key, label, query_with(request.GET, view=key, cursor=None))
-                for key, label in CALL_VIEWS.items()
-            ],
+            "views": _tabs(request, CALL_VIEWS),
         },
     )
 
@@ -194,10 +198,7 @@ def callbacks_list(request, business):
             "page": page,
             "view": view,
             "now": timezone.now(),
-            "views": [
-                (key, label, query_with(request.GET, view=key, cursor=None))
-                for key, label in CALLBACK_VIEWS.items()
-            ],
+            "views": _tabs(request, CALLBACK_VIEWS),
         },
     )
 

@@ -35,11 +35,8 @@ def ensure_staff(out) -> list:
         if group == MANAGERS and not user.is_staff:
             user.is_staff = True  # managers edit the callback policy in the admin
             user.save(update_fields=["is_staff"])
-        if login and settings.DEBUG:
-            password = secrets.token_urlsafe(9)
-            user.set_password(password)
-            user.save(update_fields=["password"])
-            out.write(f"Demo login: {username} / {password}  ({group[:-1].lower()})")
+        if login:
+            demo_password(user, created, out, group[:-1].lower())
         elif created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
@@ -72,12 +69,18 @@ def ensure_client(business, out):
     user.groups.add(ensure_groups()[CLIENTS])
     StaffBusiness.objects.filter(user=user).exclude(business=business).delete()
     StaffBusiness.objects.get_or_create(user=user, business=business)
+    demo_password(user, created, out, f"client at {business.name}: /portal/")
+    return user
+
+
+def demo_password(user, created: bool, out, what: str) -> None:
+    """A fresh random password, printed, when DEBUG is on; else none (a new demo user
+    gets an unusable one, an existing one keeps theirs)."""
     if settings.DEBUG:
         password = secrets.token_urlsafe(9)
         user.set_password(password)
         user.save(update_fields=["password"])
-        out.write(f"Demo login: client / {password}  (client at {business.name}: /portal/)")
+        out.write(f"Demo login: {user.username} / {password}  ({what})")
     elif created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    return user

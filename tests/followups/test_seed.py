@@ -132,3 +132,31 @@ def test_seed_demo_answers_for_as_many_businesses_as_asked(count):
 def test_seed_demo_refuses_more_businesses_than_it_has_names():
     with pytest.raises(CommandError, match="--businesses must be from 1 to"):
         call_command("seed_demo", "--calls", "10", "--businesses", "99")
+
+
+def test_the_demo_has_a_client_with_messages_in_the_portal(capsys, settings):
+    from django.contrib.auth import get_user_model
+    from django.db.models import F
+
+    from callers.models import Business
+    from calls.models import Call
+    from followups.models import Callback
+    from tests.conftest import _client_for
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--calls", "2000", "--days", "60", "--seed", "4")
+    assert "Demo login: client / " in capsys.readouterr().out
+    clara = get_user_model().objects.get(username="client")
+    riverside = Business.objects.of_client(clara)
+    assert riverside.name == "Riverside Veterinary Clinic"
+    messages = Call.objects.filter(business=riverside, outcome="message_taken")
+    assert messages.exists() and not messages.filter(message="").exists()
+    assert messages.filter(message_status="sent").count() == messages.count()
+    assert messages.filter(message_read_at__isnull=False).exists()
+    # Promised on the call: a month's summary counts them in the month of the call.
+    assert not Callback.objects.exclude(created_at=F("call__started_at")).exists()
+    page = _client_for(clara).get("/portal/?view=messages").content.decode()
+    assert messages.order_by("-started_at").first().summary in page
+    # A second start prints the client's login again.
+    call_command("seed_demo", "--if-empty")
+    assert "Demo login: client / " in capsys.readouterr().out
