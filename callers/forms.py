@@ -245,17 +245,18 @@ class BusinessForm(forms.ModelForm):
         pass
 
     def business_values(self) -> dict:
-        """What business_save takes, from the cleaned form."""
+        """What business_save takes, from the cleaned form (of a form with errors: what did
+        read, the rest left out)."""
         data = self.cleaned_data
-        return {
-            **{name: data[name] for name in self.Meta.fields},
-            "numbers": (data.get("inbound_numbers") or "").splitlines(),
-            "hours": [
-                (day.value, opens, closes)
-                for day in Weekday
-                for opens, closes in data.get(f"hours_{day.value}") or []
-            ],
-        }
+        values = {name: data[name] for name in self.Meta.fields if name in data}
+        if "inbound_numbers" in data:
+            values["numbers"] = (data["inbound_numbers"] or "").splitlines()
+        values["hours"] = [
+            (day.value, opens, closes)
+            for day in Weekday
+            for opens, closes in data.get(f"hours_{day.value}") or []
+        ]
+        return values
 
 
 class ContactForm(forms.Form):

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -283,6 +284,8 @@ def business_edit(request, pk=None):
                 verb = "added" if business is None else "saved"
                 messages.success(request, f"{saved.name} {verb}.")
                 return redirect("businesses:list")
+        else:
+            _business_refusals_too(request.user, business, form, contacts)
     else:
         form = BusinessForm(instance=instance)
         initial = []
@@ -303,6 +306,35 @@ def business_edit(request, pk=None):
         {"form": form, "contacts": contacts, "business": business},
         status=400 if request.method == "POST" else 200,
     )
+
+
+class _TriedOnly(Exception):
+    """business_save accepted what was tried: undo it (the form has errors)."""
+
+
+def _business_refusals_too(user, business, form, contacts) -> None:
+    """A business form with errors also shows business_save's refusals of what did read (a
+    number another business has, a greeting's unknown {field}, overlapping hours), all at
+    once rather than one round after another: business_save is tried and rolled back."""
+    values = form.business_values()
+    values.setdefault("name", business.name if business is not None else "")
+    try:
+        with transaction.atomic():
+            business_save(
+                user=user,
+                business=business,
+                contacts=contacts_of(contacts) if contacts.is_valid() else None,
+                **values,
+            )
+            raise _TriedOnly
+    except _TriedOnly:
+        return
+    except ValidationError as exc:
+        refused = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+        for field, errors in refused.items():
+            known = field in form.fields
+            if (known and field not in form.errors) or (field is None and not form.errors):
+                form.add_error(field if known else None, errors)
 
 
 @require_POST

@@ -348,3 +348,30 @@ def test_a_forged_count_of_contacts_deletes_none(manager_client):
     assert response.status_code == 400
     assert "damaged" in response.content.decode()
     assert list(business.contacts.values_list("name", flat=True)) == ["Dr Hale"]
+
+
+def test_a_business_form_says_every_refusal_at_once(manager_client):
+    taken = business_save(user=manager_user(), name="Taken Vet", numbers=["(212) 555-8001"])
+    response = manager_client.post(
+        "/businesses/new/",
+        {
+            "name": "Harbor Vet",
+            "greeting": "Thanks for calling {name}",
+            "inbound_numbers": "(212) 555-8001",
+            "time_zone": "America/New_York",
+            "hours_0": "18:00-09:00",
+            "hours_1": "nine to five",
+            "contacts-TOTAL_FORMS": "1",
+            "contacts-INITIAL_FORMS": "0",
+            "contacts-0-email": "dr@harbor.example",
+        },
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    # The form's own (a day it cannot read) and business_save's (the greeting's unknown
+    # field, a number another business has, hours that close before they open) together.
+    assert {"hours_1", "greeting", "inbound_numbers", "hours_0"} <= set(errors), errors
+    assert "Taken Vet" in " ".join(errors["inbound_numbers"])
+    assert "This field is required." in response.content.decode()  # the contact's name
+    assert not Business.objects.filter(name="Harbor Vet").exists()
+    assert list(taken.inbound_numbers.values_list("number", flat=True)) == ["+12125558001"]
