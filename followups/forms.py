@@ -129,9 +129,12 @@ class PolicyForm(forms.Form):
             for nature in Nature
         ]
 
-    def minutes(self) -> dict:
+    def minutes(self, sent) -> dict:
+        """The minutes of the boxes in `sent` (the request's data) that read: a box left
+        out of a forged form stays as it is; of a form with errors, the others."""
         return {
-            (nature.value, urgency.value): self.cleaned_data[f"{nature.value}_{urgency.value}"]
+            (nature.value, urgency.value): self.cleaned_data[name]
             for nature in Nature
             for urgency in Urgency
+            if (name := f"{nature.value}_{urgency.value}") in sent and name in self.cleaned_data
         }

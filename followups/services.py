@@ -400,6 +400,22 @@ POLICY_NOT_YOURS = "You do not work for this business: its callback policy is no
 POLICY_MANAGERS_ONLY = "Only managers set a business's callback policy."
 
 
+def policy_refusals(minutes: dict) -> dict[str, list[str]]:
+    """What policy_save refuses of these minutes, by box ("urgent_high"): a nature and
+    urgency of the vocabulary, from 1 minute to 30 days (None: the default)."""
+    errors = {}
+    for (nature, urgency), value in minutes.items():
+        if nature not in Nature.values or urgency not in Urgency.values:
+            errors[f"{nature}_{urgency}"] = ["No such nature and urgency."]
+        elif value is not None and not (
+            isinstance(value, int) and 1 <= value <= POLICY_MAX_MINUTES
+        ):
+            errors[f"{nature}_{urgency}"] = [
+                f"From 1 minute to 30 days ({POLICY_MAX_MINUTES:,} minutes)."
+            ]
+    return errors
+
+
 @transaction.atomic
 def policy_save(*, user, business: Business, minutes: dict) -> dict:
     """Set a business's callback policy: `minutes` maps (nature, urgency) to how many
@@ -414,16 +430,7 @@ def policy_save(*, user, business: Business, minutes: dict) -> dict:
     allowed = Business.objects.ids_for(user)
     if allowed is not None and business.pk not in allowed:
         raise ValidationError(POLICY_NOT_YOURS)
-    errors = {}
-    for (nature, urgency), value in minutes.items():
-        if nature not in Nature.values or urgency not in Urgency.values:
-            errors[f"{nature}_{urgency}"] = ["No such nature and urgency."]
-        elif value is not None and not (
-            isinstance(value, int) and 1 <= value <= POLICY_MAX_MINUTES
-        ):
-            errors[f"{nature}_{urgency}"] = [
-                f"From 1 minute to 30 days ({POLICY_MAX_MINUTES:,} minutes)."
-            ]
+    errors = policy_refusals(minutes)
     if errors:
         raise ValidationError(errors)
     # The business's row lock: two saves of its policy at once take turns (the second sees

@@ -40,6 +40,7 @@ from followups.services import (
     callback_due_at,
     callback_release,
     check_due,
+    policy_refusals,
     policy_save,
     promise_words,
 )
@@ -450,18 +451,18 @@ def policy_edit(request, pk):
         form = PolicyForm(request.POST, defaults=DEFAULT_POLICY_MINUTES)
         if form.is_valid():
             try:
-                # Only the boxes sent: one left out of a forged form stays as it is.
-                sent = {
-                    key: value
-                    for key, value in form.minutes().items()
-                    if "_".join(key) in request.POST
-                }
-                policy_save(user=request.user, business=business, minutes=sent)
+                policy_save(
+                    user=request.user, business=business, minutes=form.minutes(request.POST)
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
                 messages.success(request, f"{business.name}'s callback policy saved.")
                 return redirect("businesses:list")
+        else:
+            # The other boxes' refusals too, all at once.
+            for name, errors in policy_refusals(form.minutes(request.POST)).items():
+                form.add_error(name, errors)
     else:
         form = PolicyForm(initial=current, defaults=DEFAULT_POLICY_MINUTES)
     return render(

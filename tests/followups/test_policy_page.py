@@ -86,6 +86,8 @@ def test_the_policy_page_saves_and_keeps_what_was_typed_when_refused(world):
     assert response.status_code == 400
     text = response.content.decode()
     assert "Minutes, as a whole number." in text and 'value="abc"' in text
+    # The box out of range is said in the same round.
+    assert "From 1 minute to 30 days" in text
     harbor_rows = CallbackPolicy.objects.filter(business=world["harbor"])
     assert not harbor_rows.exists()
     response = client.post(url, {"urgent_high": "7"})
