@@ -10,7 +10,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from callers import phones
 from callers.models import Business, Caller, CallerPhone, Weekday
-from callers.services import EDITABLE_FIELDS
+from callers.services import EDITABLE_FIELDS, MOST_CONTACTS
 from receptionist.templatetags.words import phone as phone_as_read
 
 
@@ -278,7 +278,12 @@ class BaseContactFormSet(forms.BaseFormSet):
 
 
 ContactFormSet = forms.formset_factory(
-    ContactForm, formset=BaseContactFormSet, extra=1, can_delete=True, max_num=50
+    ContactForm,
+    formset=BaseContactFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=MOST_CONTACTS,
+    validate_max=True,
 )
 
 

@@ -314,7 +314,14 @@ def _hours_wanted(hours) -> list[OpeningHours]:
     return rows
 
 
+# The most contacts a business has (the form offers no more).
+MOST_CONTACTS = 50
+
+
 def _contacts_wanted(contacts) -> list[BusinessContact]:
+    contacts = list(contacts)
+    if len(contacts) > MOST_CONTACTS:
+        raise ValidationError({"contacts": [f"At most {MOST_CONTACTS} contacts a business."]})
     rows = []
     errors = []
     for place, given in enumerate(contacts, start=1):
@@ -417,9 +424,11 @@ def business_save(
         with transaction.atomic():
             business.save()
             if "numbers" in wanted:
+                # In one order whoever saves: two saves of crossing numbers then wait for
+                # each other (one is refused below) rather than deadlock.
                 _replace(
                     business.inbound_numbers,
-                    [InboundNumber(number=number) for number in wanted["numbers"]],
+                    [InboundNumber(number=number) for number in sorted(wanted["numbers"])],
                 )
     except IntegrityError:
         # Another business took the name or a number at the same moment.

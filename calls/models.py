@@ -51,7 +51,8 @@ class Mood(models.TextChoices):
 class MessageStatus(models.TextChoices):
     """Where the e-mail of a message taken is (Call.message_status)."""
 
-    PENDING = "pending", "Being e-mailed"
+    PENDING = "pending", "To be e-mailed"
+    SENDING = "sending", "Being e-mailed"
     SENT = "sent", "E-mailed"
     NO_CONTACTS = "no_contacts", "Not e-mailed: the business has no contact with an e-mail"
     FAILED = "failed", "E-mail failed"
@@ -59,7 +60,8 @@ class MessageStatus(models.TextChoices):
 
 # Call.message_state's word for each status, for a row of the call log.
 MESSAGE_STATES = {
-    MessageStatus.PENDING: "being e-mailed",
+    MessageStatus.PENDING: "to be e-mailed",
+    MessageStatus.SENDING: "being e-mailed",
     MessageStatus.SENT: "e-mailed",
     MessageStatus.NO_CONTACTS: "not e-mailed",
     MessageStatus.FAILED: "e-mail failed",

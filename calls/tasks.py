@@ -86,6 +86,11 @@ def send_message(call_id: int) -> str:
         # Edited to another outcome before the worker came to it: no message to send.
         pending.update(message_status="")
         return ""
+    # Claimed by one worker only: two runs of this task at once (two workers, the call
+    # edited away and back) send it once.
+    if not pending.update(message_status=MessageStatus.SENDING):
+        return Call.objects.filter(pk=call_id).values_list("message_status", flat=True)[0]
+    pending = Call.objects.filter(pk=call_id, message_status=MessageStatus.SENDING)
     recipients = sorted(
         set(call.business.contacts.exclude(email="").values_list("email", flat=True))
     )

@@ -214,3 +214,7 @@ def test_anyone_changes_their_own_password(world, settings):
     # Saved from the person the session read: their times are kept as they were.
     assert clara.last_login == logged_in_at
     assert client.get("/portal/").status_code == 200  # still logged in
+
+
+def test_a_password_is_at_most_256_characters(world):
+    assert "password" in refusal(lambda: new(world, username="long", password="A1-" + "x" * 300))

@@ -525,3 +525,19 @@ def test_a_business_name_is_one_line(world):
     with pytest.raises(ValidationError) as refused:
         business_save(user=world["maya"], business=world["harbor"], name="Harbor\nBcc: x@y.z")
     assert "one line" in refused.value.message_dict["name"][0]
+
+
+def test_a_message_claimed_by_one_worker_is_not_sent_by_another(world):
+    call = call_log(
+        user=world["rita"],
+        business=world["harbor"],
+        phone="+16465550104",
+        caller_name="Two Workers",
+        summary="Sent once",
+        outcome="message_taken",
+        started_at=timezone.now() - timedelta(minutes=1),
+    )
+    # Another worker has claimed it: this run sends nothing.
+    Call.objects.filter(pk=call.pk).update(message_status=MessageStatus.SENDING)
+    assert send_message.call(call.pk) == MessageStatus.SENDING
+    assert mail.outbox == []

@@ -176,3 +176,22 @@ def test_two_managers_saving_a_new_policy_at_once_both_succeed():
     )
     assert all(isinstance(r, dict) for r in results), results
     assert CallbackPolicy.objects.filter(business=business).count() == 1
+
+
+def test_two_businesses_saved_at_once_with_crossing_numbers_give_one_refusal():
+    from callers.models import Business, InboundNumber
+    from callers.services import business_save
+
+    maya = manager_user(username="maya-race3")
+    first = Business.objects.create(name="Cross One")
+    second = Business.objects.create(name="Cross Two")
+    for _ in range(5):
+        InboundNumber.objects.filter(business__in=[first, second]).delete()
+        results = at_once(
+            lambda: business_save(user=maya, business=first, numbers=["2125550111", "2125550222"]),
+            lambda: business_save(user=maya, business=second, numbers=["2125550222", "2125550111"]),
+        )
+        kinds = sorted(type(r).__name__ for r in results)
+        # One takes both numbers; the other is told (never a deadlock, never both).
+        assert kinds == ["Business", "ValidationError"], results
+        assert InboundNumber.objects.count() == 2

@@ -64,7 +64,8 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[
-                    ("pending", "Being e-mailed"),
+                    ("pending", "To be e-mailed"),
+                    ("sending", "Being e-mailed"),
                     ("sent", "E-mailed"),
                     ("no_contacts", "Not e-mailed: the business has no contact with an e-mail"),
                     ("failed", "E-mail failed"),

@@ -375,3 +375,18 @@ def test_a_business_form_says_every_refusal_at_once(manager_client):
     assert "This field is required." in response.content.decode()  # the contact's name
     assert not Business.objects.filter(name="Harbor Vet").exists()
     assert list(taken.inbound_numbers.values_list("number", flat=True)) == ["+12125558001"]
+
+
+def test_at_most_fifty_contacts(manager_client):
+    from callers.services import MOST_CONTACTS
+
+    contacts = [{"name": f"c{i}", "email": "", "phone": "", "role": ""} for i in range(51)]
+    with pytest.raises(ValidationError) as refused:
+        business_save(user=manager_user(), contacts=contacts, **HARBOR)
+    assert f"At most {MOST_CONTACTS}" in refused.value.message_dict["contacts"][0]
+    business = business_save(user=manager_user(), **HARBOR)
+    posted = {"contacts-TOTAL_FORMS": "60", "contacts-INITIAL_FORMS": "0"}
+    posted |= {f"contacts-{i}-name": f"c{i}" for i in range(60)}
+    response = manager_client.post(f"/businesses/{business.pk}/edit/", {**HARBOR, **posted})
+    assert response.status_code == 400
+    assert not business.contacts.exists()
