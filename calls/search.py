@@ -1,12 +1,12 @@
 """Searching the call log: by what was said and by who called, the same on every database.
 
 A call matches when every word typed is found in the call (summary, what the caller wants,
-what was promised, notes) or in its caller (name, organisation; a word of 4 digits or more
-also in the caller's numbers). Text that is a phone number in any format ("617 840 8318",
-"(617) 840-8318", "+1 617…", or 4 digits or more of it) also finds the calls of every
-caller with a number that contains it. Common words ("the", "and": PostgreSQL's English stop
-words) are left out. The last word is matched as the start of a word: "overs" finds
-"oversized", as it is typed.
+what was promised, the message for the business, notes) or in its caller (name,
+organisation; a word of 4 digits or more also in the caller's numbers). Text that is a
+phone number in any format ("617 840 8318", "(617) 840-8318", "+1 617…", or 4 digits or
+more of it) also finds the calls of every caller with a number that contains it. Common
+words ("the", "and": PostgreSQL's English stop words) are left out. The last word is
+matched as the start of a word: "overs" finds "oversized", as it is typed.
 
 PostgreSQL uses full-text search (English stemming: "invoices" finds "invoice"), a GIN
 index on SEARCH_DOCUMENT, and ranks matches for "Best match first". Other databases
@@ -34,9 +34,10 @@ from callers.models import Caller, CallerPhone
 from receptionist.statements import Statement
 
 
-# The weighted document (summary, then what was wanted and promised, then notes), stored
-# by PostgreSQL in a generated column with a GIN index (migration 0008, which holds the
-# expression): reading it costs nothing, so a call can be checked as it is walked past.
+# The weighted document (summary, then what was wanted and promised and the message, then
+# notes), stored by PostgreSQL in a generated column with a GIN index (migration 0013,
+# which holds the expression): reading it costs nothing, so a call can be checked as it is
+# walked past.
 class _VectorField(models.Field):
     """The stored vector's column, known to these queries only (it is not a model field:
     other databases have no such column)."""
@@ -287,6 +288,7 @@ def _said(word: Word) -> Q:
         Q(summary__iregex=pattern)
         | Q(wants__iregex=pattern)
         | Q(promised__iregex=pattern)
+        | Q(message__iregex=pattern)
         | Q(notes__iregex=pattern)
     )
 
@@ -415,7 +417,7 @@ RANKED_MATCHES = 100
 
 def ranked(queryset, text: str, *, among=None):
     """The search, annotated with `relevance` (higher is better): on PostgreSQL the
-    full-text rank (summary counts most, then wants and promised, then notes) plus
+    full-text rank (summary counts most, then wants, promised and message, then notes) plus
     CALLER_WEIGHT for each word the caller's name, organisation or number matched;
     elsewhere the same idea by which field matched. Equal matches: newest logged first.
 
@@ -456,7 +458,12 @@ def _relevance(words: list[Word], callers: list[Q], tsqueries: list[str] | None 
             score = score + _rank(tsqueries[place])
             continue
         pattern = words[place].pattern()
-        for field, weight in (("summary", 0.6), ("wants", 0.25), ("promised", 0.25)):
+        for field, weight in (
+            ("summary", 0.6),
+            ("wants", 0.25),
+            ("promised", 0.25),
+            ("message", 0.25),
+        ):
             score = score + Case(
                 When(**{f"{field}__iregex": pattern}, then=Value(weight)),
                 default=Value(0.0),

@@ -42,6 +42,9 @@ def calls(evelyn, other_caller):
             caller=other_caller, summary="Question", promised="Send the brochure tomorrow"
         ),
         "notes": CallFactory(caller=other_caller, summary="Question", notes="Mentioned Harborview"),
+        "message": CallFactory(
+            caller=other_caller, summary="Question", message="Please ring the kennel"
+        ),
     }
 
 
@@ -91,6 +94,7 @@ def test_finds_what_the_caller_wants_what_was_promised_and_the_notes(calls):
     assert found("invoices") == {calls["wants"].pk}
     assert found("brochure") == {calls["promised"].pk}
     assert found("harborview") == {calls["notes"].pk}
+    assert found("kennel") == {calls["message"].pk}  # the message for the business
 
 
 def test_the_last_word_matches_the_start_of_a_word(calls):
