@@ -447,8 +447,9 @@ def severity_for(mood: str, urgency: str) -> int:
 
 class EscalationQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Escalations of the calls of the businesses this user may work for."""
-        return Business.objects.limit(self, user, "call__business")
+        """Escalations of the calls of the businesses this user may work for (each keeps
+        its call's business: no join)."""
+        return Business.objects.limit(self, user)
 
     def involving(self, user):
         """The escalations this person raised, or of the calls they took."""

@@ -7,6 +7,9 @@ caller's mood or who took the call), its callbacks, the escalations about its ca
 one business (BusinessQuerySet.of_client) and in its time zone; every staff page answers
 them 403 (they hold none of the staff's permissions), anything of another business 404.
 
+Its lists are each model's for_user (a client's one business), as every page's are; the
+month summary's counts, compiled once, are of that one business's id.
+
 It lives in followups, the app that sees calls and callbacks both: the portal shows both.
 """
 
@@ -95,7 +98,7 @@ def messages_list(request, business):
     """The calls taken for the business, newest first, with the message of each."""
     view = _view_of(request, CALL_VIEWS, "all")
     calls = (
-        Call.objects.filter(business=business)
+        Call.objects.for_user(request.user)
         .only(*CALL_COLUMNS)
         .select_related("caller")
         .annotate(number=AS_TEXT)
@@ -118,9 +121,10 @@ def messages_list(request, business):
     )
 
 
-def _call_of(business, pk):
+def _call_of(user, pk):
     call = (
-        Call.objects.filter(business=business, pk=pk)
+        Call.objects.for_user(user)
+        .filter(pk=pk)
         .only(
             *CALL_COLUMNS,
             "ended_at",
@@ -140,7 +144,7 @@ def _call_of(business, pk):
 @client_page
 def call_page(request, business, pk):
     """One call taken for the business: what the caller wanted and the message for it."""
-    call = _call_of(business, pk)
+    call = _call_of(request.user, pk)
     callbacks = list(
         Callback.objects.filter(call=call)
         .only("call_id", "due_at", "status", "promise", "closed_at", "outcome")
@@ -169,7 +173,7 @@ def callbacks_list(request, business):
     """The business's callbacks: the open ones by due time, or the kept ones, latest first."""
     view = _view_of(request, CALLBACK_VIEWS, "open")
     callbacks = (
-        Callback.objects.filter(business=business)
+        Callback.objects.for_user(request.user)
         .select_related("caller")
         .only(
             "business_id",
@@ -208,7 +212,7 @@ def escalations_list(request, business):
     """Escalations about the business's callers: status and resolution (never the debrief,
     which is between a manager and the receptionist)."""
     escalations = (
-        Escalation.objects.filter(business=business)
+        Escalation.objects.for_user(request.user)
         .select_related("call__caller")
         .only(
             "call_id",
