@@ -13,6 +13,7 @@ month summary's counts, compiled once, are of that one business's id.
 It lives in followups, the app that sees calls and callbacks both: the portal shows both.
 """
 
+import functools
 from datetime import datetime, timedelta
 
 from django.contrib import messages
@@ -67,6 +68,7 @@ CALLBACK_VIEWS = {"open": "Open", "kept": "Kept"}
 def client_page(view):
     """A portal page: for clients only (403 to everyone else), given their business."""
 
+    @functools.wraps(view)
     @permission_required("calls.read_messages", raise_exception=True)
     def page(request, *args, **kwargs):
         business = Business.objects.of_client(request.user)
@@ -75,9 +77,6 @@ def client_page(view):
         with timezone.override(business.zone):
             return view(request, business, *args, **kwargs)
 
-    page.__name__ = page.__qualname__ = view.__name__
-    page.__doc__ = view.__doc__
-    page.__module__ = view.__module__
     return page
 
 
@@ -237,9 +236,12 @@ def month_bounds(text: str, zone) -> tuple[datetime, datetime] | None:
         return None
     if not 2000 <= first.year <= 2100:
         return None
-    start = first.replace(tzinfo=zone)
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1, tzinfo=zone)
-    return start, following
+    return first.replace(tzinfo=zone), _next_month(first).replace(tzinfo=zone)
+
+
+def _next_month(first: datetime) -> datetime:
+    """The first day of the month after the one `first` is in."""
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 # The month summary's three counts, compiled once per process (receptionist.statements):
@@ -327,9 +329,9 @@ def summary(request, business):
         for nature in natures
     ]
     totals = [sum(grid.get((nature, urgency), 0) for nature in natures) for urgency in urgencies]
-    first = datetime.strptime(asked, "%Y-%m")
-    previous = (first.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    following = (first.replace(day=28) + timedelta(days=4)).strftime("%Y-%m")
+    first = bounds[0].replace(tzinfo=None)
+    previous = (first - timedelta(days=1)).strftime("%Y-%m")
+    following = _next_month(first).strftime("%Y-%m")
     return render(
         request,
         "portal/summary.html",

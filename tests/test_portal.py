@@ -495,17 +495,21 @@ def test_create_staff_makes_a_client_of_exactly_one_business(world, tmp_path):
     assert "Holly Harbor" in client.get("/portal/").content.decode()
 
 
-def test_a_call_edited_away_from_message_taken_before_the_worker_sends_nothing(world):
-    # The worker has not run yet (no on_commit here): the call is still pending.
-    call = call_log(
+def message_waiting(world, **fields):
+    """A message taken for Harbor Vet, logged without running its on_commit task."""
+    return call_log(
         user=world["rita"],
         business=world["harbor"],
-        phone="+16465550103",
-        caller_name="Ed Edit",
-        summary="Left a message, then solved it",
+        summary="Left a message",
         outcome="message_taken",
         started_at=timezone.now() - timedelta(minutes=1),
+        **fields,
     )
+
+
+def test_a_call_edited_away_from_message_taken_before_the_worker_sends_nothing(world):
+    # The worker has not run (no on_commit here): the message waits to be sent.
+    call = message_waiting(world, phone="+16465550103", caller_name="Ed Edit")
     assert call.message_status == MessageStatus.PENDING
     call = call_update(
         call_id=call.pk,
@@ -528,15 +532,8 @@ def test_a_business_name_is_one_line(world):
 
 
 def test_a_message_claimed_by_one_worker_is_not_sent_by_another(world):
-    call = call_log(
-        user=world["rita"],
-        business=world["harbor"],
-        phone="+16465550104",
-        caller_name="Two Workers",
-        summary="Sent once",
-        outcome="message_taken",
-        started_at=timezone.now() - timedelta(minutes=1),
-    )
+    # The worker has not run (no on_commit here): the message waits to be sent.
+    call = message_waiting(world, phone="+16465550104", caller_name="Two Workers")
     # Another worker has claimed it: this run sends nothing.
     Call.objects.filter(pk=call.pk).update(message_status=MessageStatus.SENDING)
     assert send_message.call(call.pk) == MessageStatus.SENDING
