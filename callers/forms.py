@@ -195,6 +195,7 @@ class BusinessForm(forms.ModelForm):
             "after_hours_instructions",
             "time_zone",
             "message_text_in_email",
+            "billing_rule",
         ]
         labels = {
             "name": "Name",
@@ -202,6 +203,7 @@ class BusinessForm(forms.ModelForm):
             "instructions": "Instructions",
             "after_hours_instructions": "After-hours instructions",
             "message_text_in_email": "Put the message in the e-mail",
+            "billing_rule": "Billing",
         }
         widgets = {
             "greeting": forms.Textarea(attrs={"rows": 2}),

@@ -21,6 +21,14 @@ from simple_history.models import HistoricalRecords
 from callers import phones
 
 
+class BillingRule(models.TextChoices):
+    """How an answering service turns talk time into billable minutes (a minute is 60 s)."""
+
+    CALL_MINUTE = "call_minute", "Each call rounded up to the next minute"
+    CALL_6S = "call_6s", "Each call rounded up to the next 6 seconds"
+    MONTH_MINUTE = "month_minute", "The month's total rounded up to the next minute, once"
+
+
 class BusinessQuerySet(models.QuerySet):
     def for_user(self, user):
         """The businesses a user may work for."""
@@ -160,6 +168,14 @@ class Business(models.Model):
         default=False,
         help_text="Off, the e-mail to its contacts only says a message was taken and links "
         "to the portal, where they read it after logging in (private details stay there).",
+    )
+    billing_rule = models.CharField(
+        "billing",
+        max_length=12,
+        choices=BillingRule.choices,
+        default=BillingRule.CALL_MINUTE,
+        help_text="How the seconds spent on its calls become billable minutes (the minutes "
+        "report).",
     )
     active = models.BooleanField(
         default=True, help_text="An inactive business takes no new calls; its records stay."

@@ -573,3 +573,107 @@ class CallbackAttempt(models.Model):
 
     def __str__(self):
         return f"{self.get_result_display()} at {timezone.localtime(self.attempted_at):%H:%M}"
+
+
+# A callback kept by the time told to the caller (or, before that time was recorded, by its
+# due time): the portal's month summary and the dashboard count these as kept on time.
+KEPT_ON_TIME = Q(status=CallbackStatus.DONE) & (
+    Q(closed_at__lte=models.F("promised_due_at"))
+    | Q(promised_due_at__isnull=True, closed_at__lte=models.F("due_at"))
+)
+# The bounds of the tallies' time histograms, in seconds: how long calls lasted, how long
+# an escalation waited for a manager, how long a caller waited for their callback. A
+# median is read from these (followups.tally.median): to within its bucket.
+TALK_BOUNDS = (30, 60, 120, 180, 300, 600, 1200)
+ACK_BOUNDS = (60, 120, 300, 600, 900, 1800, 3600)
+BACK_BOUNDS = (900, 1800, 3600, 7200, 14400, 28800, 86400)
+
+
+class Tally(models.Model):
+    """What the front desk did for one business on one of its days (its own calendar day,
+    in its time zone), per person: the sums the dashboard and the minutes report add up.
+
+    Kept by followups.tally, recounted from the calls, escalations and callbacks of the day
+    after each change to one of them commits: a page adds up a few rows per day instead of
+    reading every call of a 90-day range (500,000 at a million calls). Each count belongs
+    to the person it is about: a call to who took it, an escalation to who raised it, a
+    promise to who made it, a kept or cancelled one to who closed it (None: nobody, or the
+    sweeps). The three `*_within_N` families count those done within the Nth bound of
+    TALK_BOUNDS, ACK_BOUNDS and BACK_BOUNDS (cumulative: within 60 s includes within 30 s).
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    calls = models.PositiveIntegerField(default=0)
+    # Talk time of the calls that ended, each rounded to the second; the sums of each call's
+    # time rounded up to the next minute and to the next 6 seconds (billing rules).
+    seconds = models.PositiveBigIntegerField(default=0)
+    minutes_up = models.PositiveBigIntegerField(default=0)
+    sixths_up = models.PositiveBigIntegerField(default=0)
+    sales = models.PositiveIntegerField(default=0)
+    appointment = models.PositiveIntegerField(default=0)
+    urgent = models.PositiveIntegerField(default=0)
+    other = models.PositiveIntegerField(default=0)
+    low = models.PositiveIntegerField(default=0)
+    normal = models.PositiveIntegerField(default=0)
+    high = models.PositiveIntegerField(default=0)
+    emergency = models.PositiveIntegerField(default=0)
+    calm = models.PositiveIntegerField(default=0)
+    upset = models.PositiveIntegerField(default=0)
+    angry = models.PositiveIntegerField(default=0)
+    abusive = models.PositiveIntegerField(default=0)
+    # Calls by hour of the day and nature: 24 lists of [sales, appointment, urgent, other].
+    hours = models.JSONField(default=list)
+    ended = models.PositiveIntegerField(default=0)  # calls with an end time (timed ones)
+    escalations = models.PositiveIntegerField(default=0)
+    acknowledged = models.PositiveIntegerField(default=0)
+    acknowledged_in_time = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    promised = models.PositiveIntegerField(default=0)
+    kept_on_time = models.PositiveIntegerField(default=0)
+    kept_late = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        permissions = [
+            ("view_reports", "Can see the dashboard and the reports"),
+            ("export_data", "Can export the call log, the callbacks and the minutes as CSV"),
+        ]
+        indexes = [
+            models.Index(fields=["business", "day"], name="tally_business_day_idx"),
+            models.Index(fields=["day"], name="tally_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.business_id} {self.day} {self.person_id}: {self.calls} calls"
+
+
+def _histogram(prefix: str, bounds: tuple) -> list[str]:
+    return [f"{prefix}_within_{n}" for n in range(len(bounds))]
+
+
+TALK_WITHIN = _histogram("talk", TALK_BOUNDS)
+ACK_WITHIN = _histogram("ack", ACK_BOUNDS)
+BACK_WITHIN = _histogram("back", BACK_BOUNDS)
+for _name in (*TALK_WITHIN, *ACK_WITHIN, *BACK_WITHIN):
+    Tally.add_to_class(_name, models.PositiveIntegerField(default=0))
+
+
+class Export(models.Model):
+    """The audit trail of exports: who took which data out of the app, with which filter."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exports"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    what = models.CharField(max_length=200)
+    filter = models.TextField("filter (the query string)", blank=True, max_length=4000)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.what} by {self.person_id} at {self.at:%Y-%m-%d %H:%M}"

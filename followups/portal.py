@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 from callers.models import Business
 from calls.models import Call, Escalation, Nature, Outcome, Urgency
 from calls.services import message_mark_read
-from followups.models import ACTIVE, Callback, CallbackStatus
+from followups.models import ACTIVE, KEPT_ON_TIME, Callback, CallbackStatus
 from receptionist.pagination import keyset_paginate, query_with
 from receptionist.rendering import render
 from receptionist.roles import PERSON_COLUMNS
@@ -263,9 +263,6 @@ MONTH_CALLS = Statement(
     end=datetime,
 )
 _DONE = Q(status=CallbackStatus.DONE)
-_ON_TIME = Q(closed_at__lte=F("promised_due_at")) | Q(
-    promised_due_at__isnull=True, closed_at__lte=F("due_at")
-)
 MONTH_CALLBACKS = Statement(
     lambda business, start, end: (
         Callback.objects.filter(business_id=business, created_at__gte=start, created_at__lt=end)
@@ -273,7 +270,7 @@ MONTH_CALLBACKS = Statement(
         .values("business_id")
         .annotate(
             promised=Count("pk"),
-            on_time=Count("pk", filter=_DONE & _ON_TIME),
+            on_time=Count("pk", filter=KEPT_ON_TIME),
             kept=Count("pk", filter=_DONE),
             open=Count("pk", filter=Q(status__in=ACTIVE)),
             cancelled=Count("pk", filter=Q(status=CallbackStatus.CANCELLED)),

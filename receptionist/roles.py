@@ -50,6 +50,8 @@ MANAGER_PERMISSIONS = [
     "followups.change_promisekeeping",
     "callers.add_business",
     "callers.change_business",
+    "followups.view_reports",
+    "followups.export_data",
 ]
 CLIENT_PERMISSIONS = [
     "calls.read_messages",

@@ -25,6 +25,8 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # The dashboard, the reports and the exports (some under calls/ and callbacks/).
+    path("", include("followups.urls_reports")),
     path("callers/", include("calls.urls_callers")),
     path("calls/", include("calls.urls")),
     path("escalations/", include("calls.urls_escalations")),

@@ -1,0 +1,327 @@
+"""The manager's dashboard (/dashboard/, a receptionist's "my day" there), the minutes
+report (/reports/minutes/) and its CSV statements.
+
+The figures come from followups.reports (sums of the tallies, by the database); these views
+read the range and the business from the URL, so that a view can be bookmarked, and draw.
+"""
+
+import math
+from datetime import date, datetime, timedelta
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils import timezone
+from django.utils.html import json_script
+
+from callers.models import BillingRule, Business, Caller, business_names
+from calls.models import Call, Escalation
+from followups import reports
+from followups.export import audit_export, stream_csv
+from followups.models import Callback
+from followups.portal import month_bounds
+from receptionist.rendering import render
+from receptionist.roles import display_name
+
+PRESETS = (("Today", 0), ("7 days", 6), ("30 days", 29), ("90 days", 89))
+
+
+class RangeForm(forms.Form):
+    """Which business and days a report covers (GET: the URL is the bookmark)."""
+
+    business = forms.ModelChoiceField(
+        queryset=Business.objects.none(), required=False, empty_label="Every business"
+    )
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["business"].queryset = Business.objects.for_user(user).order_by("name")
+        for field in self.fields.values():
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+
+    def clean(self):
+        data = super().clean()
+        try:
+            reports.check_range(data.get("start"), data.get("end"))
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                if field not in self.errors:
+                    self.add_error(field, errors)
+        return data
+
+
+def _span(request) -> tuple[RangeForm, reports.Range, object]:
+    """The form as typed, and the range it names (today, where it names none it can use)."""
+    user = request.user
+    limited = Business.objects.ids_for(user)
+    form = RangeForm(request.GET or None, user=user)
+    business, zone = None, timezone.get_default_timezone()
+    today = timezone.localdate(timezone.now(), zone)
+    first = last = today
+    if request.GET:
+        if form.is_valid():
+            business = form.cleaned_data["business"]
+            first, last = form.cleaned_data["start"], form.cleaned_data["end"]
+        else:
+            business = form.cleaned_data.get("business")
+            messages.error(request, "That range cannot be shown: see below. Showing today.")
+    if business is not None:
+        zone = business.zone
+        if not request.GET or not form.is_valid():
+            first = last = timezone.localdate(timezone.now(), zone)
+    ids = [business.pk] if business is not None else limited
+    start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return form, reports.Range(ids, first, last, start, end), zone
+
+
+def _talk(seconds) -> str:
+    if seconds is None:
+        return "none"
+    if seconds == math.inf:
+        return "longer"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+def dashboard(request):
+    """Managers: how the front desk is doing; receptionists: their day."""
+    if request.user.has_perm("followups.view_reports"):
+        return _manager_dashboard(request)
+    if request.user.has_perm("calls.add_call"):
+        return _my_day(request)
+    raise PermissionDenied("The dashboard is the front desk's.")
+
+
+def _manager_dashboard(request):
+    form, span, zone = _span(request)
+    figures = reports.dashboard(span, timezone.now())
+    people = figures["people"]
+    named = {pk: pk for pk in people if pk is not None}
+    users = {u.pk: u for u in _people(named)}
+    person_rows = sorted(
+        (
+            (display_name(users.get(pk), "Nobody (the sweeps)"), row, _talk(row["median_talk"]))
+            for pk, row in people.items()
+        ),
+        key=lambda item: (-item[1]["calls"], item[0]),
+    )
+    callers = Caller.objects.in_bulk([pk for pk, _ in figures["repeat"]["top"]])
+    repeat = [(callers.get(pk), n) for pk, n in figures["repeat"]["top"]]
+    natures = figures["natures"]
+    single_day = span.first == span.last
+    if single_day:
+        series = [(f"{hour:02d}:00", counts) for hour, counts in enumerate(figures["hours"])]
+    else:
+        series = [(day.isoformat(), counts) for day, counts in figures["days"]]
+    chart = {
+        "labels": [label for label, _ in series],
+        "natures": [label for _, label in natures],
+        "counts": [[counts[n] for _, counts in series] for n in range(len(natures))],
+        "urgencies": figures["urgencies"],
+        "moods": figures["moods"],
+    }
+    today = timezone.localdate(timezone.now(), zone)
+    business = span.business_ids[0] if span.business_ids and len(span.business_ids) == 1 else ""
+    presets = [
+        (
+            label,
+            f"?business={business if request.GET.get('business') else ''}"
+            f"&start={today - timedelta(days=back)}&end={today}",
+        )
+        for label, back in PRESETS
+    ]
+    return render(
+        request,
+        "followups/dashboard.html",
+        {
+            "form": form,
+            "span": span,
+            "single_day": single_day,
+            "series": series,
+            "figures": figures,
+            "natures": natures,
+            "person_rows": person_rows,
+            "repeat": repeat,
+            "median_talk": _talk(figures["median_talk"]),
+            "median_ack": _talk(figures["escalations"]["median_ack"]),
+            "median_back": _talk(figures["callbacks"]["median_back"]),
+            "chart": json_script(chart, "dashboard-chart"),
+            "presets": presets,
+            "business_label": (
+                form.cleaned_data.get("business") if form.is_bound and form.is_valid() else None
+            ),
+        },
+    )
+
+
+def _people(ids):
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(pk__in=list(ids))
+        .only("username", "first_name", "last_name")
+    )
+
+
+def _my_day(request):
+    """A receptionist's day: their calls today, their open and overdue callbacks, their
+    escalations waiting and the debriefs they were given."""
+    user, now = request.user, timezone.now()
+    zone = timezone.get_current_timezone()
+    today = timezone.localdate(now)
+    start = datetime.combine(today, datetime.min.time(), tzinfo=zone)
+    calls = list(
+        Call.objects.for_user(user)
+        .filter(taken_by=user, started_at__gte=start)
+        .select_related("caller")
+        .only("started_at", "summary", "nature", "urgency", "business_id", "caller__name")
+        .order_by("-started_at", "-pk")[:50]
+    )
+    callbacks = list(
+        Callback.objects.for_user(user)
+        .mine(user)
+        .select_related("caller")
+        .only("due_at", "reason", "status", "business_id", "caller__name")
+        .order_by("due_at", "pk")[:50]
+    )
+    escalations = list(
+        Escalation.objects.for_user(user)
+        .filter(raised_by=user)
+        .select_related("call__caller")
+        .only("raised_at", "status", "reason", "debrief", "resolved_at", "call__caller__name")
+        .order_by("-raised_at", "-pk")[:10]
+    )
+    return render(
+        request,
+        "followups/my_day.html",
+        {
+            "calls": calls,
+            "callbacks": callbacks,
+            "overdue": sum(callback.due_at < now for callback in callbacks),
+            "escalations": escalations,
+            "now": now,
+            "today": today,
+            "names": business_names(),
+        },
+    )
+
+
+# The minutes report -------------------------------------------------------------------
+
+MONTHS_SHOWN = 12
+
+
+def _month_rows(user, business_id=None):
+    limited = Business.objects.ids_for(user)
+    if business_id is not None:
+        if limited is not None and business_id not in limited:
+            raise Http404("No such business.")
+        limited = [business_id]
+    businesses = {
+        b.pk: b for b in Business.objects.for_user(user).only("name", "billing_rule", "time_zone")
+    }
+    today = timezone.localdate()
+    first = (today.replace(day=1) - timedelta(days=31 * (MONTHS_SHOWN - 1))).replace(day=1)
+    rows = []
+    for row in reports.minutes_by_month(limited, first, today):
+        business = businesses.get(row["business_id"])
+        if business is None:
+            continue
+        month = row["month"]
+        month = month if isinstance(month, date) else date.fromisoformat(str(month)[:10])
+        billable = reports.billable_minutes(
+            business.billing_rule,
+            seconds=row["seconds"],
+            minutes_up=row["minutes_up"],
+            sixths_up=row["sixths_up"],
+        )
+        rows.append(
+            {
+                "business": business,
+                "month": month,
+                "calls": row["calls"],
+                "seconds": row["seconds"],
+                "billable": billable,
+                "rule": BillingRule(business.billing_rule).label,
+            }
+        )
+    return rows
+
+
+def _hms(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+@permission_required("followups.view_reports", raise_exception=True)
+def minutes(request):
+    """Per business and month: calls, talk time and billable minutes under its rule."""
+    rows = _month_rows(request.user)
+    for row in rows:
+        row["talk"] = _hms(row["seconds"])
+    return render(request, "followups/minutes.html", {"rows": rows})
+
+
+@permission_required("followups.export_data", raise_exception=True)
+def minutes_statement(request, business_id: int, month: str):
+    """One business's month as a CSV statement: each day's calls and talk time, then the
+    month's billable minutes under the business's rule."""
+    business = Business.objects.for_user(request.user).filter(pk=business_id).first()
+    if business is None:
+        raise Http404("No such business.")
+    bounds = month_bounds(month, business.zone)
+    if bounds is None:
+        raise Http404("A month is written like 2026-11.")
+    first, last = bounds[0].date(), bounds[1].date() - timedelta(days=1)
+    days = reports.minutes_by_day(business.pk, first, last)
+    total = {name: sum(day[name] for day in days) for name in ("calls", "seconds")}
+    billable = reports.billable_minutes(
+        business.billing_rule,
+        seconds=total["seconds"],
+        minutes_up=sum(day["minutes_up"] for day in days),
+        sixths_up=sum(day["sixths_up"] for day in days),
+    )
+
+    def lines():
+        yield ["Month", month]
+        yield ["Billing", BillingRule(business.billing_rule).label]
+        yield []
+        yield ["Day", "Calls", "Talk seconds", "Talk time"]
+        for day in days:
+            yield [day["day"], day["calls"], day["seconds"], _hms(day["seconds"])]
+        yield ["Total", total["calls"], total["seconds"], _hms(total["seconds"])]
+        yield ["Billable minutes", f"{billable:g}"]
+
+    audit_export(request, f"minutes statement of {business.name} for {month}")
+    return stream_csv(["Business", business.name], lines(), f"minutes-{business.pk}-{month}.csv")
+
+
+@permission_required("followups.export_data", raise_exception=True)
+def minutes_csv(request):
+    """The minutes report as CSV."""
+    rows = _month_rows(request.user)
+
+    def lines():
+        for row in rows:
+            yield [
+                row["business"].name,
+                row["month"].strftime("%Y-%m"),
+                row["calls"],
+                row["seconds"],
+                f"{row['billable']:g}",
+                row["rule"],
+            ]
+
+    audit_export(request, "minutes report")
+    header = ["Business", "Month", "Calls", "Talk seconds", "Billable minutes", "Billing"]
+    return stream_csv(header, lines(), "minutes.csv")

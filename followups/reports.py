@@ -1,0 +1,255 @@
+"""The figures of the dashboard, "my day" and the minutes report: the rules of a range and
+of billing, and the sums of the tallies (followups.tally), each by the database.
+
+A range is whole days, at most MOST_DAYS of them, in the years 2000 to 2100. The days are
+each business's own: a figure for every business adds up each one's calendar days.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, IntegerField, Q, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+
+from calls.models import Call, Escalation, Mood, Nature, Urgency
+from followups.models import (
+    ACK_BOUNDS,
+    ACK_WITHIN,
+    BACK_BOUNDS,
+    BACK_WITHIN,
+    TALK_BOUNDS,
+    TALK_WITHIN,
+    Callback,
+    Tally,
+)
+from followups.tally import NATURES
+
+MOST_DAYS = 366
+REPEAT_CALLS = 3  # a repeat caller called this many times in the range, or more
+SHOWN_REPEAT_CALLERS = 10
+FIGURES = (
+    "calls",
+    "seconds",
+    "minutes_up",
+    "sixths_up",
+    "ended",
+    *NATURES,
+    *(str(urgency) for urgency in Urgency),
+    *(str(mood) for mood in Mood),
+    *TALK_WITHIN,
+    "escalations",
+    "acknowledged",
+    "acknowledged_in_time",
+    "resolved",
+    *ACK_WITHIN,
+    "promised",
+    "kept_on_time",
+    "kept_late",
+    "cancelled",
+    *BACK_WITHIN,
+)
+
+
+def check_range(first: date | None, last: date | None) -> tuple[date, date]:
+    """The range from `first` to `last`, both included; ValidationError naming the field."""
+    errors = {}
+    for name, day in (("start", first), ("end", last)):
+        if day is None:
+            errors[name] = "Give a day, like 2026-11-24."
+        elif not 2000 <= day.year <= 2100:
+            errors[name] = "Pick a day between the years 2000 and 2100."
+    if not errors and last < first:
+        errors["end"] = "The range ends on or after the day it starts."
+    if not errors and (last - first).days + 1 > MOST_DAYS:
+        errors["end"] = (
+            f"A range is at most {MOST_DAYS} days: pick a later start or an earlier end."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return first, last
+
+
+def median(bounds: tuple, within: list[int], total: int) -> float | None:
+    """The median of `total` times, from how many were within each bound (cumulative), by
+    linear interpolation inside its bucket (the grouped median); math.inf when more than
+    half took longer than the last bound, None when there were none."""
+    if not total:
+        return None
+    half = total / 2
+    lower, below = 0, 0
+    for bound, count in zip(bounds, within, strict=True):
+        if count >= half:
+            inside = count - below
+            return lower + (bound - lower) * (half - below) / inside if inside else float(bound)
+        lower, below = bound, count
+    return math.inf
+
+
+def percent(part: int, whole: int) -> int | None:
+    return round(100 * part / whole) if whole else None
+
+
+def _tallies(business_ids, first: date, last: date, person=None):
+    rows = Tally.objects.filter(day__gte=first, day__lte=last).order_by()
+    if business_ids is not None:
+        rows = rows.filter(business_id__in=business_ids)
+    if person is not None:
+        rows = rows.filter(person=person)
+    return rows
+
+
+def _sums(names) -> dict:
+    return {name: Coalesce(Sum(name), 0, output_field=IntegerField()) for name in names}
+
+
+@dataclass
+class Range:
+    """What a report covers: some businesses (None: every one), days, and the same days as
+    moments (for what is counted live: the callbacks still open, the repeat callers)."""
+
+    business_ids: list[int] | None
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    def of(self, rows, business="business_id"):
+        if self.business_ids is None:
+            return rows
+        return rows.filter(**{f"{business}__in": self.business_ids})
+
+
+def dashboard(span: Range, now: datetime) -> dict:
+    """Every figure of the manager's dashboard for the range: a fixed number of queries."""
+    rows = _tallies(span.business_ids, span.first, span.last)
+    total = rows.aggregate(**_sums(FIGURES))
+    by_day = {
+        row["day"]: [row[nature] for nature in NATURES]
+        for row in rows.values("day").annotate(**_sums(NATURES))
+    }
+    days = [(day, by_day.get(day, [0] * len(NATURES))) for day in span.days()]
+    hours = None
+    if span.first == span.last:
+        hours = [[0] * len(NATURES) for _ in range(24)]
+        for (grid,) in rows.exclude(hours=[]).values_list("hours"):
+            for hour, counts in enumerate(grid):
+                for n, count in enumerate(counts):
+                    hours[hour][n] += count
+    people = list(
+        rows.values("person_id").annotate(
+            **_sums(("calls", "ended", *TALK_WITHIN, "escalations", "kept_on_time"))
+        )
+    )
+    waiting = dict(
+        span.of(Escalation.objects.unresolved())
+        .order_by()
+        .values("raised_by_id")
+        .annotate(n=Count("pk"))
+        .values_list("raised_by_id", "n")
+    )
+    live = (
+        span.of(Callback.objects.active())
+        .filter(created_at__gte=span.start, created_at__lt=span.end)
+        .aggregate(still_open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+    )
+    kept = total["kept_on_time"] + total["kept_late"]
+    callbacks = {
+        "promised": total["promised"],
+        "kept_on_time": total["kept_on_time"],
+        "kept_late": total["kept_late"],
+        "cancelled": total["cancelled"],
+        **live,
+        # Of the promises whose time has come: kept on time, kept late, or overdue.
+        "kept_percent": percent(total["kept_on_time"], kept + live["overdue"]),
+        "median_back": median(BACK_BOUNDS, [total[n] for n in BACK_WITHIN], kept),
+    }
+    escalations = {
+        "raised": total["escalations"],
+        "acknowledged": total["acknowledged"],
+        "in_time": total["acknowledged_in_time"],
+        "resolved": total["resolved"],
+        "median_ack": median(ACK_BOUNDS, [total[n] for n in ACK_WITHIN], total["acknowledged"]),
+    }
+    person_rows = {}
+    for row in people:
+        person_rows[row["person_id"]] = {
+            "calls": row["calls"],
+            "median_talk": median(TALK_BOUNDS, [row[n] for n in TALK_WITHIN], row["ended"]),
+            "escalations": row["escalations"],
+            "kept_on_time": row["kept_on_time"],
+            "waiting": waiting.get(row["person_id"], 0),
+        }
+    for person_id, n in waiting.items():
+        person_rows.setdefault(
+            person_id,
+            {"calls": 0, "median_talk": None, "escalations": 0, "kept_on_time": 0, "waiting": n},
+        )
+    return {
+        "total": total,
+        "days": days,
+        "hours": hours,
+        "natures": [(str(n), n.label) for n in Nature],
+        "urgencies": [(n.label, total[str(n)]) for n in Urgency],
+        "moods": [(n.label, total[str(n)]) for n in Mood],
+        "median_talk": median(TALK_BOUNDS, [total[n] for n in TALK_WITHIN], total["ended"]),
+        "callbacks": callbacks,
+        "escalations": escalations,
+        "people": person_rows,
+        "repeat": repeat_callers(span),
+    }
+
+
+def repeat_callers(span: Range) -> dict:
+    """The callers who called REPEAT_CALLS times or more in the range: how many, and the
+    SHOWN_REPEAT_CALLERS who called most. Counted from the calls (one grouped query): a
+    count of callers over a range cannot be added up from days."""
+    repeat = list(
+        span.of(Call.objects.filter(started_at__gte=span.start, started_at__lt=span.end))
+        .order_by()
+        .values("caller_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=REPEAT_CALLS)
+        .values_list("caller_id", "n")
+    )
+    repeat.sort(key=lambda pair: (-pair[1], pair[0]))
+    return {"count": len(repeat), "top": repeat[:SHOWN_REPEAT_CALLERS]}
+
+
+# Billing: how a business turns the seconds spent on its calls into billable minutes.
+def billable_minutes(rule: str, *, seconds: int, minutes_up: int, sixths_up: int) -> float:
+    """Billable minutes under `rule` (callers.models.BillingRule) from a month's tallies:
+    each call rounded up to the minute, each call rounded up to 6 seconds (a tenth of a
+    minute), or the month's seconds rounded up to the minute once."""
+    if rule == "call_minute":
+        return float(minutes_up)
+    if rule == "call_6s":
+        return sixths_up / 10
+    if rule == "month_minute":
+        return float(math.ceil(seconds / 60))
+    raise ValueError(f"No billing rule {rule!r}.")
+
+
+def minutes_by_month(business_ids, first: date, last: date) -> list[dict]:
+    """Per business and month: calls, talk seconds and the per-call roundings' sums."""
+    return list(
+        _tallies(business_ids, first, last)
+        .annotate(month=TruncMonth("day"))
+        .values("business_id", "month")
+        .annotate(**_sums(("calls", "ended", "seconds", "minutes_up", "sixths_up")))
+        .order_by("-month", "business_id")
+    )
+
+
+def minutes_by_day(business_id: int, first: date, last: date) -> list[dict]:
+    """One business's days: calls, talk seconds and the per-call roundings' sums."""
+    return list(
+        _tallies([business_id], first, last)
+        .values("day")
+        .annotate(**_sums(("calls", "ended", "seconds", "minutes_up", "sixths_up")))
+        .order_by("day")
+    )
