@@ -591,22 +591,18 @@ BACK_BOUNDS = (900, 1800, 3600, 7200, 14400, 28800, 86400)
 
 class Tally(models.Model):
     """What the front desk did for one business on one of its days (its own calendar day,
-    in its time zone), per person: the sums the dashboard and the minutes report add up.
+    in its time zone): the sums the dashboard and the minutes report add up; PersonTally
+    splits the day's figures of the table "By receptionist" by person.
 
     Kept by followups.tally, recounted from the calls, escalations and callbacks of the day
     after each change to one of them commits: a page adds up a few rows per day instead of
-    reading every call of a 90-day range (500,000 at a million calls). Each count belongs
-    to the person it is about: a call to who took it, an escalation to who raised it, a
-    promise to who made it, a kept or cancelled one to who closed it (None: nobody, or the
-    sweeps). The three `*_within_N` families count those done within the Nth bound of
+    reading every call of a 90-day range (500,000 at a million calls). The three
+    `*_within_N` families count those done within the Nth bound of
     TALK_BOUNDS, ACK_BOUNDS and BACK_BOUNDS (cumulative: within 60 s includes within 30 s).
     """
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
-    )
     calls = models.PositiveIntegerField(default=0)
     # Talk time of the calls that ended, each rounded to the second; the sums of each call's
     # time rounded up to the next minute and to the next 6 seconds (billing rules).
@@ -644,8 +640,30 @@ class Tally(models.Model):
         ]
         indexes = [
             models.Index(fields=["business", "day"], name="tally_business_day_idx"),
-            models.Index(fields=["day"], name="tally_day_idx"),
+            models.Index(fields=["day", "business"], name="tally_day_idx"),
         ]
+
+    def __str__(self):
+        return f"{self.business_id} {self.day}: {self.calls} calls"
+
+
+class PersonTally(models.Model):
+    """One person's share of a business's day: each count belongs to the person it is
+    about (a call to who took it, an escalation to who raised it, a kept callback to who
+    closed it; None: nobody, or the sweeps)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    calls = models.PositiveIntegerField(default=0)
+    ended = models.PositiveIntegerField(default=0)
+    escalations = models.PositiveIntegerField(default=0)
+    kept_on_time = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "business"], name="person_tally_day_idx")]
 
     def __str__(self):
         return f"{self.business_id} {self.day} {self.person_id}: {self.calls} calls"
@@ -660,6 +678,8 @@ ACK_WITHIN = _histogram("ack", ACK_BOUNDS)
 BACK_WITHIN = _histogram("back", BACK_BOUNDS)
 for _name in (*TALK_WITHIN, *ACK_WITHIN, *BACK_WITHIN):
     Tally.add_to_class(_name, models.PositiveIntegerField(default=0))
+for _name in TALK_WITHIN:
+    PersonTally.add_to_class(_name, models.PositiveIntegerField(default=0))
 
 
 class Export(models.Model):

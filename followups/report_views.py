@@ -114,8 +114,6 @@ def _manager_dashboard(request):
         ),
         key=lambda item: (-item[1]["calls"], item[0]),
     )
-    callers = Caller.objects.in_bulk([pk for pk, _ in figures["repeat"]["top"]])
-    repeat = [(callers.get(pk), n) for pk, n in figures["repeat"]["top"]]
     natures = figures["natures"]
     single_day = span.first == span.last
     if single_day:
@@ -150,7 +148,7 @@ def _manager_dashboard(request):
             "figures": figures,
             "natures": natures,
             "person_rows": person_rows,
-            "repeat": repeat,
+            "query": request.GET.urlencode(),
             "median_talk": _talk(figures["median_talk"]),
             "median_ack": _talk(figures["escalations"]["median_ack"]),
             "median_back": _talk(figures["callbacks"]["median_back"]),
@@ -160,6 +158,20 @@ def _manager_dashboard(request):
                 form.cleaned_data.get("business") if form.is_bound and form.is_valid() else None
             ),
         },
+    )
+
+
+def repeat_callers(request):
+    """The dashboard's repeat callers for its range (asked for by the page, after it)."""
+    if not request.user.has_perm("followups.view_reports"):
+        raise PermissionDenied("The dashboard's figures are the managers'.")
+    _form, span, _zone = _span(request)
+    found = reports.repeat_callers(span)
+    callers = Caller.objects.only("name").in_bulk([pk for pk, _ in found["top"]])
+    return render(
+        request,
+        "followups/repeat-callers.html",
+        {"count": found["count"], "top": [(callers.get(pk), n) for pk, n in found["top"]]},
     )
 
 
@@ -218,40 +230,42 @@ def _my_day(request):
 
 # The minutes report -------------------------------------------------------------------
 
-MONTHS_SHOWN = 12
+
+def _month(request) -> tuple[str, date, date]:
+    """The month asked for (?month=YYYY-MM, this month by default) and its first and last
+    days; a month that cannot be read says so and shows this month."""
+    this_month = timezone.localdate().strftime("%Y-%m")
+    asked = request.GET.get("month", this_month)
+    bounds = month_bounds(asked, timezone.get_default_timezone())
+    if bounds is None:
+        messages.error(request, "A month is written like 2026-11: showing this month.")
+        asked, bounds = this_month, month_bounds(this_month, timezone.get_default_timezone())
+    return asked, bounds[0].date(), bounds[1].date() - timedelta(days=1)
 
 
-def _month_rows(user, business_id=None):
+def _month_rows(user, first: date, last: date) -> list[dict]:
+    """Each business's calls, talk time and billable minutes in the month (of its days)."""
     limited = Business.objects.ids_for(user)
-    if business_id is not None:
-        if limited is not None and business_id not in limited:
-            raise Http404("No such business.")
-        limited = [business_id]
-    businesses = {
-        b.pk: b for b in Business.objects.for_user(user).only("name", "billing_rule", "time_zone")
+    businesses = Business.objects.for_user(user).only("name", "billing_rule").order_by("name")
+    span = reports.Range(limited, first, last, None, None)
+    names = ("calls", "seconds", "minutes_up", "sixths_up")
+    sums = {
+        row[0]: dict(zip(names, row[1:], strict=True))
+        for row in reports.tally_sums(names, span, "business_id")
     }
-    today = timezone.localdate()
-    first = (today.replace(day=1) - timedelta(days=31 * (MONTHS_SHOWN - 1))).replace(day=1)
     rows = []
-    for row in reports.minutes_by_month(limited, first, today):
-        business = businesses.get(row["business_id"])
-        if business is None:
-            continue
-        month = row["month"]
-        month = month if isinstance(month, date) else date.fromisoformat(str(month)[:10])
-        billable = reports.billable_minutes(
-            business.billing_rule,
-            seconds=row["seconds"],
-            minutes_up=row["minutes_up"],
-            sixths_up=row["sixths_up"],
-        )
+    for business in businesses:
+        figures = sums.get(business.pk, dict.fromkeys(names, 0))
         rows.append(
             {
                 "business": business,
-                "month": month,
-                "calls": row["calls"],
-                "seconds": row["seconds"],
-                "billable": billable,
+                "calls": figures["calls"],
+                "seconds": figures["seconds"],
+                "talk": _hms(figures["seconds"]),
+                "billable": reports.billable_minutes(
+                    business.billing_rule,
+                    **{name: figures[name] for name in ("seconds", "minutes_up", "sixths_up")},
+                ),
                 "rule": BillingRule(business.billing_rule).label,
             }
         )
@@ -265,11 +279,21 @@ def _hms(seconds: int) -> str:
 
 @permission_required("followups.view_reports", raise_exception=True)
 def minutes(request):
-    """Per business and month: calls, talk time and billable minutes under its rule."""
-    rows = _month_rows(request.user)
-    for row in rows:
-        row["talk"] = _hms(row["seconds"])
-    return render(request, "followups/minutes.html", {"rows": rows})
+    """Per business, one month: calls, talk time and billable minutes under its rule."""
+    month, first, last = _month(request)
+    previous = (first - timedelta(days=1)).strftime("%Y-%m")
+    following = (last + timedelta(days=1)).strftime("%Y-%m")
+    return render(
+        request,
+        "followups/minutes.html",
+        {
+            "rows": _month_rows(request.user, first, last),
+            "month": month,
+            "first": first,
+            "previous": previous,
+            "following": following if following <= timezone.localdate().strftime("%Y-%m") else None,
+        },
+    )
 
 
 @permission_required("followups.export_data", raise_exception=True)
@@ -308,20 +332,21 @@ def minutes_statement(request, business_id: int, month: str):
 
 @permission_required("followups.export_data", raise_exception=True)
 def minutes_csv(request):
-    """The minutes report as CSV."""
-    rows = _month_rows(request.user)
+    """The minutes report of a month as CSV."""
+    month, first, last = _month(request)
+    rows = _month_rows(request.user, first, last)
 
     def lines():
         for row in rows:
             yield [
                 row["business"].name,
-                row["month"].strftime("%Y-%m"),
+                month,
                 row["calls"],
                 row["seconds"],
                 f"{row['billable']:g}",
                 row["rule"],
             ]
 
-    audit_export(request, "minutes report")
+    audit_export(request, f"minutes report for {month}")
     header = ["Business", "Month", "Calls", "Talk seconds", "Billable minutes", "Billing"]
-    return stream_csv(header, lines(), "minutes.csv")
+    return stream_csv(header, lines(), f"minutes-{month}.csv")

@@ -2,7 +2,8 @@
 
 A 90-day dashboard at a million calls covers about 500,000 calls; PostgreSQL needs a
 quarter of a second to group them, forty times the page's budget. So the figures are kept
-per business, day (the business's own calendar day) and person in followups.models.Tally,
+per business and day (the business's own calendar day) in followups.models.Tally (and
+per person in PersonTally),
 and a page adds up a few hundred of those rows.
 
 They are recounted, never incremented: when a call, an escalation or a callback is saved
@@ -34,6 +35,7 @@ from followups.models import (
     TALK_WITHIN,
     Callback,
     CallbackStatus,
+    PersonTally,
     Tally,
 )
 
@@ -49,6 +51,9 @@ SUMMED = (
     *(str(mood) for mood in Mood),
     *TALK_WITHIN,
 )
+
+
+PERSON_FIGURES = ("calls", "ended", "escalations", "kept_on_time", *TALK_WITHIN)
 
 
 class Seconds(Func):
@@ -168,7 +173,7 @@ def _closings(business_id, start, end, zone):
     )
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
     # TruncDate gives a date on PostgreSQL and an ISO text on SQLite through values_list.
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
@@ -190,13 +195,13 @@ def recount(business_id: int, first: date, last: date | None = None) -> int:
     with transaction.atomic():
         _lock(business_id)
         for day, person, hour, nature, *figures in _calls(business_id, start, end, zone):
-            row = rows[_as_date(day), person]
+            row = rows[as_date(day), person]
             for name, value in zip(SUMMED[:5], figures[:5], strict=True):
                 row[name] += value or 0
             row[nature] += figures[0]
             for name, value in zip(SUMMED[5 + len(NATURES) :], figures[5:], strict=True):
                 row[name] += value
-            hours[_as_date(day), person][hour][NATURES.index(nature)] += figures[0]
+            hours[as_date(day), person][hour][NATURES.index(nature)] += figures[0]
         for query, names in (
             (_escalations, ("escalations", "acknowledged", "acknowledged_in_time", "resolved")),
             (_promises, ("promised",)),
@@ -204,24 +209,39 @@ def recount(business_id: int, first: date, last: date | None = None) -> int:
         ):
             names = (*names, *{_escalations: ACK_WITHIN, _closings: BACK_WITHIN}.get(query, ()))
             for day, person, *figures in query(business_id, start, end, zone):
-                row = rows[_as_date(day), person]
+                row = rows[as_date(day), person]
                 for name, value in zip(names, figures, strict=True):
                     row[name] += value
-        tallies = []
+        days = defaultdict(lambda: defaultdict(int))
+        hours_of = {}
+        people = []
         for (day, person), figures in rows.items():
             kept = figures.pop("kept", 0)
             figures["kept_late"] = kept - figures.get("kept_on_time", 0)
-            tallies.append(
-                Tally(
+            for name, value in figures.items():
+                days[day][name] += value
+            grid = hours.get((day, person))
+            if grid:
+                total = hours_of.setdefault(day, [[0] * len(NATURES) for _ in range(24)])
+                for hour, counts in enumerate(grid):
+                    for n, count in enumerate(counts):
+                        total[hour][n] += count
+            people.append(
+                PersonTally(
                     business_id=business_id,
                     day=day,
                     person_id=person,
-                    hours=hours.get((day, person), []),
-                    **figures,
+                    **{name: figures.get(name, 0) for name in PERSON_FIGURES},
                 )
             )
-        Tally.objects.filter(business_id=business_id, day__gte=first, day__lte=last).delete()
+        tallies = [
+            Tally(business_id=business_id, day=day, hours=hours_of.get(day, []), **figures)
+            for day, figures in days.items()
+        ]
+        for model in (Tally, PersonTally):
+            model.objects.filter(business_id=business_id, day__gte=first, day__lte=last).delete()
         Tally.objects.bulk_create(tallies, batch_size=1000)
+        PersonTally.objects.bulk_create(people, batch_size=1000)
     return len(tallies)
 
 
@@ -239,6 +259,7 @@ def recount_all(business_id: int) -> int:
     ]
     moments = [moment for query in first for moment in query]
     Tally.objects.filter(business_id=business_id).delete()
+    PersonTally.objects.filter(business_id=business_id).delete()
     if not moments:
         return 0
     zone = Business.objects.get(pk=business_id).zone

@@ -5,6 +5,7 @@ from followups import export, report_views
 app_name = "reports"
 urlpatterns = [
     path("dashboard/", report_views.dashboard, name="dashboard"),
+    path("dashboard/repeat-callers/", report_views.repeat_callers, name="repeat"),
     path("reports/minutes/", report_views.minutes, name="minutes"),
     path("reports/minutes.csv", report_views.minutes_csv, name="minutes_csv"),
     path(

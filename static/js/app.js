@@ -18,6 +18,15 @@
     form.requestSubmit();
   });
 
+  // The call log's export takes the filters as they are now (htmx changed them in place).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-export]");
+    var form = link && link.closest("form");
+    if (!form) return;
+    var query = new URLSearchParams(new FormData(form)).toString();
+    link.href = link.href.split("?")[0] + "?" + query;
+  });
+
   // The business picker of an answering service's call form shows that business's
   // greeting and instructions (the server drew one panel per active business).
   document.addEventListener("change", function (event) {
