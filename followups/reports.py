@@ -8,6 +8,7 @@ each business's own: a figure for every business adds up each one's calendar day
 import functools
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
@@ -129,7 +130,11 @@ def tally_sums(names, span: "Range", group: str | None = None, model=Tally) -> l
     sql = _sums_sql(tuple(names), group, None if ids is None else len(ids), model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(sql, [span.first, span.last, *(ids or [])])
-        return cursor.fetchall()
+        # PostgreSQL sums a bigint column as numeric: every figure here is a whole number.
+        return [
+            tuple(int(value) if isinstance(value, Decimal) else value for value in row)
+            for row in cursor.fetchall()
+        ]
 
 
 @dataclass

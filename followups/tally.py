@@ -278,8 +278,12 @@ class _Recount:
 
     def __init__(self):
         self.moments: set[tuple[int, datetime]] = set()
+        self.ran = False
+        # Django names a failing on_commit callback by its __qualname__ in the log.
+        self.__qualname__ = "followups.tally recount"
 
     def __call__(self):
+        self.ran = True
         if not self.moments:
             return
         zones = {
@@ -307,7 +311,11 @@ def touch(business_id: int | None, moment: datetime | None) -> None:
         # A recount queued in this same savepoint takes the day too; a rolled-back
         # savepoint drops its recount with its changes (Django's on_commit bookkeeping).
         for savepoints, callback, _robust in current.run_on_commit:
-            if isinstance(callback, _Recount) and savepoints == current.savepoint_ids:
+            if (
+                isinstance(callback, _Recount)
+                and not callback.ran
+                and savepoints == set(current.savepoint_ids)
+            ):
                 callback.moments.add((business_id, moment))
                 return
     pending = _Recount()
