@@ -213,6 +213,7 @@ class BusinessForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["billing_rule"].required = False
         business = self.instance
         for day in Weekday:
             self.fields[f"hours_{day.value}"] = forms.CharField(
@@ -251,6 +252,8 @@ class BusinessForm(forms.ModelForm):
         read, the rest left out)."""
         data = self.cleaned_data
         values = {name: data[name] for name in self.Meta.fields if name in data}
+        if not values.get("billing_rule"):
+            values.pop("billing_rule", None)  # left out: the business keeps its rule
         if "inbound_numbers" in data:
             values["numbers"] = (data["inbound_numbers"] or "").splitlines()
         values["hours"] = [

@@ -2,7 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from callers.models import Business
-from followups.models import Callback, CallbackAttempt, CallbackPolicy, PromiseKeeping
+from followups.models import Callback, CallbackAttempt, CallbackPolicy, Export, PromiseKeeping
 from receptionist.admin import SuperuserOnlyAdmin
 
 
@@ -68,3 +68,28 @@ class CallbackAdmin(SuperuserOnlyAdmin, SimpleHistoryAdmin):
     readonly_fields = ["version", "later_calls"]
     inlines = [CallbackAttemptInline]
     show_full_result_count = False
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    """The audit trail of exports: read by superusers, written by the app alone."""
+
+    list_display = ["at", "person", "what", "filter"]
+    list_filter = ["what"]
+    search_fields = ["person__username", "what", "filter"]
+    date_hierarchy = "at"
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

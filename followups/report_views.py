@@ -297,12 +297,13 @@ def minutes(request):
 
 
 @permission_required("followups.export_data", raise_exception=True)
-def minutes_statement(request, business_id: int, month: str):
+def minutes_statement(request, pk: int):
     """One business's month as a CSV statement: each day's calls and talk time, then the
     month's billable minutes under the business's rule."""
-    business = Business.objects.for_user(request.user).filter(pk=business_id).first()
+    business = Business.objects.for_user(request.user).filter(pk=pk).first()
     if business is None:
         raise Http404("No such business.")
+    month = request.GET.get("month", timezone.localdate().strftime("%Y-%m"))
     bounds = month_bounds(month, business.zone)
     if bounds is None:
         raise Http404("A month is written like 2026-11.")

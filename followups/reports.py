@@ -8,8 +8,8 @@ each business's own: a figure for every business adds up each one's calendar day
 import functools
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError

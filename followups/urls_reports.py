@@ -9,7 +9,7 @@ urlpatterns = [
     path("reports/minutes/", report_views.minutes, name="minutes"),
     path("reports/minutes.csv", report_views.minutes_csv, name="minutes_csv"),
     path(
-        "reports/minutes/<int:business_id>/<str:month>.csv",
+        "reports/minutes/<int:pk>/statement.csv",
         report_views.minutes_statement,
         name="minutes_statement",
     ),

@@ -96,10 +96,21 @@ NOT_A_RECEPTIONISTS = {
     "portal:callbacks",
     "portal:escalations",
     "portal:summary",
+    # The reports and exports: the managers'.
+    "reports:minutes",
+    "reports:minutes_csv",
+    "reports:minutes_statement",
+    "reports:calls_csv",
+    "reports:callbacks_csv",
+    "reports:repeat",
 }
 # The records a page of another namespace shows (the portal's call pages show calls, the
 # callback policy is a business's).
-KIND_OF = {"portal": "calls", "callbacks:policy": "businesses"}
+KIND_OF = {
+    "portal": "calls",
+    "callbacks:policy": "businesses",
+    "reports:minutes_statement": "businesses",
+}
 
 
 def test_a_receptionist_limited_to_one_business_sees_nothing_of_another(world):

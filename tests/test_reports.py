@@ -491,7 +491,7 @@ def test_the_minutes_report_shows_each_business_month_under_its_rule(york, clien
 
 def test_a_minutes_statement_is_a_csv_of_the_month_days(york, client):
     client.force_login(york["maya"])
-    response = client.get(f"/reports/minutes/{york['business'].pk}/2026-11.csv")
+    response = client.get(f"/reports/minutes/{york['business'].pk}/statement.csv?month=2026-11")
     assert response.streaming
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["Business", "York Dental"]
@@ -499,8 +499,13 @@ def test_a_minutes_statement_is_a_csv_of_the_month_days(york, client):
     assert ["Total", "6", "300", "0:05:00"] in rows
     assert rows[-1] == ["Billable minutes", "6"]  # each call rounded up to the minute
     assert Export.objects.get().what == "minutes statement of York Dental for 2026-11"
-    assert client.get(f"/reports/minutes/{york['business'].pk}/2026-13.csv").status_code == 404
-    assert client.get("/reports/minutes/999999/2026-11.csv").status_code == 404
+    assert (
+        client.get(
+            f"/reports/minutes/{york['business'].pk}/statement.csv?month=2026-13"
+        ).status_code
+        == 404
+    )
+    assert client.get("/reports/minutes/999999/statement.csv?month=2026-11").status_code == 404
 
 
 def test_a_bad_month_says_so_and_shows_this_month(db, manager_client):

@@ -294,6 +294,23 @@ def main():
         ("portal: kept callbacks (client)", "/portal/callbacks/?view=kept"),
         ("portal: escalations (client)", "/portal/escalations/"),
         ("portal: month summary (client)", "/portal/summary/"),
+        ("dashboard, a day", f"/dashboard/?start={newest}&end={newest}"),
+        ("dashboard, 90 days", f"/dashboard/?start={newest - timedelta(days=89)}&end={newest}"),
+        (
+            "dashboard, 90 days, one business",
+            f"/dashboard/?business={client_business.pk}"
+            f"&start={newest - timedelta(days=89)}&end={newest}",
+        ),
+        (
+            "dashboard: repeat callers, a day",
+            f"/dashboard/repeat-callers/?start={newest}&end={newest}",
+        ),
+        (
+            "dashboard: repeat callers, 90 days (kept 5 min)",
+            f"/dashboard/repeat-callers/?start={newest - timedelta(days=89)}&end={newest}",
+        ),
+        ("my day (receptionist)", "/dashboard/"),
+        ("billing minutes, a month", f"/reports/minutes/?month={newest:%Y-%m}"),
     ]
     if args.only:
         pages = [(label, url) for label, url in pages if args.only in label]
@@ -368,6 +385,29 @@ def main():
             f"| {p95 / healthz:.1f}{' **' if slow95 else ''} | {python_ms:.1f} |"
         )
     print(f"\n{over} of {len(pages)} pages over budget.")
+    if not args.only:
+        export_memory(client)
+
+
+def export_memory(client):
+    """Stream the whole call log as CSV in this process: its rows, time and the process's
+    peak memory before and after (a streamed export holds a chunk, never the file)."""
+    import resource
+
+    def peak_mb():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    before, started, size, lines = peak_mb(), time.monotonic(), 0, 0
+    response = client.get("/calls/export.csv")
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        lines += 1
+    after = peak_mb()
+    print(
+        f"\nExport of the whole call log (/calls/export.csv): {lines - 2:,} rows, "
+        f"{size / 1e6:,.0f} MB of CSV in {time.monotonic() - started:.0f} s; the process's "
+        f"peak memory {before:,.0f} MB before, {after:,.0f} MB after (+{after - before:,.0f} MB)."
+    )
 
 
 if __name__ == "__main__":

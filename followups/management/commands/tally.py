@@ -5,6 +5,8 @@ import time
 from django.core.management.base import BaseCommand
 
 from callers.models import Business
+from calls.models import Call
+from followups.models import Tally
 from followups.tally import recount_all
 
 
@@ -13,8 +15,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--business", type=int, help="only the business with this id")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="only when no day is counted yet (a database from before the tallies)",
+        )
 
-    def handle(self, *args, business=None, **options):
+    def handle(self, *args, business=None, if_empty=False, **options):
+        if if_empty and (Tally.objects.exists() or not Call.objects.exists()):
+            self.stdout.write("Tallies: nothing to count.")
+            return
         businesses = Business.objects.order_by("pk")
         if business is not None:
             businesses = businesses.filter(pk=business)
