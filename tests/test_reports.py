@@ -575,12 +575,20 @@ def test_the_callbacks_export(db, manager_client):
     assert manager_client.get("/callbacks/export.csv", {"status": "<x>"}).status_code == 400
 
 
-def test_the_export_streams_in_chunks(db, manager_client):
+def test_the_export_walks_the_log_a_chunk_at_a_time(db, manager_client, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from followups import export
 
-    for n in range(5):
-        CallFactory(summary=f"Call {n}")
+    monkeypatch.setattr(export, "CHUNK", 2)
+    same = timezone.now() - timedelta(hours=1)
+    for n in range(5):  # three share a start time: the walk goes on by id
+        started = same if n < 3 else same - timedelta(minutes=n)
+        CallFactory(summary=f"Call {n}", started_at=started)
     response = manager_client.get("/calls/export.csv")
-    chunks = list(response.streaming_content)
-    assert len(chunks) == 1 + 1 + 5  # the byte-order mark, the header, one line per call
-    assert export.CHUNK == 2000
+    with CaptureQueriesContext(connection) as queries:
+        rows = exported(response)
+    assert sorted(row[8] for row in rows[1:]) == [f"Call {n}" for n in range(5)]
+    assert [row[8] for row in rows[1:]][3:] == ["Call 3", "Call 4"]  # newest first
+    assert len(queries) == 3  # 2 + 2 + 1 rows
