@@ -2,8 +2,9 @@
 
 Streamed: rows are read from the database CHUNK at a time (keyset_rows) and written as
 they come, so that a million-row export holds a chunk in memory, never the file. Each
-cell that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage return) is written
-with a leading apostrophe (OWASP's advice on CSV injection). Every export is recorded
+cell that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a
+carriage return) is written with a leading apostrophe (OWASP's advice on CSV injection).
+Every export is recorded
 (followups.models.Export): who, when, what and with which filter.
 """
 
