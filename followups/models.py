@@ -606,9 +606,11 @@ class Tally(models.Model):
     calls = models.PositiveIntegerField(default=0)
     # Talk time of the calls that ended, each rounded to the second; the sums of each call's
     # time rounded up to the next minute and to the next 6 seconds (billing rules).
-    seconds = models.PositiveBigIntegerField(default=0)
-    minutes_up = models.PositiveBigIntegerField(default=0)
-    sixths_up = models.PositiveBigIntegerField(default=0)
+    # Integers (a business's day of calls is far from 2**31 seconds): PostgreSQL sums them
+    # as bigint, and a bigint column as numeric, several times slower.
+    seconds = models.PositiveIntegerField(default=0)
+    minutes_up = models.PositiveIntegerField(default=0)
+    sixths_up = models.PositiveIntegerField(default=0)
     sales = models.PositiveIntegerField(default=0)
     appointment = models.PositiveIntegerField(default=0)
     urgent = models.PositiveIntegerField(default=0)

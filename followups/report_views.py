@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import json_script
+from markupsafe import Markup
 
 from callers.models import BillingRule, Business, Caller, business_names
 from calls.models import Call, Escalation
@@ -120,6 +121,16 @@ def _manager_dashboard(request):
         series = [(f"{hour:02d}:00", counts) for hour, counts in enumerate(figures["hours"])]
     else:
         series = [(day.isoformat(), counts) for day, counts in figures["days"]]
+    # The table of the chart, drawn here: whole numbers and ISO dates need no escaping,
+    # and escaping each of a 90-day table's 540 cells was a fifth of the page's time.
+    table = Markup(
+        "".join(
+            f'<tr><th scope="row" class="text-start">{label}</th>'
+            + "".join(f"<td>{int(n)}</td>" for n in counts)
+            + f"<td>{int(sum(counts))}</td></tr>"
+            for label, counts in series
+        )
+    )
     chart = {
         "labels": [label for label, _ in series],
         "natures": [label for _, label in natures],
@@ -145,6 +156,7 @@ def _manager_dashboard(request):
             "span": span,
             "single_day": single_day,
             "series": series,
+            "table": table,
             "figures": figures,
             "natures": natures,
             "person_rows": person_rows,
