@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     # The dashboard, the reports and the exports (some under calls/ and callbacks/).
     path("", include("followups.urls_reports")),
+    path("search/", include("calls.urls_search")),
     path("callers/", include("calls.urls_callers")),
     path("calls/", include("calls.urls")),
     path("escalations/", include("calls.urls_escalations")),

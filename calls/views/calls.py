@@ -338,6 +338,26 @@ def _read_ranked(calls, matched: dict):
 def call_list(request):
     visible = Call.objects.for_user(request.user).for_list()
     calls = CallFilter(request.GET, queryset=visible, request=request)
+    page = log_page(request, calls, visible, settings.CALLS_PAGE_SIZE)
+    context = {
+        "filter": calls,
+        "page": page,
+        "business_names": business_names(),
+        "shortcuts": _date_shortcuts(request),
+        **_caller_control(request, calls, page),
+    }
+    # Drawn by Jinja2 (jinja/calls/): the whole page, or the part htmx asks for.
+    template = "calls/call_list.html"
+    if request.htmx and request.GET.get("cursor"):
+        template = "calls/call-rows.html"
+    elif request.htmx:
+        template = "calls/call-results.html"
+    return render(request, template, context)
+
+
+def log_page(request, calls, visible, size):
+    """The call log's page of `size` rows for this filter (None when it cannot be read),
+    after the request's cursor: the same reading for the log and for the search box."""
     page = None
     valid = calls.is_valid()
     every_business = Business.objects.ids_for(request.user) is None
@@ -347,14 +367,13 @@ def call_list(request):
             LOG_PAGE.reader(withheld=calls.only_withheld(), **calls.narrowing()),
             model=Call,
             key="started_at",
-            size=settings.CALLS_PAGE_SIZE,
+            size=size,
         )
     elif (
         valid
-        and LOG_ROWS.most > settings.CALLS_PAGE_SIZE
+        and LOG_ROWS.most > size
         and (matched := _compiled_search(calls, every_business)) is not None
     ):
-        size = settings.CALLS_PAGE_SIZE
         if calls.form.cleaned_data.get("sort") == "best" and calls.form.cleaned_data.get("q"):
             page = keyset_read(
                 request,
@@ -370,7 +389,6 @@ def call_list(request):
             )
     elif valid:
         found, key, ids_first = calls.page_order(calls.qs)
-        size = settings.CALLS_PAGE_SIZE
         page = keyset_paginate(
             request,
             found,
@@ -380,20 +398,7 @@ def call_list(request):
             ids_first=ids_first,
             rows=LOG_ROWS.of if every_business and size < LOG_ROWS.most else visible,
         )
-    context = {
-        "filter": calls,
-        "page": page,
-        "business_names": business_names(),
-        "shortcuts": _date_shortcuts(request),
-        **_caller_control(request, calls, page),
-    }
-    # Drawn by Jinja2 (jinja/calls/): the whole page, or the part htmx asks for.
-    template = "calls/call_list.html"
-    if request.htmx and request.GET.get("cursor"):
-        template = "calls/call-rows.html"
-    elif request.htmx:
-        template = "calls/call-results.html"
-    return render(request, template, context)
+    return page
 
 
 # The callers the "Caller" box offers as it is typed.

@@ -18,6 +18,18 @@
     form.requestSubmit();
   });
 
+  // "/" goes to the navigation's search box from any page, unless one is typing.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    var box = document.getElementById("nav-search");
+    if (!box) return;
+    event.preventDefault();
+    box.focus();
+    box.select();
+  });
+
   // The call log's export takes the filters as they are now (htmx changed them in place).
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[data-export]");

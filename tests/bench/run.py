@@ -311,6 +311,9 @@ def main():
         ),
         ("my day (receptionist)", "/dashboard/"),
         ("billing minutes, a month", f"/reports/minutes/?month={newest:%Y-%m}"),
+        ("search box, a word", "/search/?q=invoice"),
+        ("search box, a surname", "/search/?q=smith"),
+        ("search box, a number", "/search/?q=212555"),
     ]
     if args.only:
         pages = [(label, url) for label, url in pages if args.only in label]

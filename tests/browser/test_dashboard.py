@@ -72,3 +72,17 @@ def test_the_dashboard_follows_the_range_and_the_business(live_server, page, log
     page.goto(page.url)
     expect(page.locator('[data-figure="calls"]')).to_have_text("2")
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_slash_goes_to_the_search_box_from_any_page(live_server, page, log_in):
+    manager_user(username="maya")
+    caller = CallerFactory(name="Quentin Quill", business=Business.objects.default())
+    CallFactory(caller=caller, business=caller.business, summary="Wants a quote")
+    log_in(page, "maya")
+    page.goto(f"{live_server.url}/callbacks/")
+    page.locator("body").press("/")
+    expect(page.locator("#nav-search")).to_be_focused()
+    page.keyboard.type("quill")
+    page.keyboard.press("Enter")
+    expect(page.locator('[data-found="callers"]')).to_contain_text("Quentin Quill")
+    expect(page.locator('[data-found="calls"]')).to_contain_text("Wants a quote")
