@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from calls.forms import CallFilter
 from calls.models import Call, Mood, Nature, Outcome, Urgency
@@ -54,7 +55,7 @@ def stream_csv(header, rows, filename: str) -> StreamingHttpResponse:
 
     def lines():
         yield "\ufeff"  # a byte-order mark: spreadsheets then read the file as UTF-8
-        yield writer.writerow(header)
+        yield writer.writerow([safe_cell(cell) for cell in header])
         for row in rows:
             yield writer.writerow([safe_cell(cell) for cell in row])
 
@@ -147,6 +148,7 @@ def call_rows(calls):
         )
 
 
+@require_GET
 @permission_required("followups.export_data", raise_exception=True)
 def calls_csv(request):
     """The call log as the person filtered it (same filters and search), newest first."""
@@ -179,6 +181,7 @@ CALLBACK_HEADER = (
 )
 
 
+@require_GET
 @permission_required("followups.export_data", raise_exception=True)
 def callbacks_csv(request):
     """The callbacks of the businesses the person works for: open ones (?status=open, the

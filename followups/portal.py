@@ -14,6 +14,7 @@ It lives in followups, the app that sees calls and callbacks both: the portal sh
 """
 
 import functools
+import re
 from datetime import datetime, timedelta
 
 from django.contrib import messages
@@ -229,7 +230,10 @@ def escalations_list(request, business):
 
 
 def month_bounds(text: str, zone) -> tuple[datetime, datetime] | None:
-    """The start and end of a month "YYYY-MM" in `zone`, or None for anything else."""
+    """The start and end of a month "YYYY-MM" in `zone`, or None for anything else (other
+    digits than 0-9 too, which strptime would read)."""
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}", text):
+        return None
     try:
         first = datetime.strptime(text, "%Y-%m")
     except (ValueError, TypeError):

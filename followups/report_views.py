@@ -11,10 +11,11 @@ from datetime import date, datetime, timedelta
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import json_script
+from django.views.decorators.http import require_GET
 from markupsafe import Markup
 
 from callers.models import BillingRule, Business, Caller, business_names
@@ -59,29 +60,42 @@ class RangeForm(forms.Form):
         return data
 
 
-def _span(request) -> tuple[RangeForm, reports.Range, object]:
-    """The form as typed, and the range it names (today, where it names none it can use)."""
+def _span(request, *, quiet=False) -> tuple[RangeForm, reports.Range, object]:
+    """The form as typed, and what it names: the business (None: every one the person
+    works for), the days (today where they cannot be read), and the time zone of the
+    days (the business's; a person limited to one business, its; else the office's).
+    What cannot be read is said on its field and, unless `quiet`, above the page."""
     user = request.user
     limited = Business.objects.ids_for(user)
     form = RangeForm(request.GET or None, user=user)
-    business, zone = None, timezone.get_default_timezone()
-    today = timezone.localdate(timezone.now(), zone)
-    first = last = today
+    business = None
+    first = last = None
     if request.GET:
-        if form.is_valid():
-            business = form.cleaned_data["business"]
-            first, last = form.cleaned_data["start"], form.cleaned_data["end"]
-        else:
-            business = form.cleaned_data.get("business")
-            messages.error(request, "That range cannot be shown: see below. Showing today.")
+        valid = form.is_valid()
+        data = form.cleaned_data
+        business = data.get("business")
+        first, last = data.get("start"), data.get("end")
+        if not valid and not quiet:
+            what = [
+                label
+                for field, label in (("business", "that business"), ("start", "that range"))
+                if field in form.errors or (field == "start" and "end" in form.errors)
+            ]
+            messages.error(
+                request, f"{' and '.join(what).capitalize()} cannot be shown: see below."
+            )
     if business is not None:
         zone = business.zone
-        if not request.GET or not form.is_valid():
-            first = last = timezone.localdate(timezone.now(), zone)
+    elif limited is not None and len(limited) == 1:
+        zone = Business.objects.get(pk=limited[0]).zone
+    else:
+        zone = timezone.get_default_timezone()
+    if first is None or last is None:
+        first = last = timezone.localdate(timezone.now(), zone)
     ids = [business.pk] if business is not None else limited
     start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return form, reports.Range(ids, first, last, start, end), zone
+    return form, reports.Range(ids, first, last, start, end), business
 
 
 def _talk(seconds) -> str:
@@ -93,6 +107,7 @@ def _talk(seconds) -> str:
     return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
 
 
+@require_GET
 def dashboard(request):
     """Managers: how the front desk is doing; receptionists: their day."""
     if request.user.has_perm("followups.view_reports"):
@@ -103,7 +118,8 @@ def dashboard(request):
 
 
 def _manager_dashboard(request):
-    form, span, zone = _span(request)
+    form, span, business = _span(request)
+    zone = span.start.tzinfo
     figures = reports.dashboard(span, timezone.now())
     people = figures["people"]
     named = {pk: pk for pk in people if pk is not None}
@@ -139,11 +155,10 @@ def _manager_dashboard(request):
         "moods": figures["moods"],
     }
     today = timezone.localdate(timezone.now(), zone)
-    business = span.business_ids[0] if span.business_ids and len(span.business_ids) == 1 else ""
     presets = [
         (
             label,
-            f"?business={business if request.GET.get('business') else ''}"
+            f"?business={business.pk if business else ''}"
             f"&start={today - timedelta(days=back)}&end={today}",
         )
         for label, back in PRESETS
@@ -166,18 +181,17 @@ def _manager_dashboard(request):
             "median_back": _talk(figures["callbacks"]["median_back"]),
             "chart": json_script(chart, "dashboard-chart"),
             "presets": presets,
-            "business_label": (
-                form.cleaned_data.get("business") if form.is_bound and form.is_valid() else None
-            ),
+            "business_label": business,
         },
     )
 
 
+@require_GET
 def repeat_callers(request):
     """The dashboard's repeat callers for its range (asked for by the page, after it)."""
     if not request.user.has_perm("followups.view_reports"):
         raise PermissionDenied("The dashboard's figures are the managers'.")
-    _form, span, _zone = _span(request)
+    _form, span, _business = _span(request, quiet=True)
     found = reports.repeat_callers(span)
     callers = Caller.objects.only("name").in_bulk([pk for pk, _ in found["top"]])
     return render(
@@ -243,12 +257,15 @@ def _my_day(request):
 # The minutes report -------------------------------------------------------------------
 
 
-def _month(request) -> tuple[str, date, date]:
+def _month(request, *, refuse=False) -> tuple[str, date, date]:
     """The month asked for (?month=YYYY-MM, this month by default) and its first and last
-    days; a month that cannot be read says so and shows this month."""
+    days; a month that cannot be read says so and shows this month, or, `refuse`d (a
+    file), is a 400."""
     this_month = timezone.localdate().strftime("%Y-%m")
     asked = request.GET.get("month", this_month)
     bounds = month_bounds(asked, timezone.get_default_timezone())
+    if bounds is None and refuse:
+        raise BadRequest("A month is written like 2026-11.")
     if bounds is None:
         messages.error(request, "A month is written like 2026-11: showing this month.")
         asked, bounds = this_month, month_bounds(this_month, timezone.get_default_timezone())
@@ -281,6 +298,7 @@ def _month_rows(user, first: date, last: date) -> list[dict]:
                 "rule": BillingRule(business.billing_rule).label,
             }
         )
+        rows[-1]["billable_text"] = reports.minutes_text(rows[-1]["billable"])
     return rows
 
 
@@ -289,6 +307,7 @@ def _hms(seconds: int) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+@require_GET
 @permission_required("followups.view_reports", raise_exception=True)
 def minutes(request):
     """Per business, one month: calls, talk time and billable minutes under its rule."""
@@ -308,6 +327,7 @@ def minutes(request):
     )
 
 
+@require_GET
 @permission_required("followups.export_data", raise_exception=True)
 def minutes_statement(request, pk: int):
     """One business's month as a CSV statement: each day's calls and talk time, then the
@@ -318,7 +338,7 @@ def minutes_statement(request, pk: int):
     month = request.GET.get("month", timezone.localdate().strftime("%Y-%m"))
     bounds = month_bounds(month, business.zone)
     if bounds is None:
-        raise Http404("A month is written like 2026-11.")
+        raise BadRequest("A month is written like 2026-11.")
     first, last = bounds[0].date(), bounds[1].date() - timedelta(days=1)
     days = reports.minutes_by_day(business.pk, first, last)
     total = {name: sum(day[name] for day in days) for name in ("calls", "seconds")}
@@ -337,16 +357,17 @@ def minutes_statement(request, pk: int):
         for day in days:
             yield [day["day"], day["calls"], day["seconds"], _hms(day["seconds"])]
         yield ["Total", total["calls"], total["seconds"], _hms(total["seconds"])]
-        yield ["Billable minutes", f"{billable:g}"]
+        yield ["Billable minutes", reports.minutes_text(billable)]
 
     audit_export(request, f"minutes statement of {business.name} for {month}")
     return stream_csv(["Business", business.name], lines(), f"minutes-{business.pk}-{month}.csv")
 
 
+@require_GET
 @permission_required("followups.export_data", raise_exception=True)
 def minutes_csv(request):
     """The minutes report of a month as CSV."""
-    month, first, last = _month(request)
+    month, first, last = _month(request, refuse=True)
     rows = _month_rows(request.user, first, last)
 
     def lines():
@@ -356,7 +377,7 @@ def minutes_csv(request):
                 month,
                 row["calls"],
                 row["seconds"],
-                f"{row['billable']:g}",
+                reports.minutes_text(row["billable"]),
                 row["rule"],
             ]
 

@@ -258,7 +258,8 @@ def repeat_callers(span: Range) -> dict:
     count of callers over a range cannot be added up from days, and a long range costs
     its calls' time (90 days at a million calls: 0.2 s). So the dashboard asks for it
     apart, after the page (htmx), and keeps the answer REPEAT_SECONDS."""
-    key = f"repeat-callers:{span.business_ids}:{span.first}:{span.last}"
+    # The moments, not the days: the same days are other moments in another time zone.
+    key = f"repeat-callers:{span.business_ids}:{span.start.isoformat()}:{span.end.isoformat()}"
     kept = cache.get(key)
     if kept is not None:
         return kept
@@ -277,6 +278,13 @@ def repeat_callers(span: Range) -> dict:
 
 
 # Billing: how a business turns the seconds spent on its calls into billable minutes.
+def minutes_text(minutes: float) -> str:
+    """Billable minutes as written on a report and a statement: whole minutes, or tenths
+    of a minute under the 6-second rule (1408094, 5.1)."""
+    tenths = round(minutes * 10)
+    return str(tenths // 10) if tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}"
+
+
 def billable_minutes(rule: str, *, seconds: int, minutes_up: int, sixths_up: int) -> float:
     """Billable minutes under `rule` (callers.models.BillingRule) from a month's tallies:
     each call rounded up to the minute, each call rounded up to 6 seconds (a tenth of a

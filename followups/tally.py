@@ -258,18 +258,24 @@ def recount_all(business_id: int) -> int:
         )
     ]
     moments = [moment for query in first for moment in query]
-    Tally.objects.filter(business_id=business_id).delete()
-    PersonTally.objects.filter(business_id=business_id).delete()
     if not moments:
+        for model in (Tally, PersonTally):
+            model.objects.filter(business_id=business_id).delete()
         return 0
     zone = Business.objects.get(pk=business_id).zone
     today = datetime.now(zone).date()
     start = min(moment.astimezone(zone).date() for moment in moments)
     written, day = 0, start
-    while day <= today:  # a month at a time: each grouped query stays small
+    # A month at a time, each replacing its own days in one transaction: the figures stay
+    # whole meanwhile (a day is never shown empty), and each grouped query stays small.
+    while day <= today:
         last = min(day + timedelta(days=30), today)
         written += recount(business_id, day, last)
         day = last + timedelta(days=1)
+    for model in (Tally, PersonTally):  # days no longer the business's (another zone)
+        model.objects.filter(business_id=business_id).exclude(
+            day__gte=start, day__lte=today
+        ).delete()
     return written
 
 
@@ -351,5 +357,9 @@ def business_changing(sender, instance, **kwargs):
         return
     before = Business.objects.filter(pk=instance.pk).values_list("time_zone", flat=True).first()
     if before is not None and before != instance.time_zone:
+        # Every day of the business, by the task worker: at a million calls that takes
+        # seconds, which the manager saving the business should not wait for.
+        from followups.tasks import recount_business
+
         business_id = instance.pk
-        transaction.on_commit(lambda: recount_all(business_id), robust=True)
+        transaction.on_commit(lambda: recount_business.enqueue(business_id), robust=True)

@@ -45,3 +45,11 @@ def notify_callback(callback_id: int, kind: str) -> int:
     body = f"{subject}.\n\n{link}\n"
     messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients]
     return send_mass_mail(messages, fail_silently=False)
+
+
+@task()
+def recount_business(business_id: int) -> int:
+    """Count every day of a business again (its time zone changed): followups.tally."""
+    from followups.tally import recount_all
+
+    return recount_all(business_id)

@@ -503,7 +503,7 @@ def test_a_minutes_statement_is_a_csv_of_the_month_days(york, client):
         client.get(
             f"/reports/minutes/{york['business'].pk}/statement.csv?month=2026-13"
         ).status_code
-        == 404
+        == 400
     )
     assert client.get("/reports/minutes/999999/statement.csv?month=2026-11").status_code == 404
 
@@ -592,3 +592,77 @@ def test_the_export_walks_the_log_a_chunk_at_a_time(db, manager_client, monkeypa
     assert sorted(row[8] for row in rows[1:]) == [f"Call {n}" for n in range(5)]
     assert [row[8] for row in rows[1:]][3:] == ["Call 3", "Call 4"]  # newest first
     assert len(queries) == 3  # 2 + 2 + 1 rows
+
+
+# What an attacker and a clumsy user found (issue 12's review) ---------------------------
+
+
+def test_the_statement_header_is_no_formula_either(york, client):
+    business_save(user=york["maya"], business=york["business"], name='=HYPERLINK("x","York")')
+    client.force_login(york["maya"])
+    response = client.get(f"/reports/minutes/{york['business'].pk}/statement.csv?month=2026-11")
+    assert exported(response)[0] == ["Business", '\'=HYPERLINK("x","York")']
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [(0, "0"), (6.0, "6"), (5.1, "5.1"), (1408094.0, "1408094"), (140809.4, "140809.4")],
+)
+def test_billable_minutes_are_written_whole_or_in_tenths(minutes, text):
+    assert reports.minutes_text(minutes) == text
+
+
+def test_repeat_callers_of_the_same_days_in_another_zone_are_counted_again(db):
+    caller = CallerFactory()
+    for _ in range(3):  # 11:00 UTC: October 1st in UTC, October 2nd at UTC+14
+        CallFactory(caller=caller, started_at=datetime(2026, 10, 1, 11, tzinfo=UTC))
+    day = date(2026, 10, 1)
+
+    def span(zone):
+        start = datetime(2026, 10, 1, tzinfo=zone)
+        return reports.Range(None, day, day, start, start + timedelta(days=1))
+
+    assert reports.repeat_callers(span(UTC))["count"] == 1
+    assert reports.repeat_callers(span(ZoneInfo("Pacific/Kiritimati")))["count"] == 0
+
+
+def test_one_business_without_a_range_is_named_and_its_range_kept(york, client):
+    client.force_login(york["maya"])
+    response = dashboard_of(client, business=york["business"].pk)
+    assert response.context["business_label"] == york["business"]
+    assert "York Dental" in response.content.decode().split("data-dashboard-span")[1][:200]
+    response = dashboard_of(client, business=999999, start="2026-11-01", end="2026-11-02")
+    assert (response.context["span"].first, response.context["span"].last) == (
+        date(2026, 11, 1),
+        date(2026, 11, 2),
+    )
+    assert "That business cannot be shown" in response.content.decode()
+
+
+def test_a_limited_manager_reads_the_days_of_their_business(york, client):
+    limited = manager_user(username="lim-zone")
+    StaffBusiness.objects.create(user=limited, business=york["business"])
+    client.force_login(limited)
+    span = dashboard_of(client, start="2026-11-01", end="2026-11-01").context["span"]
+    assert span.start == datetime(2026, 11, 1, tzinfo=NEW_YORK)
+
+
+def test_the_repeat_callers_part_leaves_no_message_for_the_next_page(york, client):
+    client.force_login(york["maya"])
+    client.get("/dashboard/repeat-callers/", {"start": "2026-11-30", "end": "2026-11-01"})
+    assert "cannot be shown" not in client.get("/callbacks/").content.decode()
+
+
+def test_a_file_of_a_month_that_cannot_be_read_is_refused(db, manager_client):
+    for month in ("2026-13", "\uff12\uff10\uff12\uff16-11", "2026-1", "<b>"):
+        response = manager_client.get("/reports/minutes.csv", {"month": month})
+        assert response.status_code == 400, month
+    assert not Export.objects.exists()
+    assert "A month is written" not in manager_client.get("/callbacks/").content.decode()
+
+
+@pytest.mark.parametrize("method", ["head", "options", "post", "delete"])
+def test_an_export_answers_get_only_and_records_nothing_else(db, manager_client, method):
+    for url in ("/calls/export.csv", "/callbacks/export.csv"):
+        assert getattr(manager_client, method)(url).status_code == 405
+    assert not Export.objects.exists()

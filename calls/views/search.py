@@ -11,6 +11,7 @@ the person works for.
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest
 from django.db.models import Q
+from django.views.decorators.http import require_GET
 
 from callers.forms import CallerSearchForm
 from callers.models import Caller, NumbersOf, business_names
@@ -22,6 +23,7 @@ from receptionist.rendering import render
 SHOWN = 8
 
 
+@require_GET
 @permission_required("calls.view_call", raise_exception=True)
 def search_everything(request):
     form = CallerSearchForm(request.GET)
