@@ -74,7 +74,11 @@ def keyset_rows(queryset, key: str, columns):
         page = queryset
         if after is not None:
             moment, pk = after
-            page = page.filter(Q(**{f"{key}__lt": moment}) | Q(**{key: moment, "pk__lt": pk}))
+            # "key <= moment" first, for the index to start there: with the OR alone
+            # PostgreSQL read the log from its newest call for every chunk.
+            page = page.filter(
+                Q(**{f"{key}__lte": moment}) & (Q(**{f"{key}__lt": moment}) | Q(pk__lt=pk))
+            )
         rows = list(page.order_by(f"-{key}", "-pk").values_list(key, "pk", *columns)[:CHUNK])
         for row in rows:
             yield row[2:]
