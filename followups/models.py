@@ -641,8 +641,11 @@ class Tally(models.Model):
             ("export_data", "Can export the call log, the callbacks and the minutes as CSV"),
         ]
         indexes = [
-            models.Index(fields=["business", "day"], name="tally_business_day_idx"),
             models.Index(fields=["day", "business"], name="tally_day_idx"),
+        ]
+        constraints = [
+            # One row per business and day: the recounts take turns (followups.tally).
+            models.UniqueConstraint(fields=["business", "day"], name="tally_one_per_day"),
         ]
 
     def __str__(self):

@@ -195,3 +195,35 @@ def test_two_businesses_saved_at_once_with_crossing_numbers_give_one_refusal():
         # One takes both numbers; the other is told (never a deadlock, never both).
         assert kinds == ["Business", "ValidationError"], results
         assert InboundNumber.objects.count() == 2
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_calls_saved_at_once_are_all_in_their_day_tally(round_):
+    """Six calls of one business's day saved at once, each in its own transaction: the
+    recounts after their commits wait for one another (the business's lock), so the last
+    one reads them all."""
+    from django.db import transaction
+
+    from callers.models import Business
+    from followups.models import PersonTally, Tally
+
+    business = Business.objects.default()
+    caller = CallerFactory(business=business)
+    people = [receptionist_user(username=f"r{n}-{round_}") for n in range(6)]
+    started = timezone.now() - timedelta(minutes=5)
+
+    def save(person):
+        def job():
+            with transaction.atomic():
+                return CallFactory(
+                    caller=caller, business=business, taken_by=person, started_at=started
+                ).pk
+
+        return job
+
+    results = at_once(*(save(person) for person in people))
+    assert all(isinstance(pk, int) for pk in results), results
+    day = timezone.localdate(started, business.zone)
+    assert Tally.objects.get(business=business, day=day).calls == 6
+    shares = PersonTally.objects.filter(business=business, day=day)
+    assert sorted(share.calls for share in shares) == [1] * 6
