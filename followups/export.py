@@ -9,6 +9,7 @@ Every export is recorded
 """
 
 import csv
+import re
 from datetime import datetime
 
 from django.contrib.auth.decorators import permission_required
@@ -23,6 +24,9 @@ from followups.models import Callback, CallbackStatus, Export
 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A signed number or a number in E.164 (+16175550147) runs no function in a spreadsheet:
+# written as it is, so that the Number column stays a number to dial or import.
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 class Echo:
@@ -38,8 +42,8 @@ def safe_cell(value) -> str:
         return ""
     if isinstance(value, datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-    text = str(value)
-    if text.startswith(FORMULA_STARTS):
+    text = value.as_e164 if hasattr(value, "as_e164") else str(value)
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 

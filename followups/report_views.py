@@ -36,8 +36,13 @@ class RangeForm(forms.Form):
     business = forms.ModelChoiceField(
         queryset=Business.objects.none(), required=False, empty_label="Every business"
     )
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    # Left empty (a fresh page, "?business=2"): today, on the days' clock.
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,6 +56,8 @@ class RangeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if self.errors or (data.get("start") is None and data.get("end") is None):
+            return data
         try:
             reports.check_range(data.get("start"), data.get("end"))
         except ValidationError as exc:
@@ -92,6 +99,12 @@ def _span(request, *, quiet=False) -> tuple[RangeForm, reports.Range, object]:
         zone = timezone.get_default_timezone()
     if first is None or last is None:
         first = last = timezone.localdate(timezone.now(), zone)
+    if not form.is_bound or not (form.data.get("start") or form.data.get("end")):
+        # The boxes show the days shown (today), not empty required boxes.
+        data = form.data.copy() if form.is_bound else {}
+        data.update({"start": first.isoformat(), "end": last.isoformat()})
+        form = RangeForm(data, user=user)
+        form.is_valid()
     ids = [business.pk] if business is not None else limited
     start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
@@ -100,10 +113,12 @@ def _span(request, *, quiet=False) -> tuple[RangeForm, reports.Range, object]:
 
 def _talk(seconds) -> str:
     if seconds is None:
-        return "none"
+        return "none yet"
     if seconds == math.inf:
         return "longer"
     minutes, rest = divmod(round(seconds), 60)
+    if minutes >= 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
     return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
 
 
@@ -312,7 +327,11 @@ def _hms(seconds: int) -> str:
 def minutes(request):
     """Per business, one month: calls, talk time and billable minutes under its rule."""
     month, first, last = _month(request)
-    previous = (first - timedelta(days=1)).strftime("%Y-%m")
+    previous = (
+        (first - timedelta(days=1)).strftime("%Y-%m")
+        if first.year > 2000 or first.month > 1
+        else None
+    )
     following = (last + timedelta(days=1)).strftime("%Y-%m")
     return render(
         request,

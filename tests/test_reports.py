@@ -666,3 +666,51 @@ def test_an_export_answers_get_only_and_records_nothing_else(db, manager_client,
     for url in ("/calls/export.csv", "/callbacks/export.csv"):
         assert getattr(manager_client, method)(url).status_code == 405
     assert not Export.objects.exists()
+
+
+# What a new user tripped on (issue 12's trial) --------------------------------------------
+
+
+def test_a_fresh_dashboard_shows_its_days_in_the_boxes(york, client):
+    client.force_login(york["maya"])
+    today = timezone.localdate(timezone.now(), NEW_YORK).isoformat()
+    response = dashboard_of(client, business=york["business"].pk)
+    form = response.context["form"]
+    assert not form.errors
+    assert (str(form["start"].value()), str(form["end"].value())) == (today, today)
+    html = response.content.decode()
+    assert f'value="{today}"' in html and "required" not in html.split('id="id_end"')[0][-200:]
+
+
+def test_a_phone_number_or_a_plain_number_is_exported_as_it_is(db, manager_client):
+    CallFactory(summary="-5 degrees outside", wants="+1 555 = ask", phone="+12125550147")
+    row = exported(manager_client.get("/calls/export.csv"))[1]
+    assert row[4] == "+12125550147"
+    assert row[8] == "'-5 degrees outside"  # text after the sign: neutralised
+    assert row[9] == "'+1 555 = ask"
+    from followups.export import safe_cell
+
+    assert [safe_cell(v) for v in ("-5", "+16175550147", "3.5", "-2+3", "+1 555")] == [
+        "-5",
+        "+16175550147",
+        "3.5",
+        "'-2+3",
+        "'+1 555",
+    ]
+
+
+def test_the_minutes_report_stops_at_january_2000(db, manager_client):
+    response = manager_client.get("/reports/minutes/", {"month": "2000-01"})
+    assert response.context["previous"] is None
+    assert 'aria-label="Previous month"' not in response.content.decode()
+
+
+def test_long_times_are_written_in_hours():
+    from followups.report_views import _talk
+
+    assert (_talk(12800), _talk(95), _talk(40), _talk(None)) == (
+        "3 h 33 min",
+        "1 min 35 s",
+        "40 s",
+        "none yet",
+    )

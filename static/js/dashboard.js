@@ -20,13 +20,17 @@
         },
         options: {
           animation: false,
-          scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } },
+          scales: {
+            x: { stacked: true },
+            y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
+          },
         },
       });
     }
     [["urgency-chart", data.urgencies], ["mood-chart", data.moods]].forEach(function (pair) {
       var canvas = document.getElementById(pair[0]);
-      if (!canvas) return;
+      var total = pair[1].reduce(function (sum, item) { return sum + item[1]; }, 0);
+      if (!canvas || !total) return; // nothing to share out: the table says 0
       new Chart(canvas, {
         type: "doughnut",
         data: {
