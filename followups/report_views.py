@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404
@@ -137,8 +138,7 @@ def _manager_dashboard(request):
     zone = span.start.tzinfo
     figures = reports.dashboard(span, timezone.now())
     people = figures["people"]
-    named = {pk: pk for pk in people if pk is not None}
-    users = {u.pk: u for u in _people(named)}
+    users = {u.pk: u for u in _people([pk for pk in people if pk is not None])}
     person_rows = sorted(
         (
             (display_name(users.get(pk), "Nobody (the sweeps)"), row, _talk(row["median_talk"]))
@@ -217,13 +217,8 @@ def repeat_callers(request):
 
 
 def _people(ids):
-    from django.contrib.auth import get_user_model
-
-    return (
-        get_user_model()
-        .objects.filter(pk__in=list(ids))
-        .only("username", "first_name", "last_name")
-    )
+    """The people of the table "By receptionist", with only what names them."""
+    return get_user_model().objects.filter(pk__in=ids).only("username", "first_name", "last_name")
 
 
 def _my_day(request):
