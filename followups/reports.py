@@ -6,6 +6,7 @@ each business's own: a figure for every business adds up each one's calendar day
 """
 
 import functools
+import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -152,6 +153,14 @@ LIVE_CALLBACKS_SQL = (
 )
 
 
+HOURS_SQL = f"SELECT hours FROM {Tally._meta.db_table} WHERE day = %s {{businesses}}"
+
+
+def _hours_of(span: "Range") -> list[tuple]:
+    """The hours of one day's tallies (JSON: a text on some databases, a list on others)."""
+    return _live(HOURS_SQL, span, [span.first])
+
+
 def _live(sql: str, span: "Range", params: list) -> list[tuple]:
     ids = span.business_ids
     scoped = "" if ids is None else f"AND business_id IN ({', '.join(['%s'] * len(ids))})"
@@ -182,17 +191,19 @@ class Range:
 
 def dashboard(span: Range, now: datetime) -> dict:
     """Every figure of the manager's dashboard for the range: a fixed number of queries."""
-    rows = _tallies(span.business_ids, span.first, span.last)
     total = dict(zip(FIGURES, tally_sums(FIGURES, span)[0], strict=True))
-    by_day = {as_date(day): list(counts) for day, *counts in tally_sums(NATURES, span, "day")}
-    days = [(day, by_day.get(day, [0] * len(NATURES))) for day in span.days()]
     hours = None
     if span.first == span.last:
+        # One day: its natures are the total's, and its hours are drawn instead.
+        days = [(span.first, [total[nature] for nature in NATURES])]
         hours = [[0] * len(NATURES) for _ in range(24)]
-        for (grid,) in rows.exclude(hours=[]).values_list("hours"):
-            for hour, counts in enumerate(grid):
+        for (grid,) in _hours_of(span):
+            for hour, counts in enumerate(json.loads(grid) if isinstance(grid, str) else grid):
                 for n, count in enumerate(counts):
                     hours[hour][n] += count
+    else:
+        by_day = {as_date(day): list(counts) for day, *counts in tally_sums(NATURES, span, "day")}
+        days = [(day, by_day.get(day, [0] * len(NATURES))) for day in span.days()]
     by_person = ("calls", "ended", *TALK_WITHIN, "escalations", "kept_on_time")
     people = [
         dict(zip(("person_id", *by_person), row, strict=True))

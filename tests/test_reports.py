@@ -445,6 +445,8 @@ def test_the_dashboard_queries_do_not_grow_with_the_data(db, manager_client):
     recount_all(business.pk)
     assert Tally.objects.count() >= 40
     assert count_queries(manager_client, url) == few == 8
+    # One day: its hours instead of its days, as many queries.
+    assert count_queries(manager_client, "/dashboard/?start=2026-10-05&end=2026-10-05") == 8
 
 
 def test_my_day_shows_a_receptionist_their_calls_callbacks_and_debriefs(db, client):
