@@ -27,6 +27,7 @@ from followups.models import Callback
 from followups.portal import month_bounds
 from receptionist.rendering import render
 from receptionist.roles import display_name
+from receptionist.templatetags.words import duration
 
 PRESETS = (("Today", 0), ("7 days", 6), ("30 days", 29), ("90 days", 89))
 
@@ -117,10 +118,7 @@ def _talk(seconds) -> str:
         return "none yet"
     if seconds == math.inf:
         return "longer"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes >= 60:
-        return f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+    return duration(timedelta(seconds=round(seconds)))
 
 
 @require_GET

@@ -15,8 +15,7 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, IntegerField, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 
 from calls.models import Call, Escalation, EscalationStatus, Mood, Nature, Urgency
 from followups.models import (
@@ -97,17 +96,6 @@ def median(bounds: tuple, within: list[int], total: int) -> float | None:
 
 def percent(part: int, whole: int) -> int | None:
     return round(100 * part / whole) if whole else None
-
-
-def _tallies(business_ids, first: date, last: date):
-    rows = Tally.objects.filter(day__gte=first, day__lte=last).order_by()
-    if business_ids is not None:
-        rows = rows.filter(business_id__in=business_ids)
-    return rows
-
-
-def _sums(names) -> dict:
-    return {name: Coalesce(Sum(name), 0, output_field=IntegerField()) for name in names}
 
 
 @functools.lru_cache(maxsize=64)
@@ -311,9 +299,10 @@ def billable_minutes(rule: str, *, seconds: int, minutes_up: int, sixths_up: int
 
 def minutes_by_day(business_id: int, first: date, last: date) -> list[dict]:
     """One business's days: calls, talk seconds and the per-call roundings' sums."""
-    return list(
-        _tallies([business_id], first, last)
-        .values("day")
-        .annotate(**_sums(("calls", "ended", "seconds", "minutes_up", "sixths_up")))
-        .order_by("day")
-    )
+    names = ("calls", "ended", "seconds", "minutes_up", "sixths_up")
+    span = Range([business_id], first, last, None, None)
+    rows = [
+        {"day": as_date(day), **dict(zip(names, figures, strict=True))}
+        for day, *figures in tally_sums(names, span, "day")
+    ]
+    return sorted(rows, key=lambda row: row["day"])
