@@ -695,7 +695,13 @@ class CallFilter(DateRangeFilterSet):
         queryset = self.filters["who"].filter(queryset, data.get("who"))
         return self.filters["q"].filter(queryset, data.get("q"))
 
+    # The search box's calls (calls.views.search): found by their own words alone; the
+    # callers a word finds are its other group.
+    words_only = False
+
     def filter_search(self, queryset, name, value):
+        if self.words_only:
+            return search.search(queryset, value, callers=False)
         if self.form.cleaned_data.get("sort") == "best":
             return queryset.ranked_search(value)
         return queryset.search(value)

@@ -16,6 +16,7 @@ and rank by which field matched: the same calls for the cases the tests cover.
 
 import bisect
 import functools
+import operator
 import re
 import threading
 import time
@@ -344,24 +345,25 @@ def _ids_found(text: str, number: str | None) -> list[int]:
     return CALLERS.column(**({"text": text} if text else {}), **runs)
 
 
-def compiled_values(text: str) -> dict | None:
+def compiled_values(text: str, *, callers: bool = True) -> dict | None:
     """What a compiled newest-first search (matching_of) takes on PostgreSQL, by name:
     each word's to_tsquery text (`word_0`, ...) and the ids of the callers it finds
     (`callers_0`, ...), and for a number the ids of the callers with a number containing it
     (`number_callers`); and `window`: whether the search walks the recent calls first
     (few_matches). None when the search has no word, or a word finds more than
-    MAX_CALLER_IDS callers (their calls are then asked for by a subquery: `search`)."""
+    MAX_CALLER_IDS callers (their calls are then asked for by a subquery: `search`).
+    `callers` False: the words of the calls alone (no caller is read: every list empty)."""
     words = words_of((text or "").strip())
     if not words or connection.vendor != "postgresql":
         return None
     values: dict = {}
     for place, word in enumerate(words):
-        ids = _ids_found(word.text, word.text if word.is_number else None)
+        ids = _ids_found(word.text, word.text if word.is_number else None) if callers else []
         if len(ids) > MAX_CALLER_IDS:
             return None
         values[f"word_{place}"] = word.tsquery()
         values[f"callers_{place}"] = ids
-    if _numbered_apart(text, words):
+    if callers and _numbered_apart(text, words):
         ids = _ids_found("", text)
         if len(ids) > MAX_CALLER_IDS:
             return None
@@ -396,14 +398,17 @@ def matching_of(values: dict) -> Q:
     return found
 
 
-def search(queryset, text: str):
-    """The calls of `queryset` that match the search (see the module's docstring)."""
+def search(queryset, text: str, *, callers: bool = True):
+    """The calls of `queryset` that match the search (see the module's docstring);
+    `callers` False: every word in the call's own words, whatever its caller."""
     text = (text or "").strip()
     words = words_of(text)
     if not words:
         return queryset
-    callers = [calls_of(_callers_with(word)) for word in words]
-    return queryset.filter(_matching(text, words, callers))
+    if not callers:
+        return queryset.filter(functools.reduce(operator.and_, [_said(word) for word in words]))
+    found = [calls_of(_callers_with(word)) for word in words]
+    return queryset.filter(_matching(text, words, found))
 
 
 # What a word found in the caller (name, organisation, number) adds to a call's relevance:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from callers.models import Business
+from callers.models import Business, Caller
 from callers.services import business_save
 from receptionist.models import StaffBusiness
 from tests.factories import (
@@ -36,11 +36,15 @@ def search(client, q):
     return response
 
 
-def test_a_name_finds_the_caller_and_their_calls(found, client):
+def test_a_name_finds_the_caller_and_the_calls_that_mention_it(found, client):
+    """Calls are found by their own words: a caller's calls are on the caller's page (the
+    first group), the calls group holds those that say the name."""
+    norbert = Caller.objects.get(name="Norbert Nobody")
+    CallFactory(caller=norbert, summary="Passed on a note for Wendy")
     client.force_login(found["rita"])
     response = search(client, "wendy")
     assert [c.name for c in response.context["callers"]] == ["Wendy Walsh"]
-    assert [c.summary for c in response.context["calls"]] == ["Asked about the invoice"]
+    assert [c.summary for c in response.context["calls"]] == ["Passed on a note for Wendy"]
     html = response.content.decode()
     assert "Acme &lt;b&gt;Ltd&lt;/b&gt;" in html
     assert "Elsewhere" not in html  # another business's caller: not for Rita
@@ -84,11 +88,12 @@ def test_who_may_search(db, client, who, status):
 
 
 def test_the_search_queries_do_not_grow_with_the_matches(found, client):
+    CallFactory(caller=Caller.objects.get(name="Norbert Nobody"), summary="A note for Wendy")
     client.force_login(found["rita"])
     few = count_queries(client, "/search/?q=wendy")
     for n in range(12):
         caller = CallerFactory(name=f"Wendy Number{n}")
-        CallFactory(caller=caller, summary=f"Call {n}")
+        CallFactory(caller=caller, summary=f"Call {n} for Wendy")
     response = client.get("/search/?q=wendy")
     assert len(response.context["callers"]) == 8 and response.context["more_callers"]
     assert len(response.context["calls"]) == 8 and response.context["more_calls"]

@@ -261,7 +261,7 @@ def _compiled_search(calls, every_business: bool) -> dict | None:
         return None
     matched = {"window": False}
     if data.get("q"):
-        matched = search.compiled_values(data["q"])
+        matched = search.compiled_values(data["q"], callers=not calls.words_only)
         if matched is None:
             return None
     if data.get("who"):

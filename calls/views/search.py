@@ -1,9 +1,10 @@
 """The search box of the navigation (/search/?q=): callers and calls at once.
 
-Callers by name, organisation or number (any format), first by name; calls by their words
-(summary, notes, what the caller wants, what was promised, the message) or their
-caller's, newest first: PostgreSQL's full-text search, a plain contains on SQLite (the
-call log's own search, calls.search). Each kind shows its first SHOWN and links to its
+Callers by name, organisation or number (any format), first by name; calls by their own
+words (summary, notes, what the caller wants, what was promised, the message), newest
+first: PostgreSQL's full-text search, a plain contains on SQLite (the call log's own
+search, calls.search, without the callers' names and numbers: those are the other
+group, and a caller's calls are on their page). Each kind shows its first SHOWN and links to its
 list with the same search, where the rest are. Scoped, as every page, to the businesses
 the person works for.
 """
@@ -44,6 +45,7 @@ def search_everything(request):
         # The call log's own first page for this search (its fast paths included).
         visible = Call.objects.for_user(request.user).for_list()
         found_calls = CallFilter({"q": text}, queryset=visible, request=request)
+        found_calls.words_only = True
         page = log_page(request, found_calls, visible, SHOWN)
         calls, more_calls = (list(page.items), page.has_next) if page else ([], False)
     return render(
