@@ -264,11 +264,21 @@ def business_names() -> dict[int, str]:
     """{id: name} of every business when several are active (an answering service: the
     lists name each row's business), else {} (a single office names none). One query,
     kept by each process for settings.BUSINESSES_SECONDS."""
+    several, names = _names()
+    return names if several else {}
+
+
+def every_business_name() -> dict[int, str]:
+    """{id: name} of every business, active or not (kept as business_names is)."""
+    return _names()[1]
+
+
+def _names() -> tuple[bool, dict[int, str]]:
     now = time.monotonic()
     if not _names_kept or now - _names_kept[0] >= settings.BUSINESSES_SECONDS:
         rows = list(Business.objects.values_list("pk", "name", "active"))
         several = sum(active for _, _, active in rows) > 1
-        _names_kept[:] = [now, {pk: name for pk, name, _ in rows} if several else {}]
+        _names_kept[:] = [now, (several, {pk: name for pk, name, _ in rows})]
     return _names_kept[1]
 
 

@@ -468,6 +468,14 @@ class Callback(models.Model):
                 name="callback_caller_active_idx",
                 condition=Q(status__in=["open", "claimed"]),
             ),
+            # The dashboard's promises still open of a range, and how many are overdue,
+            # from the index alone (followups.reports.LIVE_CALLBACKS_SQL).
+            models.Index(
+                fields=["created_at"],
+                include=["due_at", "business"],
+                name="callback_active_created_idx",
+                condition=Q(status__in=["open", "claimed"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -641,7 +649,12 @@ class Tally(models.Model):
             ("export_data", "Can export the call log, the callbacks and the minutes as CSV"),
         ]
         indexes = [
-            models.Index(fields=["day", "business"], name="tally_day_idx"),
+            # With the natures: the dashboard's calls per day from the index alone.
+            models.Index(
+                fields=["day", "business"],
+                include=["sales", "appointment", "urgent", "other"],
+                name="tally_day_natures_idx",
+            ),
         ]
         constraints = [
             # One row per business and day: the recounts take turns (followups.tally).
@@ -685,6 +698,55 @@ for _name in (*TALK_WITHIN, *ACK_WITHIN, *BACK_WITHIN):
     Tally.add_to_class(_name, models.PositiveIntegerField(default=0))
 for _name in TALK_WITHIN:
     PersonTally.add_to_class(_name, models.PositiveIntegerField(default=0))
+
+
+class MonthTally(models.Model):
+    """A business's whole calendar month: the sums of its Tally rows (every count; not the
+    hours), kept by followups.tally with the days. A 90-day range adds up its whole months
+    here and its days at either end there: some 30 rows a business instead of 90."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()  # the month's first day
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "business"], name="month_tally_day_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "day"], name="month_tally_one_per_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.business_id} {self.day:%Y-%m}: {self.calls} calls"
+
+
+class MonthPersonTally(models.Model):
+    """A person's share of a business's month: the sums of their PersonTally rows."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()  # the month's first day
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "business"], name="month_person_tally_day_idx")]
+
+    def __str__(self):
+        return f"{self.business_id} {self.day:%Y-%m} {self.person_id}: {self.calls} calls"
+
+
+def counted(model) -> list[str]:
+    """The names of a tally's counts (its whole-number fields, in their order)."""
+    return [
+        field.name
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.PositiveIntegerField)
+    ]
+
+
+# Every count of the day rows, on their month rows.
+for _source, _months in ((Tally, MonthTally), (PersonTally, MonthPersonTally)):
+    for _name in counted(_source):
+        _months.add_to_class(_name, models.PositiveIntegerField(default=0))
 
 
 class Export(models.Model):

@@ -35,8 +35,11 @@ from followups.models import (
     TALK_WITHIN,
     Callback,
     CallbackStatus,
+    MonthPersonTally,
+    MonthTally,
     PersonTally,
     Tally,
+    counted,
 )
 
 NATURES = [str(nature) for nature in Nature]
@@ -242,7 +245,44 @@ def recount(business_id: int, first: date, last: date | None = None) -> int:
             model.objects.filter(business_id=business_id, day__gte=first, day__lte=last).delete()
         Tally.objects.bulk_create(tallies, batch_size=1000)
         PersonTally.objects.bulk_create(people, batch_size=1000)
+        sum_months(business_id, first, last)
     return len(tallies)
+
+
+def month_of(day: date) -> tuple[date, date]:
+    """The first and last days of the month of `day`."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def sum_months(business_id: int, first: date, last: date) -> None:
+    """Add up again the business's months that hold a day from `first` to `last`: each
+    MonthTally and MonthPersonTally is the sum of its month's day rows (one INSERT ...
+    SELECT a month and kind, by the database)."""
+    quote = connection.ops.quote_name
+    month, _ = month_of(first)
+    with transaction.atomic(), connection.cursor() as cursor:
+        while month <= last:
+            start, end = month_of(month)
+            for days, months, group in (
+                (Tally, MonthTally, ""),
+                (PersonTally, MonthPersonTally, "person_id"),
+            ):
+                names = [quote(name) for name in counted(days)]
+                grouped = ["business_id", *([group] if group else [])]
+                months.objects.filter(business_id=business_id, day=start).delete()
+                cursor.execute(
+                    f"INSERT INTO {quote(months._meta.db_table)} "
+                    f"({', '.join([*grouped, 'day', *names])}) "
+                    f"SELECT {', '.join(grouped)}, %s, "
+                    f"{', '.join(f'SUM({name})' for name in names)} "
+                    f"FROM {quote(days._meta.db_table)} "
+                    "WHERE business_id = %s AND day >= %s AND day <= %s "
+                    f"GROUP BY {', '.join(grouped)}",
+                    [start, business_id, start, end],
+                )
+            month = end + timedelta(days=1)
 
 
 def recount_all(business_id: int) -> int:
@@ -259,7 +299,7 @@ def recount_all(business_id: int) -> int:
     ]
     moments = [moment for query in first for moment in query]
     if not moments:
-        for model in (Tally, PersonTally):
+        for model in (Tally, PersonTally, MonthTally, MonthPersonTally):
             model.objects.filter(business_id=business_id).delete()
         return 0
     zone = Business.objects.get(pk=business_id).zone
@@ -275,6 +315,10 @@ def recount_all(business_id: int) -> int:
     for model in (Tally, PersonTally):  # days no longer the business's (another zone)
         model.objects.filter(business_id=business_id).exclude(
             day__gte=start, day__lte=today
+        ).delete()
+    for model in (MonthTally, MonthPersonTally):
+        model.objects.filter(business_id=business_id).exclude(
+            day__gte=month_of(start)[0], day__lte=today
         ).delete()
     return written
 

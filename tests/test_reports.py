@@ -19,7 +19,16 @@ from callers.models import BillingRule, Business
 from callers.services import business_save
 from calls.models import Call, Escalation
 from followups import reports
-from followups.models import ACK_BOUNDS, TALK_BOUNDS, Callback, Export, PersonTally, Tally
+from followups.models import (
+    ACK_BOUNDS,
+    TALK_BOUNDS,
+    Callback,
+    Export,
+    MonthPersonTally,
+    MonthTally,
+    PersonTally,
+    Tally,
+)
 from followups.tally import recount, recount_all
 from receptionist.models import StaffBusiness
 from tests.factories import (
@@ -716,3 +725,86 @@ def test_long_times_are_written_in_hours():
         "40 s",
         "none yet",
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "months"),
+    [
+        (date(2026, 11, 1), date(2026, 11, 1), None),  # one day
+        (date(2026, 11, 2), date(2026, 11, 30), None),  # the month less its first day
+        (date(2026, 11, 1), date(2026, 11, 30), (date(2026, 11, 1), date(2026, 11, 1))),
+        (date(2026, 8, 27), date(2026, 11, 24), (date(2026, 9, 1), date(2026, 10, 1))),
+        (date(2024, 2, 1), date(2024, 2, 29), (date(2024, 2, 1), date(2024, 2, 1))),  # leap
+        (date(2025, 12, 15), date(2026, 2, 28), (date(2026, 1, 1), date(2026, 2, 1))),
+    ],
+)
+def test_whole_months_of_a_range(first, last, months):
+    assert reports.whole_months(first, last) == months
+
+
+def test_each_month_is_the_sum_of_its_days_and_follows_their_changes(
+    york, django_capture_on_commit_callbacks
+):
+    business = york["business"]
+
+    def month_row():
+        return MonthTally.objects.get(business=business, day=date(2026, 11, 1))
+
+    days = Tally.objects.filter(business=business, day__month=11)
+    assert month_row().calls == sum(t.calls for t in days) == 6
+    assert month_row().seconds == sum(t.seconds for t in days)
+    by_person = {}
+    for person, calls in PersonTally.objects.filter(business=business).values_list(
+        "person__username", "calls"
+    ):
+        by_person[person] = by_person.get(person, 0) + calls
+    month_people = dict(
+        MonthPersonTally.objects.filter(business=business).values_list("person__username", "calls")
+    )
+    assert month_people == by_person and sum(month_people.values()) == 6
+    with django_capture_on_commit_callbacks(execute=True):
+        Call.objects.filter(business=business).order_by("started_at").first().delete()
+    assert month_row().calls == 5
+
+
+def test_a_range_reads_its_whole_months_and_its_days_alike(york):
+    """The sums of a range that holds a whole month (read from MonthTally) are the sums of
+    its days (read from Tally), for every business and for one."""
+    business = york["business"]
+    CallFactory(business=business, started_at=at("2026-09-30 12:00 EDT"))
+    CallFactory(business=business, started_at=at("2026-10-15 09:00 EDT"))
+    recount_all(business.pk)
+    in_range = Call.objects.filter(
+        started_at__gte=at("2026-09-30 00:00 EDT"), started_at__lt=at("2026-11-03 00:00 EST")
+    ).count()
+    names = ("calls", "seconds", "sales", "escalations", "kept_on_time")
+    for ids in (None, [business.pk]):
+        span = reports.Range(ids, date(2026, 9, 30), date(2026, 11, 2), None, None)
+        assert reports.whole_months(span.first, span.last) is not None
+        by_days = [
+            sum(
+                getattr(t, name)
+                for t in Tally.objects.filter(day__gte=span.first, day__lte=span.last)
+            )
+            for name in names
+        ]
+        assert list(reports.tally_sums(names, span)[0]) == by_days
+        people = {
+            row[0]: row[1] for row in reports.tally_sums(("calls",), span, "person_id", PersonTally)
+        }
+        assert people == {
+            person: sum(
+                PersonTally.objects.filter(
+                    person_id=person, day__gte=span.first, day__lte=span.last
+                ).values_list("calls", flat=True)
+            )
+            for person in PersonTally.objects.values_list("person_id", flat=True)
+        }
+        assert sum(people.values()) == by_days[0] == in_range
+
+
+def test_a_business_picked_that_is_gone_is_said_on_its_field(york, client):
+    client.force_login(york["maya"])
+    response = client.get("/dashboard/", {"business": "999999", "start": "2026-11-01"})
+    assert response.status_code == 200
+    assert "business" in response.context["form"].errors
