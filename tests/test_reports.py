@@ -458,7 +458,10 @@ def test_the_dashboard_queries_do_not_grow_with_the_data(db, manager_client):
     assert count_queries(manager_client, "/dashboard/?start=2026-10-05&end=2026-10-05") == 8
 
 
-def test_my_day_shows_a_receptionist_their_calls_callbacks_and_debriefs(db, client):
+@pytest.mark.parametrize("limited", [False, True])
+def test_my_day_shows_a_receptionist_their_calls_callbacks_and_debriefs(db, client, limited):
+    """Read by compiled statements for a person who works for every business, by the
+    QuerySets with the business filter for one limited to some."""
     rita = receptionist_user(username="rita-d")
     maya = manager_user(username="maya-d")
     mine = CallFactory(taken_by=rita, summary="Mine today", started_at=timezone.now())
@@ -476,10 +479,17 @@ def test_my_day_shows_a_receptionist_their_calls_callbacks_and_debriefs(db, clie
         resolution="Talked it through",
         debrief="You did well <b>staying calm</b>.",
     )
+    if limited:
+        StaffBusiness.objects.create(user=rita, business=mine.business)
+        elsewhere = business_save(user=maya, name="Elsewhere Clinic")
+        CallFactory(taken_by=rita, business=elsewhere, summary="Not hers now")
     client.force_login(rita)
     response = dashboard_of(client)
     html = response.content.decode()
-    assert "Mine today" in html and "Someone else" not in html
+    assert "Mine today" in html and "Someone else" not in html and "Not hers" not in html
+    assert [callback.caller_name for callback in response.context["callbacks"]] == [
+        mine.caller.name
+    ]
     assert response.context["overdue"] == 1
     assert "staying calm" in html and "<b>staying" not in html
     assert count_queries(client, "/dashboard/") == 5

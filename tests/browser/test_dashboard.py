@@ -77,7 +77,7 @@ def test_the_dashboard_follows_the_range_and_the_business(live_server, page, log
 def test_slash_goes_to_the_search_box_from_any_page(live_server, page, log_in):
     manager_user(username="maya")
     caller = CallerFactory(name="Quentin Quill", business=Business.objects.default())
-    CallFactory(caller=caller, business=caller.business, summary="Wants a quote")
+    CallFactory(caller=caller, business=caller.business, summary="Wants a quote from Quill's")
     log_in(page, "maya")
     page.goto(f"{live_server.url}/callbacks/")
     page.locator("body").press("/")
