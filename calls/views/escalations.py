@@ -45,9 +45,9 @@ def _waiting(escalations):
 # (receptionist/statements.py): its QUEUE_SIZE most urgent, each row with how many wait in
 # all (`waiting`, counted in the same query).
 QUEUE = Statement(
-    lambda size: Escalation.objects.for_queue().annotate(
+    lambda size: Escalation.objects.for_queue(size).annotate(
         waiting=_waiting(Escalation.objects.all())
-    )[:size],
+    ),
     shape=("size",),
 )
 # The queue shows this many, the most urgent first (a screenful, as every list); the next
@@ -63,8 +63,8 @@ def escalation_queue(request):
     else:
         escalations = list(
             Escalation.objects.for_user(request.user)
-            .for_queue()
-            .annotate(waiting=_waiting(Escalation.objects.for_user(request.user)))[:QUEUE_SIZE]
+            .for_queue(QUEUE_SIZE)
+            .annotate(waiting=_waiting(Escalation.objects.for_user(request.user)))
         )
     waiting = escalations[0].waiting if escalations else 0
     context = {
