@@ -687,9 +687,11 @@ class NumbersOf(models.Expression):
 
     output_field = _NumberList()
 
-    def __init__(self, caller: str = "caller_id"):
+    def __init__(self, caller: str = "caller_id", *, of: str = "number"):
+        """`of`: another field of the numbers, in the same order (their labels)."""
         super().__init__()
         self.caller = F(caller)
+        self.of = of
 
     def get_source_expressions(self):
         return [self.caller]
@@ -702,7 +704,7 @@ class NumbersOf(models.Expression):
         q = connection.ops.quote_name
         phones = CallerPhone._meta
         table = q(phones.db_table)
-        number = f"{table}.{q(phones.get_field('number').column)}"
+        number = f"{table}.{q(phones.get_field(self.of).column)}"
         where = f"{table}.{q(phones.get_field('caller').column)} = {column}"
         order = f"{table}.{q(phones.pk.column)}"
         if connection.vendor == "postgresql":

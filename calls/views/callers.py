@@ -2,6 +2,7 @@
 of the call form. They live here because they show calls: callers knows nothing of them."""
 
 import json
+from collections import namedtuple
 from datetime import datetime
 
 from django.conf import settings
@@ -53,11 +54,15 @@ RECENT_CALLS = Statement(
 
 
 def _for_caller_page(callers, today, week):
-    """A caller's page: with their calls today and this week, and whether a promise to
-    them is open (their numbers: PHONES)."""
+    """A caller's page: with their numbers and labels, their calls today and this week,
+    and whether a promise to them is open."""
     # Through the relation followups adds to Caller: calls does not import it.
     callbacks_of = Caller._meta.get_field("callbacks").related_model.objects
     return callers.annotate(
+        # The numbers and their labels, read with the caller (a query of their own cost a
+        # round trip and its planning on every caller page).
+        numbers=NumbersOf("pk"),
+        number_labels=NumbersOf("pk", of="label"),
         **Call.objects.counts_of_caller(since=(today, week)),
         # Most callers have no promise open: the list is then not asked for. (Asked
         # the same of escalations, PostgreSQL walked every call of a busy caller.)
@@ -81,11 +86,6 @@ CALLER_PAGE = Statement(
     pk=int,
     today=datetime,
     week=datetime,
-)
-# Read apart, compiled (prefetch_related builds and compiles its query on every request: a
-# sixth of the page).
-PHONES = Statement(
-    lambda caller: CallerPhone.objects.filter(caller_id=caller).order_by("pk"), caller=int
 )
 HISTORY_PAGE = KeysetStatement(
     lambda caller: _history(Call.objects.filter(caller_id=caller)),
@@ -121,6 +121,10 @@ OPEN_CALLBACKS = Statement(
 )
 
 
+# A number on the caller page: its E.164 text and its label as shown.
+ShownNumber = namedtuple("ShownNumber", "number label")
+
+
 @permission_required("callers.view_caller", raise_exception=True)
 def caller_detail(request, pk):
     user = request.user
@@ -146,7 +150,11 @@ def caller_detail(request, pk):
     context = {"caller": caller, "page": page}
     if request.htmx and request.GET.get("cursor"):
         return render(request, "calls/caller-history-rows.html", context)
-    context["phones"] = PHONES.all(caller=caller.pk)
+    labels = dict(CallerPhone.Label.choices)
+    context["phones"] = [
+        ShownNumber(number, labels.get(label, label))
+        for number, label in zip(caller.numbers, caller.number_labels, strict=True)
+    ]
     businesses = active_businesses()
     if len(businesses) > 1:
         # An answering service: whose caller this is (the active businesses are kept).

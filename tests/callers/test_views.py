@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from callers.models import Caller
+from callers.models import Caller, CallerPhone
 from tests.factories import CallerFactory, CallFactory, earlier_today
 from tests.querycounts import count_queries, next_cursor, row_ids
 
@@ -120,6 +120,20 @@ def test_caller_page_history_pages_with_htmx(reception_client, ann, settings):
     )
     assert row_ids(second, "data-call-row") == [calls[2].pk, calls[3].pk]
     assert b"<h1" not in second.content
+
+
+def test_caller_page_shows_each_number_with_its_label_in_order(reception_client, ann):
+    """The numbers are read with the caller (NumbersOf, its labels alike), oldest first;
+    "Log a call" dials the first."""
+    CallerPhone.objects.create(caller=ann, number="+442079460958", label="work")
+    response = reception_client.get(f"/callers/{ann.pk}/")
+    assert [tuple(p) for p in response.context["phones"]] == [
+        ("+12125550147", "Mobile"),
+        ("+442079460958", "Work"),
+    ]
+    html = response.content.decode()
+    assert html.index("(212) 555-0147") < html.index("Mobile") < html.index("Work")
+    assert "/calls/new/?phone=%2B12125550147" in html
 
 
 def test_caller_page_query_count_does_not_grow(reception_client, ann):
