@@ -207,7 +207,10 @@ class CallQuerySet(models.QuerySet):
                 self.filter(caller_id=OuterRef(caller), started_at__gte=moment)
                 .order_by()
                 .values("caller_id")
-                .annotate(n=Count("pk"))
+                # COUNT(*), not of the id: the index holds no id, and counting ids read
+                # every row of a busy caller's week from the table (0.8 ms for 258 calls,
+                # against 0.1 ms from the index alone).
+                .annotate(n=Count("*"))
                 .values("n")
             )
             return Coalesce(Subquery(counted), 0)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import BadRequest, ValidationError
 from django.db import connection
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.views.decorators.http import require_GET
 
 from callers import phones
@@ -64,9 +64,21 @@ def _for_caller_page(callers, today, week):
         numbers=NumbersOf("pk"),
         number_labels=NumbersOf("pk", of="label"),
         **Call.objects.counts_of_caller(since=(today, week)),
-        # Most callers have no promise open: the list is then not asked for. (Asked
-        # the same of escalations, PostgreSQL walked every call of a busy caller.)
+        # Most callers have no promise open and no escalation waiting: the lists are then
+        # not asked for.
         has_open_callbacks=Exists(callbacks_of.active().filter(caller=OuterRef("pk"))),
+        has_open_escalations=Exists(
+            # From the few escalations waiting, each call's caller read by its key (a
+            # scalar subquery PostgreSQL cannot turn into a join): asked as a join, it
+            # walked every call of a busy caller instead.
+            Escalation.objects.unresolved()
+            .annotate(
+                of_caller=Subquery(
+                    Call.objects.filter(pk=OuterRef("call_id")).order_by().values("caller_id")[:1]
+                )
+            )
+            .filter(of_caller=OuterRef("pk"))
+        ),
     )
 
 
@@ -166,7 +178,9 @@ def caller_detail(request, pk):
     context["open_callbacks"] = []
     if caller.has_open_callbacks:
         context["open_callbacks"] = OPEN_CALLBACKS.all(caller=caller.pk)
-    if not compiled:
+    if not caller.has_open_escalations:
+        escalations = []
+    elif not compiled:
         escalations = list(_open_escalations(Escalation.objects.visible_to(user), caller.pk))
     elif Escalation.objects.sees_every_one(user):
         escalations = OPEN_ESCALATIONS.all(caller=caller.pk)

@@ -160,6 +160,27 @@ def test_the_caller_page_shows_what_is_still_open_first(reception_client, recept
     assert f'data-open-escalation="{hidden.pk}"' not in content  # not theirs to read
 
 
+def test_the_escalations_are_asked_for_only_while_one_of_the_callers_is_open(
+    manager_client, manager, ann
+):
+    """Whether an escalation of this caller waits is read with the caller: none open (or
+    only another caller's, or only resolved ones) costs no query for the list."""
+    from calls.services import escalation_raise, escalation_resolve
+
+    other = CallFactory()
+    escalation_raise(call=other, user=other.taken_by, playbook_steps=[])  # someone else's
+    mine = CallFactory(caller=ann)
+    none_open = count_queries(manager_client, f"/callers/{ann.pk}/")
+    escalation = escalation_raise(call=mine, user=mine.taken_by, playbook_steps=[])
+    response = manager_client.get(f"/callers/{ann.pk}/")
+    assert f'data-open-escalation="{escalation.pk}"' in response.content.decode()
+    assert count_queries(manager_client, f"/callers/{ann.pk}/") == none_open + 1
+    escalation_resolve(escalation_id=escalation.pk, user=manager, resolution="Called back.")
+    assert count_queries(manager_client, f"/callers/{ann.pk}/") == none_open
+    page = manager_client.get(f"/callers/{ann.pk}/").content.decode()
+    assert "data-open-escalation" not in page
+
+
 # --- edit ---------------------------------------------------------------------------------
 
 
