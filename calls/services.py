@@ -11,6 +11,7 @@ from django.utils import timezone
 from callers import phones
 from callers.models import HANDLING_NOTE_NEEDED, Business, Caller
 from callers.services import caller_add_phone, caller_create, caller_set_caution, caller_unknown
+from calls import signals
 from calls.models import (
     PLAYBOOK_KEYS,
     Call,
@@ -288,6 +289,9 @@ def call_log(
             raise ValidationError({"caller": CALLER_GONE})
         if phone:
             caller_add_phone(caller=caller, phone=phone)
+    if fields.get("started_at") is None:
+        # Logged as it ends, with no start given (the API, a phone system): it began now.
+        fields["started_at"] = timezone.now()
     if fields.get("ended_at") is None:
         # The form's timer stops when the call is saved.
         fields["ended_at"] = max(timezone.now(), fields.get("started_at") or timezone.now())
@@ -299,7 +303,7 @@ def call_log(
         submission_key=submission_key,
         **fields,
     )
-    _message_to_send(call)
+    message = _message_to_send(call)
     call.full_clean(exclude=["caller", "business", "taken_by", "submission_key"])
     try:
         with transaction.atomic():
@@ -311,6 +315,9 @@ def call_log(
         if earlier:
             raise CallAlreadyLogged(earlier) from None
         raise
+    signals.call_logged.send(sender=Call, instance=call)
+    if message:
+        signals.message_taken.send(sender=Call, instance=call)
     if escalate or must_escalate(mood=call.mood, outcome=call.outcome):
         escalation_raise(
             call=call, user=user, reason=escalation_reason, playbook_steps=playbook_steps or []
@@ -360,8 +367,10 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     call.version += 1
     call._change_reason = "Edited"
     call.full_clean(exclude=["caller", "business", "taken_by", "submission_key"])
-    _message_to_send(call)
+    message = _message_to_send(call)
     call.save()
+    if message:
+        signals.message_taken.send(sender=Call, instance=call)
     if (
         must_escalate(mood=call.mood, outcome=call.outcome)
         and not was_abusive
@@ -377,19 +386,21 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     return call
 
 
-def _message_to_send(call: Call) -> None:
+def _message_to_send(call: Call) -> bool:
     """A call whose outcome is "Message taken" e-mails its business's contacts, once, after
     the call is saved (the task worker: calls.tasks.send_message). A call edited to that
     outcome later sends it then; one that already has a message status keeps it; one edited
-    away from it before the e-mail went sends none."""
+    away from it before the e-mail went sends none. True when this save takes a message
+    (the caller sends signals.message_taken once the call is saved)."""
     if call.outcome != Outcome.MESSAGE_TAKEN:
         if call.message_status == MessageStatus.PENDING:
             call.message_status = ""  # edited away before it was sent: nothing to send
-        return
+        return False
     if call.message_status:
-        return
+        return False
     call.message_status = MessageStatus.PENDING
     transaction.on_commit(lambda: send_message.enqueue(call.pk))
+    return True
 
 
 def message_mark_read(*, call_id: int, user) -> Call:
@@ -451,6 +462,7 @@ def escalation_raise(
     except IntegrityError:
         _refuse_if_open(call)
         raise
+    signals.escalation_raised.send(sender=Escalation, instance=escalation)
     transaction.on_commit(lambda: notify_managers_of_escalation.enqueue(escalation.pk, "raised"))
     return escalation
 
@@ -476,6 +488,7 @@ def escalation_acknowledge(*, escalation_id: int, user) -> Escalation:
     escalation.acknowledged_at = timezone.now()
     escalation.assigned_to = escalation.assigned_to or user
     escalation.save()
+    signals.escalation_acknowledged.send(sender=Escalation, instance=escalation)
     return escalation
 
 
@@ -568,6 +581,7 @@ def escalation_resolve(
             caution=False,
             reason=f"Caution cleared when escalation #{escalation.pk} was resolved",
         )
+    signals.escalation_resolved.send(sender=Escalation, instance=escalation)
     return escalation
 
 

@@ -51,3 +51,33 @@ class Session(AbstractBaseSession):
 
     class Meta(AbstractBaseSession.Meta):
         db_table = "receptionist_session"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A person's key to the REST API for an integration (a phone system, a CRM): it acts
+    as that person, with their role and businesses. Only its SHA-256 digest is kept; the
+    token itself is shown once, when it is made (receptionist.tokens)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    # The token's first characters, to tell one from another in the list.
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…) of {self.user_id}"

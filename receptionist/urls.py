@@ -34,6 +34,10 @@ urlpatterns = [
     path("callbacks/", include("followups.urls")),
     path("businesses/", include("callers.urls_businesses")),
     path("portal/", include("followups.urls_portal")),
+    # The REST API: each app's endpoints (its api.py), the schema, the docs and the tokens.
+    path("api/", include("receptionist.api_urls")),
+    # Webhooks: the endpoints managers configure and the log of what was sent.
+    path("webhooks/", include("followups.urls_webhooks")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,3 @@
+"""The REST API of callers (being built)."""
+
+urlpatterns = []

@@ -1,0 +1,490 @@
+"""The REST API of calls and escalations (/api/v1/calls/, /api/v1/escalations/).
+
+Thin: each endpoint reads through the same QuerySet methods as the pages
+(`Call.objects.for_user`, `Escalation.objects.visible_to`, the call log's CallFilter) and
+writes through the same services (`call_log`, `call_update`, `escalation_raise`,
+`escalation_acknowledge`, `escalation_resolve`): no rule is written here twice. A
+serializer only checks the shape of what was sent and translates a service's refusal.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from callers.models import Business, Caller
+from calls.forms import CallFilter
+from calls.models import (
+    PLAYBOOK_KEYS,
+    Call,
+    CautionDecision,
+    Direction,
+    Escalation,
+    EscalationStatus,
+    Mood,
+    Nature,
+    Outcome,
+    Severity,
+    Urgency,
+)
+from calls.services import (
+    CallAlreadyLogged,
+    CallConflict,
+    EscalationAlreadyOpen,
+    EscalationTaken,
+    call_log,
+    call_update,
+    escalation_acknowledge,
+    escalation_raise,
+    escalation_resolve,
+)
+from receptionist.api import ApiView, conflict, page_of, paged
+from receptionist.roles import display_name
+
+PAGE_SIZE = 50
+
+
+def person(user) -> dict | None:
+    return None if user is None else {"id": user.pk, "name": display_name(user)}
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CallerRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CallSerializer(serializers.Serializer):
+    """A call as the API gives it."""
+
+    id = serializers.IntegerField()
+    business = serializers.IntegerField(source="business_id")
+    caller = CallerRefSerializer()
+    phone = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    nature = serializers.ChoiceField(choices=Nature.choices)
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    mood = serializers.ChoiceField(choices=Mood.choices)
+    summary = serializers.CharField()
+    wants = serializers.CharField()
+    promised = serializers.CharField()
+    message = serializers.CharField()
+    notes = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    taken_by = PersonSerializer()
+    version = serializers.IntegerField()
+
+    def to_representation(self, call):
+        return {
+            "id": call.pk,
+            "business": call.business_id,
+            "caller": {"id": call.caller_id, "name": call.caller.name},
+            "phone": str(call.phone or ""),
+            "started_at": serializers.DateTimeField().to_representation(call.started_at),
+            "ended_at": call.ended_at
+            and serializers.DateTimeField().to_representation(call.ended_at),
+            "direction": call.direction,
+            "nature": call.nature,
+            "urgency": call.urgency,
+            "mood": call.mood,
+            "summary": call.summary,
+            "wants": call.wants,
+            "promised": call.promised,
+            "message": call.message,
+            "notes": call.notes,
+            "outcome": call.outcome,
+            "taken_by": person(call.taken_by),
+            "version": call.version,
+        }
+
+
+def text(max_length: int, **options):
+    return serializers.CharField(
+        max_length=max_length, allow_blank=True, trim_whitespace=False, **options
+    )
+
+
+class CallFieldsSerializer(serializers.Serializer):
+    """What a call says, as the call form asks it."""
+
+    phone = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    started_at = serializers.DateTimeField(required=False)
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    direction = serializers.ChoiceField(choices=Direction.choices, required=False)
+    nature = serializers.ChoiceField(choices=Nature.choices, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    mood = serializers.ChoiceField(choices=Mood.choices, required=False)
+    summary = serializers.CharField(max_length=200, required=False)
+    wants = text(2000, required=False)
+    promised = text(2000, required=False)
+    message = text(5000, required=False)
+    notes = text(10000, required=False)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
+
+    def validate(self, data):
+        for name, value in data.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise serializers.ValidationError({name: "No NUL characters, please."})
+        return data
+
+
+class CallCreateSerializer(CallFieldsSerializer):
+    """A new call: what the call form sends (calls.services.call_log says the rules)."""
+
+    summary = serializers.CharField(max_length=200)
+    business = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    caller = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    caller_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    number_withheld = serializers.BooleanField(required=False, default=False)
+    escalate = serializers.BooleanField(required=False, default=False)
+    escalation_reason = text(2000, required=False, default="")
+    playbook_steps = serializers.ListField(
+        child=serializers.ChoiceField(choices=PLAYBOOK_KEYS), required=False, default=list
+    )
+    callback = serializers.BooleanField(required=False, default=False)
+    callback_due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    callback_promise = text(500, required=False, default="")
+    callback_window = text(100, required=False, default="")
+    submission_key = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+
+class CallUpdateSerializer(CallFieldsSerializer):
+    """An edit: the version read, and the fields to change (the others stay)."""
+
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+def _visible_calls(user):
+    return Call.objects.for_user(user).select_related("caller", "taken_by")
+
+
+CALL_LIST_PARAMS = [
+    OpenApiParameter("cursor", str, description="The `next` address's cursor."),
+    OpenApiParameter("q", str, description="Words a call says (or a caller's name or number)."),
+    OpenApiParameter("sort", str, enum=["best"], description="best: best match first."),
+    OpenApiParameter("nature", str, enum=Nature.values),
+    OpenApiParameter("urgency", str, enum=Urgency.values),
+    OpenApiParameter("mood", str, enum=Mood.values),
+    OpenApiParameter("outcome", str, enum=Outcome.values),
+    OpenApiParameter("direction", str, enum=Direction.values),
+    OpenApiParameter("taken_by", int, description="The id of who took the call."),
+    OpenApiParameter("who", str, description="A caller's name, organisation or number."),
+    OpenApiParameter("caller", int, description="One caller's id."),
+    OpenApiParameter("withheld", bool, description="Only calls without a number."),
+    OpenApiParameter("date_from", OpenApiTypes.DATE),
+    OpenApiParameter("date_to", OpenApiTypes.DATE),
+]
+
+
+class CallList(ApiView):
+    """The call log: the same filters as /calls/, newest first (or best match first)."""
+
+    required_for = {"GET": ("calls.view_call",), "POST": ("calls.add_call",)}
+    known_params = frozenset(p.name for p in CALL_LIST_PARAMS)
+
+    @extend_schema(parameters=CALL_LIST_PARAMS, responses=CallSerializer(many=True))
+    def get(self, request):
+        visible = _visible_calls(request.user)
+        calls = CallFilter(request.query_params, queryset=visible, request=request._request)
+        if not calls.is_valid():
+            return Response(calls.form.errors, status=status.HTTP_400_BAD_REQUEST)
+        found, key, ids_first = calls.page_order(calls.qs)
+        page = page_of(
+            request,
+            found.select_related("caller", "taken_by"),
+            key=key,
+            descending=True,
+            size=PAGE_SIZE,
+            ids_first=ids_first,
+            rows=visible if ids_first else None,
+        )
+        return paged(request, page, [CallSerializer(call).data for call in page.items])
+
+    @extend_schema(
+        request=CallCreateSerializer,
+        responses={201: CallSerializer, 200: CallSerializer},
+    )
+    def post(self, request):
+        sent = CallCreateSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        data = dict(sent.validated_data)
+        business = None
+        if "business" in data:
+            business = Business.objects.filter(pk=data.pop("business")).first()
+            if business is None:
+                return Response(
+                    {"business": ["No such business."]}, status=status.HTTP_400_BAD_REQUEST
+                )
+        caller = None
+        if "caller" in data:
+            caller = Caller.objects.for_user(request.user).filter(pk=data.pop("caller")).first()
+            if caller is None:
+                return Response({"caller": ["No such caller."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            call = call_log(
+                user=request.user,
+                business=business,
+                caller=caller,
+                phone=data.pop("phone", "") or None,
+                caller_name=data.pop("caller_name", ""),
+                attach_to=None,
+                **data,
+            )
+        except CallAlreadyLogged as logged:
+            # The same submission_key again: the call it logged the first time.
+            return Response(
+                CallSerializer(_visible_calls(request.user).get(pk=logged.call.pk)).data
+            )
+        call = _visible_calls(request.user).get(pk=call.pk)
+        return Response(CallSerializer(call).data, status=status.HTTP_201_CREATED)
+
+
+class CallDetail(ApiView):
+    required_for = {
+        "GET": ("calls.view_call",),
+        "PATCH": ("calls.change_call",),
+    }
+
+    @extend_schema(responses=CallSerializer)
+    def get(self, request, pk):
+        call = get_object_or_404(_visible_calls(request.user), pk=pk)
+        return Response(CallSerializer(call).data)
+
+    @extend_schema(
+        request=CallUpdateSerializer,
+        responses={200: CallSerializer, 409: OpenApiTypes.OBJECT},
+        description="Send the `version` you read: if someone saved the call since, the "
+        "answer is 409 with their version, and nothing is changed.",
+    )
+    def patch(self, request, pk):
+        call = get_object_or_404(_visible_calls(request.user), pk=pk)
+        sent = CallUpdateSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        changes = dict(sent.validated_data)
+        version = changes.pop("version")
+        try:
+            call_update(
+                call_id=call.pk, expected_version=version, user=request.user, changes=changes
+            )
+        except CallConflict:
+            return conflict(CallSerializer(_visible_calls(request.user).get(pk=pk)).data)
+        return Response(CallSerializer(_visible_calls(request.user).get(pk=pk)).data)
+
+
+# --- escalations ----------------------------------------------------------------------------
+
+
+class EscalationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    call = serializers.IntegerField()
+    business = serializers.IntegerField()
+    caller = CallerRefSerializer()
+    status = serializers.ChoiceField(choices=EscalationStatus.choices)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    reason = serializers.CharField()
+    playbook_steps = serializers.ListField(child=serializers.CharField())
+    raised_by = PersonSerializer()
+    raised_at = serializers.DateTimeField()
+    ack_deadline = serializers.DateTimeField()
+    acknowledged_by = PersonSerializer(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    resolved_by = PersonSerializer(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.CharField()
+    debrief = serializers.CharField()
+
+    def to_representation(self, e):
+        when = serializers.DateTimeField().to_representation
+        return {
+            "id": e.pk,
+            "call": e.call_id,
+            "business": e.business_id,
+            "caller": {"id": e.call.caller_id, "name": e.call.caller.name},
+            "status": e.status,
+            "severity": e.severity,
+            "reason": e.reason,
+            "playbook_steps": list(e.playbook_steps),
+            "raised_by": person(e.raised_by),
+            "raised_at": when(e.raised_at),
+            "ack_deadline": when(e.ack_deadline),
+            "acknowledged_by": person(e.acknowledged_by),
+            "acknowledged_at": e.acknowledged_at and when(e.acknowledged_at),
+            "resolved_by": person(e.resolved_by),
+            "resolved_at": e.resolved_at and when(e.resolved_at),
+            "resolution": e.resolution,
+            "debrief": e.debrief,
+        }
+
+
+def _visible_escalations(user):
+    return Escalation.objects.visible_to(user).select_related(
+        "call__caller", "raised_by", "acknowledged_by", "resolved_by"
+    )
+
+
+ESCALATION_LIST_PARAMS = [
+    OpenApiParameter("cursor", str),
+    OpenApiParameter(
+        "status",
+        str,
+        enum=["waiting", *EscalationStatus.values],
+        description="waiting: open or acknowledged. Default: every one.",
+    ),
+    OpenApiParameter("call", int),
+]
+
+
+class EscalationList(ApiView):
+    """Escalations the person may read (every one for managers; for the front desk, those
+    they raised or whose call they took), newest first."""
+
+    required_for = {"GET": ("calls.view_escalation",)}
+    known_params = frozenset(p.name for p in ESCALATION_LIST_PARAMS)
+
+    @extend_schema(parameters=ESCALATION_LIST_PARAMS, responses=EscalationSerializer(many=True))
+    def get(self, request):
+        params = FilterParams(
+            data=request.query_params,
+            fields={
+                "status": serializers.ChoiceField(
+                    choices=["waiting", *EscalationStatus.values], required=False
+                ),
+                "call": serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False),
+            },
+        )
+        wanted = params.valid()
+        found = _visible_escalations(request.user)
+        if wanted.get("status") == "waiting":
+            found = found.unresolved()
+        elif wanted.get("status"):
+            found = found.filter(status=wanted["status"])
+        if wanted.get("call"):
+            found = found.filter(call_id=wanted["call"])
+        page = page_of(request, found, key="raised_at", descending=True, size=PAGE_SIZE)
+        return paged(request, page, [EscalationSerializer(e).data for e in page.items])
+
+
+class FilterParams:
+    """Query parameters read by serializer fields: a value that cannot be read is a 400
+    with a message on the parameter."""
+
+    def __init__(self, *, data, fields: dict):
+        self.serializer = type("Params", (serializers.Serializer,), dict(fields))(
+            data={name: data.get(name) for name in fields if name in data}
+        )
+
+    def valid(self) -> dict:
+        self.serializer.is_valid(raise_exception=True)
+        return self.serializer.validated_data
+
+
+class RaiseSerializer(serializers.Serializer):
+    call = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    reason = text(2000, required=False, default="")
+    playbook_steps = serializers.ListField(
+        child=serializers.ChoiceField(choices=PLAYBOOK_KEYS), required=False, default=list
+    )
+
+
+class EscalationRaise(ApiView):
+    required = ("calls.add_escalation",)
+
+    @extend_schema(
+        request=RaiseSerializer, responses={201: EscalationSerializer, 409: OpenApiTypes.OBJECT}
+    )
+    def post(self, request):
+        sent = RaiseSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        data = sent.validated_data
+        call = Call.objects.for_user(request.user).filter(pk=data["call"]).first()
+        if call is None:
+            return Response({"call": ["No such call."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            escalation = escalation_raise(
+                call=call,
+                user=request.user,
+                reason=data["reason"],
+                playbook_steps=data["playbook_steps"],
+            )
+        except EscalationAlreadyOpen as already:
+            return conflict(_escalation_data(request.user, already.escalation.pk))
+        return Response(
+            _escalation_data(request.user, escalation.pk), status=status.HTTP_201_CREATED
+        )
+
+
+def _escalation_data(user, pk) -> dict:
+    shown = _visible_escalations(user).filter(pk=pk).first()
+    if shown is None:  # raised by someone else, of a call this person did not take
+        shown = Escalation.objects.select_related(
+            "call__caller", "raised_by", "acknowledged_by", "resolved_by"
+        ).get(pk=pk)
+    return EscalationSerializer(shown).data
+
+
+class EscalationAcknowledge(ApiView):
+    required = ("calls.manage_escalation",)
+
+    @extend_schema(request=None, responses={200: EscalationSerializer, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        escalation = get_object_or_404(_visible_escalations(request.user), pk=pk)
+        try:
+            escalation_acknowledge(escalation_id=escalation.pk, user=request.user)
+        except EscalationTaken:
+            return conflict(_escalation_data(request.user, pk))
+        return Response(_escalation_data(request.user, pk))
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField(max_length=5000, allow_blank=True)
+    debrief = text(5000, required=False, default="")
+    caution_decision = serializers.ChoiceField(
+        choices=CautionDecision.choices, required=False, default=CautionDecision.KEEP
+    )
+    caution_note = text(2000, required=False, default="")
+
+
+class EscalationResolve(ApiView):
+    required = ("calls.manage_escalation",)
+
+    @extend_schema(
+        request=ResolveSerializer, responses={200: EscalationSerializer, 409: OpenApiTypes.OBJECT}
+    )
+    def post(self, request, pk):
+        escalation = get_object_or_404(_visible_escalations(request.user), pk=pk)
+        sent = ResolveSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        try:
+            escalation_resolve(
+                escalation_id=escalation.pk, user=request.user, **sent.validated_data
+            )
+        except EscalationTaken:
+            return conflict(_escalation_data(request.user, pk))
+        return Response(_escalation_data(request.user, pk))
+
+
+urlpatterns = [
+    path("calls/", CallList.as_view(), name="api-calls"),
+    path("calls/<int:pk>/", CallDetail.as_view(), name="api-call"),
+    path("escalations/", EscalationList.as_view(), name="api-escalations"),
+    path("escalations/raise/", EscalationRaise.as_view(), name="api-escalation-raise"),
+    path(
+        "escalations/<int:pk>/acknowledge/",
+        EscalationAcknowledge.as_view(),
+        name="api-escalation-acknowledge",
+    ),
+    path(
+        "escalations/<int:pk>/resolve/", EscalationResolve.as_view(), name="api-escalation-resolve"
+    ),
+]

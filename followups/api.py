@@ -1,0 +1,3 @@
+"""The REST API of followups (being built)."""
+
+urlpatterns = []

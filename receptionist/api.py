@@ -1,0 +1,145 @@
+"""The REST API's shared parts (/api/v1/; each app's endpoints are in its api.py).
+
+- Authentication: the browser's session (with its CSRF check on writes), or a person's
+  token (`Authorization: Bearer fd_...`, receptionist.tokens). Either way the API acts as
+  that person, with their role and businesses, through the same QuerySet methods
+  (`for_user`, `visible_to`) and services as the pages.
+- Refusals: a service's ValidationError is a 400 with a message per field (DRF's shape:
+  {"field": ["message"]}, "non_field_errors" for the record as a whole); a parameter the
+  endpoint does not know, or a value outside the vocabulary, is a 400 too, never ignored.
+- Pages: keyset pagination (receptionist.pagination) behind an opaque `cursor`; the
+  answer is {"next": url or null, "results": [...]}.
+"""
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from receptionist.pagination import KeysetPage, keyset_paginate
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The token in the OpenAPI schema: HTTP bearer."""
+
+    target_class = "receptionist.api_auth.TokenAuthentication"
+    name = "token"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token made on /api/tokens/ (it acts as the person who made it).",
+        }
+
+
+def perm(*names: str):
+    """A permission class: the person holds every one of these Django permissions (the
+    roles of receptionist.roles give them)."""
+
+    class HasPermissions(permissions.BasePermission):
+        message = "Your role cannot do this."
+
+        def has_permission(self, request, view):
+            user = request.user
+            return bool(user and user.is_authenticated and user.has_perms(names))
+
+    HasPermissions.__name__ = "Has_" + "_".join(n.replace(".", "_") for n in names)
+    return HasPermissions
+
+
+class ApiView(APIView):
+    """An endpoint: the person must be logged in (session or token) and hold the
+    permissions in `required` (a method's own in `required_for`). Exempt from the site's
+    login redirect: an API answers 401 with a reason, it does not redirect to a form."""
+
+    required: tuple[str, ...] = ()
+    required_for: dict[str, tuple[str, ...]] = {}
+    # The query parameters the endpoint reads; any other is a 400 (a typo is not ignored).
+    known_params: frozenset[str] = frozenset()
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return login_not_required(super().as_view(**initkwargs))
+
+    def get_permissions(self):
+        names = self.required_for.get(self.request.method, self.required)
+        return [permissions.IsAuthenticated(), *([perm(*names)()] if names else [])]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - self.known_params - {"format"})
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: ["This endpoint has no such parameter."] for name in unknown}
+            )
+        for name, values in request.query_params.lists():
+            if any("\x00" in value for value in values):
+                raise exceptions.ValidationError({name: ["No NUL characters, please."]})
+
+
+def refusal(error: DjangoValidationError) -> dict:
+    """A service's ValidationError as DRF's 400 body: {field: [messages]}."""
+    if hasattr(error, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): [
+                message for item in errors for message in item.messages
+            ]
+            for field, errors in error.error_dict.items()
+        }
+    return {"non_field_errors": error.messages}
+
+
+def exception_handler(exc, context):
+    """DRF's handler, and Django's own refusals as DRF answers them: a ValidationError
+    from a service is a 400 per field, a BadRequest (a forged cursor) a 400 with its reason,
+    PermissionDenied a 403."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(refusal(exc))
+    elif isinstance(exc, BadRequest):
+        exc = exceptions.ParseError(str(exc) or "Bad request.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    return drf_exception_handler(exc, context)
+
+
+def conflict(current: dict) -> Response:
+    """409: someone saved the record since the version sent was read; the current record
+    comes with it, to merge and send again."""
+    return Response(
+        {
+            "detail": "Someone else saved this since you read it: here is their version.",
+            "current": current,
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+def page_of(
+    request,
+    queryset: QuerySet,
+    *,
+    key: str,
+    descending: bool,
+    size: int = 50,
+    **options,
+) -> KeysetPage:
+    """One page of `queryset` by (key, id), after the request's `cursor`."""
+    return keyset_paginate(
+        request._request, queryset, key=key, descending=descending, size=size, **options
+    )
+
+
+def paged(request, page: KeysetPage, results: list) -> Response:
+    """The answer of a list: its results and the address of the next page (or null)."""
+    next_url = None
+    if page.has_next:
+        query = request._request.GET.copy()
+        query["cursor"] = page.next_cursor
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return Response({"next": next_url, "results": results})

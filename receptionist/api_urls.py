@@ -1,0 +1,19 @@
+"""/api/: each app's endpoints under v1/ (included by name: the ground floor imports no
+app), the OpenAPI schema, its interactive docs, and the page for one's own tokens."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from receptionist import token_views
+
+schema = SpectacularAPIView.as_view()
+
+urlpatterns = [
+    path("v1/", include("callers.api")),
+    path("v1/", include("calls.api")),
+    path("v1/", include("followups.api")),
+    path("schema/", schema, name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("tokens/", token_views.token_list, name="api-tokens"),
+    path("tokens/<int:pk>/revoke/", token_views.token_revoke_view, name="api-token-revoke"),
+]

@@ -1,0 +1,132 @@
+"""The API of calls and escalations: the same services and visibility as the pages."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from calls.models import Call, Escalation, EscalationStatus
+from receptionist.tokens import token_create
+from tests.factories import CallerFactory, CallFactory
+
+
+def token_client(user) -> tuple[Client, dict]:
+    _token, raw = token_create(user=user, name="test")
+    return Client(), {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def post(client, url, data, **headers):
+    return client.post(url, json.dumps(data), content_type="application/json", **headers)
+
+
+def patch(client, url, data, **headers):
+    return client.patch(url, json.dumps(data), content_type="application/json", **headers)
+
+
+@pytest.fixture
+def ann(db):
+    return CallerFactory(name="Ann Example", phone="+12125550147")
+
+
+def test_a_call_logged_through_the_api_is_the_call_the_form_logs(receptionist, ann):
+    client, auth = token_client(receptionist)
+    response = post(
+        client,
+        "/api/v1/calls/",
+        {
+            "caller": ann.pk,
+            "phone": "+1 212 555 0147",
+            "nature": "appointment",
+            "summary": "Wants to move Tuesday's appointment",
+            "outcome": "resolved",
+        },
+        **auth,
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    call = Call.objects.get(pk=body["id"])
+    assert call.caller == ann and call.taken_by == receptionist
+    assert body["caller"] == {"id": ann.pk, "name": "Ann Example"}
+    assert body["nature"] == "appointment" and body["version"] == 1
+
+
+def test_a_service_refusal_is_a_400_per_field(receptionist, ann):
+    client, auth = token_client(receptionist)
+    response = post(
+        client,
+        "/api/v1/calls/",
+        {"caller": ann.pk, "summary": "x", "outcome": "callback_scheduled"},
+        **auth,
+    )
+    assert response.status_code == 400
+    assert "callback" in response.json() or "outcome" in response.json()
+    assert not Call.objects.exists()
+
+
+def test_unknown_vocabulary_and_unknown_parameters_are_400(receptionist):
+    client, auth = token_client(receptionist)
+    assert client.get("/api/v1/calls/?nature=pizza", **auth).status_code == 400
+    response = client.get("/api/v1/calls/?natur=sales", **auth)
+    assert response.status_code == 400 and "natur" in response.json()
+    assert client.get("/api/v1/calls/?cursor=forged", **auth).status_code == 400
+    assert client.get("/api/v1/calls/?q=a%00b", **auth).status_code == 400
+
+
+def test_the_list_pages_by_cursor_with_the_log_filters(receptionist):
+    client, auth = token_client(receptionist)
+    now = timezone.now()
+    for minutes in range(55):
+        CallFactory(nature="sales", started_at=now - timezone.timedelta(minutes=minutes))
+    CallFactory(nature="urgent", started_at=now)
+    first = client.get("/api/v1/calls/?nature=sales", **auth).json()
+    assert len(first["results"]) == 50
+    assert {c["nature"] for c in first["results"]} == {"sales"}
+    second = client.get(first["next"], **auth).json()
+    assert len(second["results"]) == 5 and second["next"] is None
+    ids = [c["id"] for c in first["results"] + second["results"]]
+    assert len(set(ids)) == 55
+
+
+def test_a_stale_version_is_409_with_the_current_call(receptionist, ann):
+    client, auth = token_client(receptionist)
+    call = CallFactory(caller=ann, summary="First words")
+    ok = patch(client, f"/api/v1/calls/{call.pk}/", {"version": 1, "summary": "Mine"}, **auth)
+    assert ok.status_code == 200 and ok.json()["version"] == 2
+    stale = patch(client, f"/api/v1/calls/{call.pk}/", {"version": 1, "summary": "Late"}, **auth)
+    assert stale.status_code == 409
+    assert stale.json()["current"]["summary"] == "Mine"
+    call.refresh_from_db()
+    assert call.summary == "Mine"
+
+
+def test_escalations_raise_acknowledge_resolve(receptionist, manager, ann):
+    call = CallFactory(caller=ann, taken_by=receptionist)
+    desk, desk_auth = token_client(receptionist)
+    raised = post(desk, "/api/v1/escalations/raise/", {"call": call.pk, "reason": "Shouting"}, **desk_auth)
+    assert raised.status_code == 201, raised.content
+    pk = raised.json()["id"]
+    again = post(desk, "/api/v1/escalations/raise/", {"call": call.pk}, **desk_auth)
+    assert again.status_code == 409
+    # The front desk cannot take an escalation over.
+    assert post(desk, f"/api/v1/escalations/{pk}/acknowledge/", {}, **desk_auth).status_code == 403
+    boss, boss_auth = token_client(manager)
+    assert post(boss, f"/api/v1/escalations/{pk}/acknowledge/", {}, **boss_auth).status_code == 200
+    assert post(boss, f"/api/v1/escalations/{pk}/acknowledge/", {}, **boss_auth).status_code == 409
+    resolved = post(
+        boss, f"/api/v1/escalations/{pk}/resolve/", {"resolution": "Calmed down"}, **boss_auth
+    )
+    assert resolved.status_code == 200, resolved.content
+    assert Escalation.objects.get(pk=pk).status == EscalationStatus.RESOLVED
+
+
+def test_anonymous_and_revoked_tokens_get_401(receptionist):
+    from receptionist.tokens import token_revoke
+
+    assert Client().get("/api/v1/calls/").status_code in (401, 403)
+    token, raw = token_create(user=receptionist, name="pbx")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert Client().get("/api/v1/calls/", **headers).status_code == 200
+    token_revoke(user=receptionist, token_id=token.pk)
+    assert Client().get("/api/v1/calls/", **headers).status_code == 401
+    assert Client().get("/api/v1/calls/", HTTP_AUTHORIZATION="Bearer fd_nope").status_code == 401
