@@ -1,3 +1,297 @@
-"""The REST API of callers (being built)."""
+"""The REST API of businesses and callers (/api/v1/businesses/, /api/v1/callers/).
 
-urlpatterns = []
+Reads through the pages' QuerySet methods (`Business.objects.for_user`,
+`Caller.objects.for_user`, `Caller.objects.search`), writes through callers.services
+(`business_save`, `caller_create`, `caller_update`, `caller_merge`): the rules live there.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from callers.models import Business, Caller, NumbersOf
+from callers.services import (
+    CallerConflict,
+    CallerGone,
+    business_save,
+    caller_create,
+    caller_merge,
+    caller_update,
+)
+from receptionist.api import ApiView, conflict, page_of, paged
+
+PAGE_SIZE = 50
+BIG_ID = 2**63 - 1
+
+
+def no_nul(data: dict) -> dict:
+    for name, value in data.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationError({name: ["No NUL characters, please."]})
+    return data
+
+
+# --- businesses -----------------------------------------------------------------------------
+
+
+class BusinessSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    time_zone = serializers.CharField()
+    greeting = serializers.CharField()
+    instructions = serializers.CharField()
+    after_hours_instructions = serializers.CharField()
+    active = serializers.BooleanField()
+    numbers = serializers.ListField(child=serializers.CharField())
+
+    def to_representation(self, business):
+        return {
+            "id": business.pk,
+            "name": business.name,
+            "time_zone": business.time_zone,
+            "greeting": business.greeting,
+            "instructions": business.instructions,
+            "after_hours_instructions": business.after_hours_instructions,
+            "active": business.active,
+            "numbers": [str(n.number) for n in business.inbound_numbers.all()],
+        }
+
+
+class BusinessWriteSerializer(serializers.Serializer):
+    """A business's own words and clock; `numbers`, when sent, replace the ones it had."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    time_zone = serializers.CharField(max_length=64, required=False)
+    greeting = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    instructions = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    after_hours_instructions = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True
+    )
+    numbers = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, max_length=50
+    )
+
+    def validate(self, data):
+        return no_nul({k: v for k, v in data.items() if k != "numbers"}) and data
+
+
+def _businesses(user):
+    return Business.objects.for_user(user).prefetch_related("inbound_numbers").order_by("name")
+
+
+class BusinessList(ApiView):
+    required_for = {"GET": ("callers.view_business",), "POST": ("callers.add_business",)}
+    known_params = frozenset({"cursor"})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("cursor", str)], responses=BusinessSerializer(many=True)
+    )
+    def get(self, request):
+        page = page_of(
+            request, _businesses(request.user), key="name", descending=False, size=PAGE_SIZE
+        )
+        return paged(request, page, [BusinessSerializer(b).data for b in page.items])
+
+    @extend_schema(request=BusinessWriteSerializer, responses={201: BusinessSerializer})
+    def post(self, request):
+        sent = BusinessWriteSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        data = dict(sent.validated_data)
+        if not data.get("name"):
+            raise ValidationError({"name": ["Name the business."]})
+        business = business_save(user=request.user, numbers=data.pop("numbers", None), **data)
+        shown = _businesses(request.user).get(pk=business.pk)
+        return Response(BusinessSerializer(shown).data, status=status.HTTP_201_CREATED)
+
+
+class BusinessDetail(ApiView):
+    required_for = {"GET": ("callers.view_business",), "PATCH": ("callers.change_business",)}
+
+    @extend_schema(responses=BusinessSerializer)
+    def get(self, request, pk):
+        return Response(
+            BusinessSerializer(get_object_or_404(_businesses(request.user), pk=pk)).data
+        )
+
+    @extend_schema(request=BusinessWriteSerializer, responses=BusinessSerializer)
+    def patch(self, request, pk):
+        business = get_object_or_404(_businesses(request.user), pk=pk)
+        sent = BusinessWriteSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        data = dict(sent.validated_data)
+        business_save(
+            user=request.user, business=business, numbers=data.pop("numbers", None), **data
+        )
+        return Response(BusinessSerializer(_businesses(request.user).get(pk=pk)).data)
+
+
+# --- callers --------------------------------------------------------------------------------
+
+
+class CallerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    business = serializers.IntegerField()
+    name = serializers.CharField()
+    organisation = serializers.CharField()
+    email = serializers.CharField()
+    things_to_remember = serializers.CharField()
+    is_vip = serializers.BooleanField()
+    caution = serializers.BooleanField()
+    caution_note = serializers.CharField()
+    numbers = serializers.ListField(child=serializers.CharField())
+    version = serializers.IntegerField()
+
+    def to_representation(self, caller):
+        return {
+            "id": caller.pk,
+            "business": caller.business_id,
+            "name": caller.name,
+            "organisation": caller.organisation,
+            "email": caller.email,
+            "things_to_remember": caller.things_to_remember,
+            "is_vip": caller.is_vip,
+            "caution": caller.caution,
+            "caution_note": caller.caution_note,
+            "numbers": list(caller.numbers or []),
+            "version": caller.version,
+        }
+
+
+class CallerFieldsSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    organisation = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    things_to_remember = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    is_vip = serializers.BooleanField(required=False)
+    caution = serializers.BooleanField(required=False)
+    caution_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    def validate(self, data):
+        return no_nul(data)
+
+
+class CallerCreateSerializer(CallerFieldsSerializer):
+    name = serializers.CharField(max_length=200)
+    business = serializers.IntegerField(min_value=1, max_value=BIG_ID, required=False)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class CallerUpdateSerializer(CallerFieldsSerializer):
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+def _callers(user):
+    return Caller.objects.for_user(user).people().annotate(numbers=NumbersOf("pk"))
+
+
+class CallerList(ApiView):
+    """Callers by name; `q` searches names, organisations and numbers as /callers/ does."""
+
+    required_for = {"GET": ("callers.view_caller",), "POST": ("callers.add_caller",)}
+    known_params = frozenset({"cursor", "q"})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("q", str, description="A name, organisation or number."),
+        ],
+        responses=CallerSerializer(many=True),
+    )
+    def get(self, request):
+        text = request.query_params.get("q", "").strip()
+        if len(text) > 200:
+            raise ValidationError({"q": ["At most 200 characters."]})
+        callers = _callers(request.user)
+        if text:
+            callers = callers.search(text)
+        page = page_of(request, callers, key="name", descending=False, size=PAGE_SIZE)
+        return paged(request, page, [CallerSerializer(c).data for c in page.items])
+
+    @extend_schema(request=CallerCreateSerializer, responses={201: CallerSerializer})
+    def post(self, request):
+        sent = CallerCreateSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        data = dict(sent.validated_data)
+        businesses = Business.objects.for_user(request.user).filter(active=True)
+        if "business" in data:
+            business = businesses.filter(pk=data.pop("business")).first()
+            if business is None:
+                raise ValidationError({"business": ["No such active business of yours."]})
+        else:
+            # One business to choose from (a single office): that one.
+            choices = list(businesses[:2])
+            if len(choices) != 1:
+                raise ValidationError({"business": ["Say which business the caller is of."]})
+            business = choices[0]
+        caller = caller_create(
+            business=business, name=data.pop("name"), phone=data.pop("phone", "") or None, **data
+        )
+        return Response(
+            CallerSerializer(_callers(request.user).get(pk=caller.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class CallerDetail(ApiView):
+    required_for = {"GET": ("callers.view_caller",), "PATCH": ("callers.change_caller",)}
+
+    @extend_schema(responses=CallerSerializer)
+    def get(self, request, pk):
+        return Response(CallerSerializer(get_object_or_404(_callers(request.user), pk=pk)).data)
+
+    @extend_schema(
+        request=CallerUpdateSerializer,
+        responses={200: CallerSerializer, 409: OpenApiTypes.OBJECT},
+    )
+    def patch(self, request, pk):
+        caller = get_object_or_404(_callers(request.user), pk=pk)
+        sent = CallerUpdateSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        changes = dict(sent.validated_data)
+        version = changes.pop("version")
+        try:
+            caller_update(
+                caller_id=caller.pk, expected_version=version, user=request.user, changes=changes
+            )
+        except CallerConflict:
+            return conflict(CallerSerializer(_callers(request.user).get(pk=pk)).data)
+        except CallerGone:
+            return Response({"detail": "Merged into another caller meanwhile."}, status=404)
+        return Response(CallerSerializer(_callers(request.user).get(pk=pk)).data)
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(min_value=1, max_value=BIG_ID)
+
+
+class CallerMerge(ApiView):
+    """Merge this caller into another (`into`): their calls and numbers move over."""
+
+    required = ("callers.merge_caller",)
+
+    @extend_schema(request=MergeSerializer, responses=CallerSerializer)
+    def post(self, request, pk):
+        source = get_object_or_404(_callers(request.user), pk=pk)
+        sent = MergeSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        target = _callers(request.user).filter(pk=sent.validated_data["into"]).first()
+        if target is None:
+            raise ValidationError({"into": ["No such caller."]})
+        try:
+            kept = caller_merge(source=source, target=target, user=request.user)
+        except CallerGone:
+            return Response({"detail": "Merged into another caller meanwhile."}, status=404)
+        return Response(CallerSerializer(_callers(request.user).get(pk=kept.pk)).data)
+
+
+urlpatterns = [
+    path("businesses/", BusinessList.as_view(), name="api-businesses"),
+    path("businesses/<int:pk>/", BusinessDetail.as_view(), name="api-business"),
+    path("callers/", CallerList.as_view(), name="api-callers"),
+    path("callers/<int:pk>/", CallerDetail.as_view(), name="api-caller"),
+    path("callers/<int:pk>/merge/", CallerMerge.as_view(), name="api-caller-merge"),
+]

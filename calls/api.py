@@ -7,14 +7,17 @@ writes through the same services (`call_log`, `call_update`, `escalation_raise`,
 serializer only checks the shape of what was sent and translates a service's refusal.
 """
 
+from django.db import connection
+from django.db.models import F, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from callers.models import Business, Caller
+from callers.models import Business, Caller, active_businesses, business_dialed
 from calls.forms import CallFilter
 from calls.models import (
     PLAYBOOK_KEYS,
@@ -29,6 +32,7 @@ from calls.models import (
     Severity,
     Urgency,
 )
+from calls.search import AmongIds
 from calls.services import (
     CallAlreadyLogged,
     CallConflict,
@@ -40,8 +44,10 @@ from calls.services import (
     escalation_raise,
     escalation_resolve,
 )
+from calls.views.callers import LOOKUP_LIMIT, RECENT_CALLS, _candidates_of
 from receptionist.api import ApiView, conflict, page_of, paged
 from receptionist.roles import display_name
+from receptionist.statements import Statement
 
 PAGE_SIZE = 50
 
@@ -474,7 +480,180 @@ class EscalationResolve(ApiView):
         return Response(_escalation_data(request.user, pk))
 
 
+# --- screen pop -----------------------------------------------------------------------------
+
+LOOKUP_CALLS = 3
+
+
+class LookupSerializer(serializers.Serializer):
+    """What a phone system shows as the call rings (its shape, for the schema)."""
+
+    business = serializers.DictField(allow_null=True)
+    callers = serializers.ListField(child=serializers.DictField())
+    more_callers = serializers.BooleanField()
+    too_common = serializers.BooleanField()
+
+
+def _business_shown(business, user) -> dict | None:
+    if business is None:
+        return None
+    return {
+        "id": business.pk,
+        "name": business.name,
+        "greeting": business.greeting_for(user),
+        "open_now": business.is_open(),
+        "instructions": business.instructions,
+        "after_hours_instructions": business.after_hours_instructions,
+    }
+
+
+class Lookup(ApiView):
+    """The screen pop: who is calling and what is open about them, as the phone rings.
+
+    `phone`: the caller's number (any common format); `dialed`: the number they rang (an
+    answering service's: which business answers). The business dialed with its greeting
+    and whether it is open now; the callers the number finds (as the call form's lookup
+    panel finds them), each with VIP, caution and its handling note, their open callbacks
+    and escalations, their last calls and their calls today and in the last 7 days."""
+
+    required = ("callers.view_caller",)
+    known_params = frozenset({"phone", "dialed"})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("phone", str, required=True, description="The caller's number."),
+            OpenApiParameter("dialed", str, description="The number the caller rang."),
+        ],
+        responses=LookupSerializer,
+    )
+    def get(self, request):
+        params = FilterParams(
+            data=request.query_params,
+            fields={
+                "phone": serializers.CharField(max_length=40),
+                "dialed": serializers.CharField(max_length=40, required=False, allow_blank=True),
+            },
+        ).valid()
+        phone = params["phone"]
+        if sum(ch.isdigit() for ch in phone) < 3:
+            raise ValidationError({"phone": ["A number, with at least 3 digits."]})
+        user = request.user
+        mine = Business.objects.ids_for(user)
+        answering = [b for b in active_businesses() if mine is None or b.pk in mine]
+        business = None
+        if params.get("dialed"):
+            business = business_dialed(params["dialed"], answering)
+            if business is None:
+                raise ValidationError({"dialed": ["No business you answer for is on this number."]})
+        elif len(answering) == 1:
+            business = answering[0]
+        found, too_common = _candidates_of(user, phone, business.pk if business else None)
+        more = len(found) > LOOKUP_LIMIT
+        found = found[:LOOKUP_LIMIT]
+        ids = [caller.pk for caller in found]
+        recent, callbacks, escalations = {}, {}, {}
+        if ids:
+            recent = Call.objects.by_caller(
+                ids, RECENT_CALLS.all(**{f"caller_{n}": pk for n, pk in enumerate(ids)})
+            )
+            callbacks = _open_of(ids, CALLBACKS_OF, "caller_id")
+            escalations = _open_of(ids, ESCALATIONS_OF, "of_caller")
+        when = serializers.DateTimeField().to_representation
+        return Response(
+            {
+                "business": _business_shown(business, user),
+                "callers": [
+                    {
+                        "id": caller.pk,
+                        "business": caller.business_id,
+                        "name": caller.name,
+                        "organisation": caller.organisation,
+                        "numbers": list(caller.numbers or []),
+                        "is_vip": caller.is_vip,
+                        "caution": caller.caution,
+                        "handling_note": caller.caution_note if caller.caution else "",
+                        "things_to_remember": caller.things_to_remember,
+                        "calls_today": caller.calls_today,
+                        "calls_week": caller.calls_week,
+                        "open_callbacks": [
+                            {"id": c["pk"], "due_at": when(c["due_at"]), "status": c["status"]}
+                            for c in callbacks.get(caller.pk, [])
+                        ],
+                        "open_escalations": [
+                            {
+                                "id": e["pk"],
+                                "call": e["call_id"],
+                                "status": e["status"],
+                                "raised_at": when(e["raised_at"]),
+                            }
+                            for e in escalations.get(caller.pk, [])
+                        ],
+                        "last_calls": [
+                            {
+                                "id": call.pk,
+                                "started_at": when(call.started_at),
+                                "nature": call.nature,
+                                "mood": call.mood,
+                                "summary": call.summary,
+                            }
+                            for call in recent.get(caller.pk, [])
+                        ],
+                    }
+                    for caller in found
+                ],
+                "more_callers": more,
+                "too_common": too_common,
+            }
+        )
+
+
+def _open_of(ids: list[int], statement: Statement, caller: str) -> dict[int, list]:
+    """The rows of `statement` for these callers (dicts), by caller (the column `caller`):
+    compiled on PostgreSQL, where the ids are written into the SQL as one array."""
+    queryset = statement.build(callers=ids)
+    if connection.vendor == "postgresql":
+        # A values() QuerySet's columns, in the order values() named them.
+        columns = list(queryset.query.selected)
+        rows = [dict(zip(columns, row, strict=True)) for row in statement.rows(callers=ids)]
+    else:
+        rows = list(queryset)
+    found: dict[int, list] = {pk: [] for pk in ids}
+    for row in rows:
+        found[row[caller]].append(row)
+    return found
+
+
+# The open callbacks and the waiting escalations of the callers the screen pop found
+# (at most LOOKUP_LIMIT), compiled once (receptionist/statements.py). The escalations are
+# found from the few waiting, each call's caller read by its key (see the caller page).
+CALLBACKS_OF = Statement(
+    lambda callers: (
+        Caller._meta.get_field("callbacks")
+        .related_model.objects.active()
+        .filter(AmongIds(F("caller_id"), callers))
+        .order_by("due_at")
+        .values("pk", "caller_id", "due_at", "status")
+    ),
+    callers=list,
+)
+ESCALATIONS_OF = Statement(
+    lambda callers: (
+        Escalation.objects.unresolved()
+        .annotate(
+            of_caller=Subquery(
+                Call.objects.filter(pk=OuterRef("call_id")).order_by().values("caller_id")[:1]
+            )
+        )
+        .filter(AmongIds(F("of_caller"), callers))
+        .order_by("-raised_at")
+        .values("pk", "of_caller", "call_id", "status", "raised_at")
+    ),
+    callers=list,
+)
+
+
 urlpatterns = [
+    path("lookup/", Lookup.as_view(), name="api-lookup"),
     path("calls/", CallList.as_view(), name="api-calls"),
     path("calls/<int:pk>/", CallDetail.as_view(), name="api-call"),
     path("escalations/", EscalationList.as_view(), name="api-escalations"),

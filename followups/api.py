@@ -1,3 +1,301 @@
-"""The REST API of followups (being built)."""
+"""The REST API of callbacks and of a client's messages (/api/v1/callbacks/,
+/api/v1/messages/).
 
-urlpatterns = []
+The queue's views are the page's (followups.views.VIEWS); every write goes through
+followups.services (`callback_claim`, `callback_release`, `callback_attempt`,
+`callback_cancel`) or calls.services (`message_mark_read`), which hold the rules.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from callers.models import Business
+from calls.api import CallerRefSerializer, PersonSerializer, person
+from calls.models import Call, Outcome
+from calls.services import message_mark_read
+from followups.models import AttemptResult, Callback, CallbackStatus, Priority
+from followups.portal import NOT_A_CLIENT
+from followups.services import (
+    CallbackConflict,
+    CallbackTaken,
+    callback_attempt,
+    callback_cancel,
+    callback_claim,
+    callback_release,
+)
+from followups.views import VIEWS
+from receptionist.api import ApiView, conflict, page_of, paged
+
+PAGE_SIZE = 50
+
+
+class CallbackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    business = serializers.IntegerField()
+    call = serializers.IntegerField()
+    caller = CallerRefSerializer()
+    reason = serializers.CharField()
+    promise = serializers.CharField()
+    preferred_window = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    status = serializers.ChoiceField(choices=CallbackStatus.choices)
+    assigned_to = PersonSerializer(allow_null=True)
+    claimed_by = PersonSerializer(allow_null=True)
+    attempt_count = serializers.IntegerField()
+    outcome = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    version = serializers.IntegerField()
+
+    def to_representation(self, c):
+        when = serializers.DateTimeField().to_representation
+        return {
+            "id": c.pk,
+            "business": c.business_id,
+            "call": c.call_id,
+            "caller": {"id": c.caller_id, "name": c.caller.name},
+            "reason": c.reason,
+            "promise": c.promise,
+            "preferred_window": c.preferred_window,
+            "due_at": when(c.due_at),
+            "priority": c.priority,
+            "status": c.status,
+            "assigned_to": person(c.assigned_to),
+            "claimed_by": person(c.claimed_by),
+            "attempt_count": c.attempt_count,
+            "outcome": c.outcome,
+            "closed_at": c.closed_at and when(c.closed_at),
+            "version": c.version,
+        }
+
+
+def _visible(user):
+    return Callback.objects.for_user(user).select_related("caller", "assigned_to", "claimed_by")
+
+
+class CallbackList(ApiView):
+    """A view of the callback queue, as its tabs: team (every open one, the default),
+    mine, unassigned, overdue, at_risk; soonest due first."""
+
+    required = ("followups.view_callback",)
+    known_params = frozenset({"cursor", "view"})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("view", str, enum=list(VIEWS), default="team"),
+        ],
+        responses=CallbackSerializer(many=True),
+    )
+    def get(self, request):
+        view = request.query_params.get("view", "team")
+        if view not in VIEWS:
+            raise ValidationError({"view": [f"One of: {', '.join(VIEWS)}."]})
+        _, shown, values_of = VIEWS[view]
+        found = shown(_visible(request.user), **values_of(request.user, timezone.now()))
+        page = page_of(request, found, key="due_at", descending=False, size=PAGE_SIZE)
+        return paged(request, page, [CallbackSerializer(c).data for c in page.items])
+
+
+class CallbackDetail(ApiView):
+    required = ("followups.view_callback",)
+
+    @extend_schema(responses=CallbackSerializer)
+    def get(self, request, pk):
+        return Response(CallbackSerializer(get_object_or_404(_visible(request.user), pk=pk)).data)
+
+
+def _shown(user, pk) -> dict:
+    return CallbackSerializer(_visible(user).get(pk=pk)).data
+
+
+class CallbackClaim(ApiView):
+    """ "I'm calling them": of many at once, exactly one wins; the others get 409."""
+
+    required = ("followups.change_callback",)
+
+    @extend_schema(request=None, responses={200: CallbackSerializer, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        callback = get_object_or_404(_visible(request.user), pk=pk)
+        try:
+            callback_claim(callback_id=callback.pk, user=request.user)
+        except CallbackTaken:
+            return conflict(_shown(request.user, pk))
+        return Response(_shown(request.user, pk))
+
+
+class CallbackRelease(ApiView):
+    required = ("followups.change_callback",)
+
+    @extend_schema(request=None, responses={200: CallbackSerializer, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        callback = get_object_or_404(_visible(request.user), pk=pk)
+        try:
+            callback_release(callback_id=callback.pk, user=request.user)
+        except CallbackTaken:
+            return conflict(_shown(request.user, pk))
+        return Response(_shown(request.user, pk))
+
+
+class AttemptSerializer(serializers.Serializer):
+    """A try: its result; an `outcome` closes the callback (always needed when the caller
+    was reached); otherwise `next_due_at` says when to try again."""
+
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    result = serializers.ChoiceField(choices=AttemptResult.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    outcome = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    next_due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate(self, data):
+        for name, value in data.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationError({name: ["No NUL characters, please."]})
+        return data
+
+
+class CallbackAttempt(ApiView):
+    required = ("followups.change_callback",)
+
+    @extend_schema(
+        request=AttemptSerializer,
+        responses={201: CallbackSerializer, 409: OpenApiTypes.OBJECT},
+    )
+    def post(self, request, pk):
+        callback = get_object_or_404(_visible(request.user), pk=pk)
+        sent = AttemptSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        data = dict(sent.validated_data)
+        try:
+            callback_attempt(
+                callback_id=callback.pk,
+                user=request.user,
+                expected_version=data.pop("version"),
+                **data,
+            )
+        except (CallbackConflict, CallbackTaken):
+            return conflict(_shown(request.user, pk))
+        return Response(_shown(request.user, pk), status=status.HTTP_201_CREATED)
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class CallbackCancel(ApiView):
+    """Withdraw a promise (managers), with the reason why."""
+
+    required = ("followups.manage_callback",)
+
+    @extend_schema(
+        request=CancelSerializer, responses={200: CallbackSerializer, 409: OpenApiTypes.OBJECT}
+    )
+    def post(self, request, pk):
+        callback = get_object_or_404(_visible(request.user), pk=pk)
+        sent = CancelSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        if "\x00" in sent.validated_data["reason"]:
+            raise ValidationError({"reason": ["No NUL characters, please."]})
+        try:
+            callback_cancel(
+                callback_id=callback.pk, user=request.user, reason=sent.validated_data["reason"]
+            )
+        except CallbackTaken:
+            return conflict(_shown(request.user, pk))
+        return Response(_shown(request.user, pk))
+
+
+# --- a client's messages --------------------------------------------------------------------
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    caller = CallerRefSerializer()
+    phone = serializers.CharField()
+    summary = serializers.CharField()
+    wants = serializers.CharField()
+    message = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    read_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, call):
+        when = serializers.DateTimeField().to_representation
+        return {
+            "id": call.pk,
+            "started_at": when(call.started_at),
+            "caller": {"id": call.caller_id, "name": call.caller.name},
+            "phone": str(call.phone or ""),
+            "summary": call.summary,
+            "wants": call.wants,
+            "message": call.message,
+            "outcome": call.outcome,
+            "read_at": call.message_read_at and when(call.message_read_at),
+        }
+
+
+def _client_calls(user):
+    if Business.objects.of_client(user) is None:
+        raise PermissionDenied(NOT_A_CLIENT)
+    return Call.objects.for_user(user).select_related("caller")
+
+
+MESSAGE_VIEWS = ("all", "messages", "unread")
+
+
+class MessageList(ApiView):
+    """A client's calls (their own business only), newest first: every call, the
+    messages taken, or the messages still unread."""
+
+    required = ("calls.read_messages",)
+    known_params = frozenset({"cursor", "view"})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("view", str, enum=list(MESSAGE_VIEWS), default="all"),
+        ],
+        responses=MessageSerializer(many=True),
+    )
+    def get(self, request):
+        view = request.query_params.get("view", "all")
+        if view not in MESSAGE_VIEWS:
+            raise ValidationError({"view": [f"One of: {', '.join(MESSAGE_VIEWS)}."]})
+        calls = _client_calls(request.user)
+        if view == "messages":
+            calls = calls.filter(outcome=Outcome.MESSAGE_TAKEN)
+        elif view == "unread":
+            calls = calls.filter(outcome=Outcome.MESSAGE_TAKEN, message_read_at__isnull=True)
+        page = page_of(request, calls, key="started_at", descending=True, size=PAGE_SIZE)
+        return paged(request, page, [MessageSerializer(c).data for c in page.items])
+
+
+class MessageRead(ApiView):
+    """Mark a message read."""
+
+    required = ("calls.read_messages",)
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    def post(self, request, pk):
+        call = get_object_or_404(_client_calls(request.user), pk=pk)
+        message_mark_read(call_id=call.pk, user=request.user)
+        return Response(MessageSerializer(_client_calls(request.user).get(pk=pk)).data)
+
+
+urlpatterns = [
+    path("callbacks/", CallbackList.as_view(), name="api-callbacks"),
+    path("callbacks/<int:pk>/", CallbackDetail.as_view(), name="api-callback"),
+    path("callbacks/<int:pk>/claim/", CallbackClaim.as_view(), name="api-callback-claim"),
+    path("callbacks/<int:pk>/release/", CallbackRelease.as_view(), name="api-callback-release"),
+    path("callbacks/<int:pk>/attempts/", CallbackAttempt.as_view(), name="api-callback-attempt"),
+    path("callbacks/<int:pk>/cancel/", CallbackCancel.as_view(), name="api-callback-cancel"),
+    path("messages/", MessageList.as_view(), name="api-messages"),
+    path("messages/<int:pk>/read/", MessageRead.as_view(), name="api-message-read"),
+]

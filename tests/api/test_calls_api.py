@@ -103,7 +103,9 @@ def test_a_stale_version_is_409_with_the_current_call(receptionist, ann):
 def test_escalations_raise_acknowledge_resolve(receptionist, manager, ann):
     call = CallFactory(caller=ann, taken_by=receptionist)
     desk, desk_auth = token_client(receptionist)
-    raised = post(desk, "/api/v1/escalations/raise/", {"call": call.pk, "reason": "Shouting"}, **desk_auth)
+    raised = post(
+        desk, "/api/v1/escalations/raise/", {"call": call.pk, "reason": "Shouting"}, **desk_auth
+    )
     assert raised.status_code == 201, raised.content
     pk = raised.json()["id"]
     again = post(desk, "/api/v1/escalations/raise/", {"call": call.pk}, **desk_auth)
@@ -130,3 +132,37 @@ def test_anonymous_and_revoked_tokens_get_401(receptionist):
     token_revoke(user=receptionist, token_id=token.pk)
     assert Client().get("/api/v1/calls/", **headers).status_code == 401
     assert Client().get("/api/v1/calls/", HTTP_AUTHORIZATION="Bearer fd_nope").status_code == 401
+
+
+def test_the_screen_pop_finds_the_caller_and_what_is_open(receptionist, manager, ann):
+    from calls.services import escalation_raise
+    from tests.factories import CallbackFactory
+
+    ann.is_vip, ann.caution, ann.caution_note = True, True, "Keep it short."
+    ann.save()
+    call = CallFactory(caller=ann, summary="Asked about the invoice")
+    callback = CallbackFactory(call=call)
+    escalation = escalation_raise(call=call, user=call.taken_by, playbook_steps=[])
+    other = CallFactory()  # someone else's escalation is not ann's
+    escalation_raise(call=other, user=other.taken_by, playbook_steps=[])
+    client, auth = token_client(receptionist)
+    response = client.get("/api/v1/lookup/?phone=(212) 555-0147", **auth)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["business"]["id"] and "greeting" in body["business"]
+    [found] = body["callers"]
+    assert found["id"] == ann.pk and found["is_vip"] and found["caution"]
+    assert found["handling_note"] == "Keep it short."
+    assert [c["id"] for c in found["open_callbacks"]] == [callback.pk]
+    assert [e["id"] for e in found["open_escalations"]] == [escalation.pk]
+    assert found["last_calls"][0]["summary"] == "Asked about the invoice"
+    assert found["calls_today"] >= 1 and found["calls_week"] >= found["calls_today"]
+
+
+def test_the_screen_pop_refuses_what_it_cannot_read(receptionist):
+    client, auth = token_client(receptionist)
+    assert client.get("/api/v1/lookup/", **auth).status_code == 400
+    assert client.get("/api/v1/lookup/?phone=12", **auth).status_code == 400
+    response = client.get("/api/v1/lookup/?phone=2125550147&dialed=+1 999 555 0000", **auth)
+    assert response.status_code == 400 and "dialed" in response.json()
+    assert client.get("/api/v1/lookup/?phone=212%00555", **auth).status_code == 400
