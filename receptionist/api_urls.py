@@ -3,10 +3,12 @@ app), the OpenAPI schema, its interactive docs, and the page for one's own token
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 
 from receptionist import token_views
 
-schema = SpectacularAPIView.as_view()
+# Like every page, for people logged in (or with a token) only.
+schema = SpectacularAPIView.as_view(permission_classes=[IsAuthenticated])
 
 urlpatterns = [
     path("v1/", include("callers.api")),
