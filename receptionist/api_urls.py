@@ -1,6 +1,7 @@
 """/api/: each app's endpoints under v1/ (included by name: the ground floor imports no
 app), the OpenAPI schema, its interactive docs, and the page for one's own tokens."""
 
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
@@ -15,7 +16,13 @@ urlpatterns = [
     path("v1/", include("calls.api")),
     path("v1/", include("followups.api")),
     path("schema/", schema, name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # A page: someone not logged in is sent to the login form (DRF marks its views exempt
+    # from the site's login redirect; this decorator puts it back).
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("tokens/", token_views.token_list, name="api-tokens"),
     path("tokens/<int:pk>/revoke/", token_views.token_revoke_view, name="api-token-revoke"),
 ]

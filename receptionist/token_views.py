@@ -18,9 +18,13 @@ class TokenForm(forms.Form):
     )
 
 
+# The token just made, kept in the session for the one page that shows it (after the
+# redirect: a reload then neither makes a second token nor shows this one again).
+JUST_MADE = "api_token_just_made"
+
+
 def token_list(request):
     form = TokenForm(request.POST or None)
-    made = None
     if request.method == "POST" and form.is_valid():
         try:
             _token, made = token_create(user=request.user, name=form.cleaned_data["name"])
@@ -29,12 +33,18 @@ def token_list(request):
                 for message in errors:
                     form.add_error(field if field in form.fields else None, message)
         else:
-            form = TokenForm()
+            request.session[JUST_MADE] = made
+            return redirect("api-tokens")
     tokens = list(ApiToken.objects.filter(user=request.user))
     return render(
         request,
         "registration/api_tokens.html",
-        {"form": form, "tokens": tokens, "made": made, "most": MOST_LIVE},
+        {
+            "form": form,
+            "tokens": tokens,
+            "made": request.session.pop(JUST_MADE, None),
+            "most": MOST_LIVE,
+        },
         status=400 if form.errors else 200,
     )
 

@@ -40,7 +40,7 @@ def token_create(*, user, name: str) -> tuple[ApiToken, str]:
     if len(name) > ApiToken._meta.get_field("name").max_length:
         raise ValidationError({"name": "At most 100 characters."})
     # The person's row lock: two tokens made at once are counted one after the other.
-    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     if ApiToken.objects.live().filter(user=user).count() >= MOST_LIVE:
         raise ValidationError(
             {"name": f"You hold {MOST_LIVE} tokens: revoke one you no longer use first."}

@@ -63,7 +63,7 @@ def test_no_generated_request_gets_a_server_error(request, role):
             kwargs = case.as_transport_kwargs(base_url="http://testserver")
             response = send(client, kwargs, token)
             if response.status_code >= 500:
-                failures.append((operation.label, kwargs, response.status_code))
+                failures.append((case.operation.label, kwargs, response.status_code))
 
         check()
     assert not failures, failures[:3]

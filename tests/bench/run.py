@@ -34,6 +34,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
 
 P50_BUDGET = 6
 P95_BUDGET = 10
+SCREEN_POP_P50_BUDGET = 3
 
 
 # How many businesses the benchmark's data answers for (seed_demo --businesses).
@@ -314,6 +315,12 @@ def main():
         ("search box, a word", "/search/?q=invoice"),
         ("search box, a surname", "/search/?q=smith"),
         ("search box, a number", "/search/?q=212555"),
+        # The REST API (the manager's session: a token reads the same way).
+        ("API: screen pop, exact number", f"/api/v1/lookup/?phone={str(number).lstrip('+')}"),
+        ("API: call log", "/api/v1/calls/"),
+        ("API: call log, full-text search", "/api/v1/calls/?q=invoice"),
+        ("API: callers, search name", "/api/v1/callers/?q=smith"),
+        ("API: callbacks, team", "/api/v1/callbacks/"),
     ]
     if args.only:
         pages = [(label, url) for label, url in pages if args.only in label]
@@ -380,7 +387,9 @@ def main():
         if label == "/healthz":
             print(f"| /healthz | {p50:.1f} | {p95:.1f} | 1 | 1.0 | {p95 / healthz:.1f} | |")
             continue
-        slow50, slow95 = p50 / healthz > P50_BUDGET, p95 / healthz > P95_BUDGET
+        # The screen pop answers a ringing phone: within 3x (issue 13), not 6x.
+        budget50 = SCREEN_POP_P50_BUDGET if label.startswith("API: screen pop") else P50_BUDGET
+        slow50, slow95 = p50 / healthz > budget50, p95 / healthz > P95_BUDGET
         over += slow50 or slow95
         print(
             f"| {label}{' **' if slow50 or slow95 else ''} | {p50:.1f} | {p95:.1f} | {queries} "
