@@ -22,3 +22,9 @@ class FollowupsConfig(AppConfig):
         ):
             post_save.connect(receiver, sender=model, dispatch_uid=f"tally-{model.__name__}")
             post_delete.connect(receiver, sender=model, dispatch_uid=f"tally-{model.__name__}-x")
+
+        # Webhooks: what calls tells of (calls.signals) is recorded in the same transaction.
+        from followups import webhooks
+
+        for signal, name in webhooks.SIGNAL_EVENTS.items():
+            signal.connect(webhooks.on_call_signal, dispatch_uid=f"webhooks-{name}")

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from calls.forms import with_bootstrap_classes
 from calls.models import Nature, Urgency
-from followups.models import AttemptResult, Callback
+from followups.models import AttemptResult, Callback, WebhookEventName
 from receptionist.forms import LocalDateTimeField, LocalDateTimeInput, StaffChoiceField
 from receptionist.roles import front_desk_staff
 
@@ -137,4 +137,58 @@ class PolicyForm(forms.Form):
             for nature in Nature
             for urgency in Urgency
             if (name := f"{nature.value}_{urgency.value}") in sent and name in self.cleaned_data
+        }
+
+
+class WebhookEndpointForm(forms.Form):
+    """An endpoint of another system: the rules are followups.webhooks.webhook_endpoint_save's
+    (this form only reads the values)."""
+
+    url = forms.CharField(
+        label="URL",
+        max_length=2000,
+        help_text="Where the events are sent (POST): http:// or https://, e.g. "
+        "https://crm.example.com/hooks/calls.",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    description = forms.CharField(
+        required=False, max_length=200, help_text="What it is, for the managers (optional)."
+    )
+    events = forms.MultipleChoiceField(
+        choices=WebhookEventName.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Tick at least one event.",
+            "invalid_choice": "No such event: pick from the list.",
+        },
+    )
+    businesses = forms.TypedMultipleChoiceField(
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only these businesses' events; none ticked: every business's.",
+        error_messages={"invalid_choice": "No such business: pick from the list."},
+    )
+    secret = forms.CharField(
+        required=False,
+        max_length=100,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Signs every delivery. Leave empty: a new endpoint gets one made, a changed "
+        "one keeps its own. Or type 24 to 100 characters, no spaces.",
+    )
+
+    def __init__(self, *args, businesses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["businesses"].choices = [(b.pk, b.name) for b in businesses]
+
+    def endpoint_values(self) -> dict:
+        """What webhook_endpoint_save takes, from the cleaned form."""
+        data = self.cleaned_data
+        return {
+            "url": data["url"],
+            "description": data["description"],
+            "events": data["events"],
+            "business_ids": data["businesses"],
+            "secret": data["secret"],
         }

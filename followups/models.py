@@ -764,3 +764,184 @@ class Export(models.Model):
 
     def __str__(self):
         return f"{self.what} by {self.person_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- webhooks ------------------------------------------------------------------------------
+# What another system (a CRM, practice software) is told, signed, as it happens:
+# followups/webhooks.py records and sends; the README's "Webhooks" documents the bodies.
+
+
+class WebhookEventName(models.TextChoices):
+    CALL_LOGGED = "call.logged", "A call is logged"
+    MESSAGE_TAKEN = "message.taken", "A message is taken for the business"
+    ESCALATION_RAISED = "escalation.raised", "An escalation is raised"
+    ESCALATION_ACKNOWLEDGED = "escalation.acknowledged", "An escalation is acknowledged"
+    ESCALATION_RESOLVED = "escalation.resolved", "An escalation is resolved"
+    CALLBACK_DUE = "callback.due", "A callback comes due soon"
+    CALLBACK_OVERDUE = "callback.overdue", "A callback is overdue"
+    CALLBACK_CLOSED = "callback.closed", "A callback is closed (kept or cancelled)"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookEndpointQuerySet(models.QuerySet):
+    def subscriptions(self) -> list[tuple[int, set[str], set[int]]]:
+        """Every endpoint as (id, its events, its businesses: empty for every business),
+        paused ones too (their deliveries wait for them), in one query: an endpoint per
+        business it names, joined."""
+        found: dict[int, tuple[int, set[str], set[int]]] = {}
+        for pk, events, business_id in self.values_list("pk", "events", "businesses"):
+            row = found.setdefault(pk, (pk, set(events or ()), set()))
+            if business_id is not None:
+                row[2].add(business_id)
+        return list(found.values())
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of another system that is sent, signed with its secret, the events it asks for."""
+
+    url = models.URLField("URL", max_length=2000)
+    description = models.CharField(max_length=200, blank=True)
+    # Signs every delivery (HMAC-SHA256): the receiving system holds the same secret, so it
+    # is stored as it is (a hash could not sign), and shown to managers only.
+    secret = models.CharField(max_length=100)
+    events = models.JSONField(default=list)
+    businesses = models.ManyToManyField(
+        Business,
+        blank=True,
+        related_name="webhook_endpoints",
+        help_text="None: every business.",
+    )
+    # Set when it failed WEBHOOK_PAUSE_AFTER_FAILURES times in a row (or a manager paused
+    # it): nothing is sent until a manager resumes it; its deliveries wait.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(max_length=300, blank=True)
+    # Tries that failed since the last one that succeeded.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_endpoints",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WebhookEndpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["url", "pk"]
+
+    def __str__(self):
+        return self.description or self.url
+
+    def get_absolute_url(self):
+        return reverse("webhooks:detail", args=[self.pk])
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+    def event_labels(self) -> list[str]:
+        labels = dict(WebhookEventName.choices)
+        return [labels.get(name, name) for name in self.events]
+
+
+class WebhookEvent(models.Model):
+    """Something that happened, as the JSON body every endpoint that asked for it is sent
+    (the same bytes on every try and replay); recorded in the transaction of the write."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    name = models.CharField(max_length=40, choices=WebhookEventName.choices)
+    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="+")
+    occurred_at = models.DateTimeField()
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(name__in=WebhookEventName.values), name="webhook_event_name_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.id}"
+
+
+class WebhookDeliveryQuerySet(models.QuerySet):
+    def due(self, now):
+        """Deliveries to try now: pending, their time come, their endpoint not paused."""
+        return self.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__paused_at=None
+        ).order_by("next_attempt_at", "pk")
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one endpoint: its tries, the last answer, and what comes next.
+    A replay is a new delivery of the same event (`replay_of` the one replayed)."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next try is due (pending), else None. While a worker sends, a lease: a
+    # worker that dies mid-send leaves the delivery to the next sweep after it.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    replay_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays"
+    )
+
+    objects = WebhookDeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The sweep's question: pending, by when they are due.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=Q(status="pending"),
+                name="webhook_delivery_due_idx",
+            ),
+            # An endpoint's log, newest first (keyset pages).
+            models.Index(fields=["endpoint", "created_at", "id"], name="webhook_delivery_log_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DeliveryStatus.values), name="webhook_delivery_status_valid"
+            ),
+            # One waiting delivery of an event per endpoint: a replay clicked twice is one.
+            models.UniqueConstraint(
+                fields=["endpoint", "event"],
+                condition=Q(status="pending"),
+                name="webhook_delivery_one_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event_id} to {self.endpoint_id}: {self.status}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == DeliveryStatus.PENDING
+
+    @property
+    def is_delivered(self) -> bool:
+        return self.status == DeliveryStatus.DELIVERED
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == DeliveryStatus.FAILED

@@ -23,8 +23,10 @@ from followups.models import (
     KeptBy,
     Priority,
     PromiseKeeping,
+    WebhookEventName,
 )
 from followups.tasks import notify_callback
+from followups.webhooks import record, record_callbacks
 from receptionist.roles import display_name, front_desk_staff
 from receptionist.sweeps import mark_and_notify
 
@@ -283,6 +285,8 @@ def callback_attempt(
             # Still the promiser's: theirs again until the new time comes at risk.
             callback.returns_to_team_at = hand_back_at(next_due_at, now)
     callback.save()
+    if outcome:
+        record(WebhookEventName.CALLBACK_CLOSED, [callback], now=now)
     return attempt
 
 
@@ -324,6 +328,7 @@ def callback_cancel(*, callback_id: int, user, reason: str) -> Callback:
     callback.version += 1
     callback._change_reason = "Cancelled"
     callback.save()
+    record(WebhookEventName.CALLBACK_CLOSED, [callback])
     return callback
 
 
@@ -341,6 +346,7 @@ def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
         Callback.objects.overdue(now).filter(overdue_reminded_at__isnull=True),
         limit=limit,
         notify=lambda pk: notify_callback.enqueue(pk, "overdue"),
+        record=lambda pks: record_callbacks(WebhookEventName.CALLBACK_OVERDUE, pks),
         overdue_reminded_at=now,
         due_reminded_at=now,
     )
@@ -350,6 +356,7 @@ def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
         ),
         limit=limit,
         notify=lambda pk: notify_callback.enqueue(pk, "due"),
+        record=lambda pks: record_callbacks(WebhookEventName.CALLBACK_DUE, pks),
         due_reminded_at=now,
     )
     with transaction.atomic():

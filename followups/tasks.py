@@ -53,3 +53,35 @@ def recount_business(business_id: int) -> int:
     from followups.tally import recount_all
 
     return recount_all(business_id)
+
+
+@task()
+def send_webhooks(event_ids: list[str]) -> dict:
+    """Send the deliveries of these events now (followups.webhooks.webhooks_send): enqueued
+    after the write commits when tasks go to the worker; the sweep sends them otherwise."""
+    from followups.webhooks import webhooks_send
+
+    return webhooks_send(event_ids=event_ids)
+
+
+@task()
+def notify_webhook_paused(endpoint_id: int) -> int:
+    """E-mail every manager that a webhook endpoint was paused after failing again and
+    again: a link to it and the last error, nothing of what was sent."""
+    from followups.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    if endpoint is None or endpoint.paused_at is None:
+        return 0  # deleted or resumed before the e-mail went: nothing to tell
+    recipients = manager_emails(include_unavailable=True)
+    if not recipients:
+        return 0
+    link = settings.SITE_URL + reverse("webhooks:detail", args=[endpoint.pk])
+    subject = f"Webhook endpoint #{endpoint.pk} is paused"
+    body = (
+        f"Webhook endpoint #{endpoint.pk} kept failing, so nothing more is sent to it until "
+        f"a manager resumes it. Its events are kept meanwhile.\n\n{endpoint.paused_reason}\n\n"
+        f"{link}\n"
+    )
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients]
+    return send_mass_mail(messages, fail_silently=False)

@@ -52,6 +52,10 @@ MANAGER_PERMISSIONS = [
     "callers.change_business",
     "followups.view_reports",
     "followups.export_data",
+    "followups.view_webhookendpoint",
+    "followups.add_webhookendpoint",
+    "followups.change_webhookendpoint",
+    "followups.delete_webhookendpoint",
 ]
 CLIENT_PERMISSIONS = [
     "calls.read_messages",

@@ -333,3 +333,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
 }
+
+# --- Webhooks (followups/webhooks.py; README, "Webhooks") ---------------------------------
+# Seconds one try may take, from looking the host up to the answer's status line.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Tries of one delivery before it is given up; after the n-th failed try the next waits
+# WEBHOOK_RETRY_SECONDS * 2**(n-1): 1, 2, 4 ... 256 minutes, about 8.5 hours in all.
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "10"))
+WEBHOOK_RETRY_SECONDS = int(os.environ.get("WEBHOOK_RETRY_SECONDS", "60"))
+# An endpoint whose last this-many tries all failed is paused and the managers e-mailed.
+WEBHOOK_PAUSE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_PAUSE_AFTER_FAILURES", "15"))

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -54,7 +55,6 @@ def token_revoke_view(request, pk):
     try:
         token = token_revoke(user=request.user, token_id=pk)
     except ValidationError:
-        messages.error(request, "No such token of yours.")
-    else:
-        messages.success(request, f"Token “{token.name}” revoked: it no longer opens the API.")
+        raise Http404("No such token of yours.") from None
+    messages.success(request, f"Token “{token.name}” revoked: it no longer opens the API.")
     return redirect("api-tokens")

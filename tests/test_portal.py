@@ -118,6 +118,14 @@ def test_every_staff_page_answers_403_to_a_client(world):
             "logout",
             "password_change",
             "password_change_done",
+            # One's own API tokens and the API's docs: for anyone logged in.
+            "api-tokens",
+            "api-token-revoke",
+            "api-docs",
+            "api-schema",
+            # A client's messages through the API (tests/api/test_api_permissions.py).
+            "api-messages",
+            "api-message-read",
         }
         if name in everyones or name.startswith("portal:"):
             continue
