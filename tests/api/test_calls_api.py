@@ -166,3 +166,61 @@ def test_the_screen_pop_refuses_what_it_cannot_read(receptionist):
     response = client.get("/api/v1/lookup/?phone=2125550147&dialed=+1 999 555 0000", **auth)
     assert response.status_code == 400 and "dialed" in response.json()
     assert client.get("/api/v1/lookup/?phone=212%00555", **auth).status_code == 400
+
+
+def test_the_form_and_the_api_make_the_same_records(receptionist, reception_client):
+    """The same call sent through the call form and through the API: the same call, caller,
+    escalation and callback rows, apart from ids and times."""
+    from datetime import timedelta
+
+    from followups.models import Callback
+    from tests.calls.test_views import FMT, form_data
+
+    due = timezone.localtime() + timedelta(hours=2)
+    said = {
+        "summary": "Shouted about the bill",
+        "wants": "A refund",
+        "promised": "A manager calls back",
+        "notes": "Third time this week",
+        "nature": "sales",
+        "urgency": "high",
+        "mood": "abusive",
+        "outcome": "callback_scheduled",
+    }
+    form = form_data(
+        **said,
+        caller_name="Bea Form",
+        phone="(212) 555-0101",
+        callback="on",
+        callback_due_at=due.strftime(FMT),
+        escalate="on",
+        escalation_reason="Shouting",
+    )
+    assert reception_client.post("/calls/new/", form).status_code == 302
+    client, auth = token_client(receptionist)
+    response = post(
+        client,
+        "/api/v1/calls/",
+        {
+            **said,
+            "caller_name": "Bea Api",
+            "phone": "(212) 555-0102",
+            "callback": True,
+            "callback_due_at": due.isoformat(),
+            "escalate": True,
+            "escalation_reason": "Shouting",
+        },
+        **auth,
+    )
+    assert response.status_code == 201, response.content
+    by_form, by_api = Call.objects.order_by("pk")
+    fields = [*said, "direction", "business_id", "taken_by_id", "message_status"]
+    assert [getattr(by_form, f) for f in fields] == [getattr(by_api, f) for f in fields]
+    assert (by_form.caller.name, by_api.caller.name) == ("Bea Form", "Bea Api")
+    escalations = [Escalation.objects.get(call=c) for c in (by_form, by_api)]
+    assert len({(e.status, e.severity, e.reason) for e in escalations}) == 1
+    callbacks = [Callback.objects.get(call=c) for c in (by_form, by_api)]
+    assert (
+        len({(c.status, c.priority, c.due_at.replace(second=0, microsecond=0)) for c in callbacks})
+        == 1
+    )
