@@ -7,9 +7,15 @@ class CallersConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from callers.models import Business, InboundNumber, OpeningHours, forget_active_businesses
+        from callers.models import (
+            Business,
+            ClosedDay,
+            InboundNumber,
+            OpeningHours,
+            forget_active_businesses,
+        )
 
-        for model in (Business, OpeningHours, InboundNumber):
+        for model in (Business, OpeningHours, InboundNumber, ClosedDay):
             for signal in (post_save, post_delete):
                 signal.connect(
                     forget_active_businesses,

@@ -2,7 +2,7 @@
 
 import re
 import zoneinfo
-from datetime import time
+from datetime import date, time
 
 from crispy_forms.helper import FormHelper
 from django import forms
@@ -161,6 +161,33 @@ def show_hours(rows) -> str:
     )
 
 
+_CLOSED_DAY = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:\s+(.*?))?\s*$")
+
+
+def read_closed_days(text: str) -> list[tuple[date, str]]:
+    """Closed days as typed, one a line ("2026-12-25 Christmas Day"), as (date, name)."""
+    days = []
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        found = _CLOSED_DAY.match(line)
+        try:
+            if not found:
+                raise ValueError
+            year, month, day, name = found.groups()
+            days.append((date(int(year), int(month), int(day)), name or ""))
+        except ValueError:
+            raise forms.ValidationError(
+                "“%(line)s” is no day: write one a line, e.g. 2026-12-25 Christmas Day.",
+                params={"line": line[:40]},
+                code="closed_day",
+            ) from None
+    return days
+
+
+def show_closed_days(rows) -> str:
+    """Closed days as read_closed_days reads them."""
+    return "\n".join(f"{row.day:%Y-%m-%d} {row.name}".strip() for row in rows)
+
+
 def shown_number(number) -> str:
     """A number as the desk reads it, and as it is read back when the form is sent again:
     national for the desk's region, international for any other country."""
@@ -184,6 +211,14 @@ class BusinessForm(forms.ModelForm):
     )
     time_zone = forms.ChoiceField(
         label="Time zone", choices=[(name, name) for name in TIME_ZONES], initial="UTC"
+    )
+    closed_days = forms.CharField(
+        label="Closed days",
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Holidays, one a line: 2026-12-25 Christmas Day. Closed all day, whatever "
+        "the hours say (callbacks kept within business hours skip them).",
     )
 
     class Meta:
@@ -231,9 +266,15 @@ class BusinessForm(forms.ModelForm):
             self.initial["inbound_numbers"] = "\n".join(
                 shown_number(number.number) for number in business.inbound_numbers.all()
             )
+            self.initial["closed_days"] = show_closed_days(business.closed_days.all())
 
     def clean(self):
         cleaned = super().clean()
+        if "closed_days" in cleaned:
+            try:
+                cleaned["closed_days"] = read_closed_days(cleaned["closed_days"])
+            except forms.ValidationError as exc:
+                self.add_error("closed_days", exc)
         for day in Weekday:
             name = f"hours_{day.value}"
             if name in cleaned:
@@ -261,10 +302,16 @@ class BusinessForm(forms.ModelForm):
             for day in Weekday
             for opens, closes in data.get(f"hours_{day.value}") or []
         ]
+        if isinstance(data.get("closed_days"), list):
+            values["closed_days"] = data["closed_days"]
         return values
 
 
 class ContactForm(forms.Form):
+    # The contact this row was (the on-call schedule names it): kept when it is edited.
+    id = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
     name = forms.CharField(label="Name", max_length=200)
     email = forms.EmailField(label="E-mail", required=False)
     phone = PhoneField(label="Phone", required=False)
@@ -296,7 +343,13 @@ def contacts_of(formset) -> list[dict]:
     """The contacts a valid ContactFormSet keeps (a row left empty or marked to delete is
     none), as business_save takes them."""
     return [
-        {name: form.cleaned_data.get(name) or "" for name in ("name", "email", "phone", "role")}
+        {
+            **{
+                name: form.cleaned_data.get(name) or ""
+                for name in ("name", "email", "phone", "role")
+            },
+            "id": form.cleaned_data.get("id"),
+        }
         for form in formset.forms
         if form.has_changed() and form.cleaned_data and not form.cleaned_data.get("DELETE")
     ]
@@ -360,3 +413,161 @@ class PersonForm(forms.Form):
             "active": data["active"],
             "password": data["password"] or None,
         }
+
+
+# --- on call -------------------------------------------------------------------------------
+
+PLACES = ("first", "second", "third", "fourth")
+PLACE_LABELS = ("First", "Then", "Then", "Then")
+
+
+class ConfirmingForm(forms.ModelForm):
+    """How a business's urgent messages are confirmed: the rules are on_call_save's."""
+
+    class Meta:
+        model = Business
+        fields = ["always_confirm", "confirm_minutes_emergency", "confirm_minutes_high"]
+        widgets = {
+            "always_confirm": forms.CheckboxInput(attrs={"class": "form-check-input"}),
+            "confirm_minutes_emergency": forms.NumberInput(
+                attrs={"min": 1, "max": 1440, "class": "form-control"}
+            ),
+            "confirm_minutes_high": forms.NumberInput(
+                attrs={"min": 1, "max": 1440, "class": "form-control"}
+            ),
+        }
+
+    def _post_clean(self):
+        # The model's rules are on_call_save's: the view calls it and shows its refusals.
+        pass
+
+
+class _ShiftForm(forms.Form):
+    """The people of a shift, in order: a choice of the business's contacts per place."""
+
+    def __init__(self, *args, contacts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "—")] + [
+            (contact.pk, f"{contact.name} ({contact.role})" if contact.role else contact.name)
+            for contact in contacts
+        ]
+        for name, label in zip(PLACES, PLACE_LABELS, strict=True):
+            self.fields[name] = forms.TypedChoiceField(
+                label=label,
+                choices=choices,
+                coerce=int,
+                required=False,
+                empty_value=None,
+                error_messages={"invalid_choice": "Pick one of the business's contacts."},
+            )
+        for field in self.fields.values():
+            kind = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", f"{kind} {kind}-sm")
+
+    def people(self):
+        return [self[name] for name in PLACES]
+
+    def contacts(self) -> list:
+        return [self.cleaned_data.get(name) for name in PLACES]
+
+
+def _time_field(label):
+    return forms.TimeField(
+        label=label,
+        input_formats=["%H:%M", "%H:%M:%S"],
+        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
+        error_messages={"invalid": "A time on the 24-hour clock, e.g. 18:00."},
+    )
+
+
+def _date_field(label):
+    return forms.DateField(
+        label=label,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        error_messages={"invalid": "A date, e.g. 2026-12-24."},
+    )
+
+
+class WeeklySlotForm(_ShiftForm):
+    """A slot of the weekly rotation: from a time on a weekday to a time (the next day when
+    it is not after the start)."""
+
+    weekday = forms.TypedChoiceField(
+        label="Day",
+        choices=[("", "—"), *Weekday.choices],
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "Pick a day of the week."},
+    )
+    starts = _time_field("From")
+    ends = _time_field("To")
+
+    def shift_values(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "weekday": data["weekday"],
+            "starts": data["starts"],
+            "ends": data["ends"],
+            "contacts": self.contacts(),
+        }
+
+
+class ExceptionForm(_ShiftForm):
+    """A dated exception (a holiday, a swap): who is on call instead from a moment to
+    another; nobody named, nobody is."""
+
+    starts_on = _date_field("From day")
+    starts = _time_field("at")
+    ends_on = _date_field("To day")
+    ends = _time_field("at")
+    note = forms.CharField(label="Note", max_length=200, required=False)
+
+    def shift_values(self) -> dict:
+        data = self.cleaned_data
+        return {name: data[name] for name in ("starts_on", "starts", "ends_on", "ends", "note")} | {
+            "contacts": self.contacts()
+        }
+
+
+class _ShiftFormSet(forms.BaseFormSet):
+    def __init__(self, *args, contacts=(), **kwargs):
+        self.contacts = list(contacts)
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "contacts": self.contacts}
+
+    def clean(self):
+        # A forged count of rows (below zero) would read as "no rows" and delete them all.
+        if self.management_form.cleaned_data.get("TOTAL_FORMS", 0) < 0:
+            raise forms.ValidationError("This part of the form was damaged: open the page again.")
+        super().clean()
+
+    def kept(self) -> list:
+        """The rows to save: filled in and not marked to delete."""
+        return [
+            form
+            for form in self.forms
+            if form.has_changed() and form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+WeeklyFormSet = forms.formset_factory(
+    WeeklySlotForm, formset=_ShiftFormSet, extra=2, can_delete=True, max_num=50, validate_max=True
+)
+ExceptionFormSet = forms.formset_factory(
+    ExceptionForm, formset=_ShiftFormSet, extra=1, can_delete=True, max_num=100, validate_max=True
+)
+
+
+def shift_initial(shift) -> dict:
+    """A saved shift as its form row shows it."""
+    people = [place.contact_id for place in shift.places.all()]
+    values = {name: (people[n] if n < len(people) else None) for n, name in enumerate(PLACES)}
+    values.update(starts=shift.starts, ends=shift.ends)
+    if shift.is_exception:
+        values.update(starts_on=shift.starts_on, ends_on=shift.ends_on, note=shift.note)
+    else:
+        values["weekday"] = shift.weekday
+    return values

@@ -4,12 +4,13 @@ import re
 import string
 import time
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.db.models import F, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Upper
@@ -27,6 +28,10 @@ class BillingRule(models.TextChoices):
     CALL_MINUTE = "call_minute", "Each call rounded up to the next minute"
     CALL_6S = "call_6s", "Each call rounded up to the next 6 seconds"
     MONTH_MINUTE = "month_minute", "The month's total rounded up to the next minute, once"
+
+
+# The longest a person on call has to confirm an urgent message before the next is told.
+CONFIRM_MOST_MINUTES = 24 * 60
 
 
 class BusinessQuerySet(models.QuerySet):
@@ -169,6 +174,32 @@ class Business(models.Model):
         help_text="Off, the e-mail to its contacts only says a message was taken and links "
         "to the portal, where they read it after logging in (private details stay there).",
     )
+    always_confirm = models.BooleanField(
+        "confirm every message",
+        default=False,
+        help_text="Every message taken for it is delivered until someone on call confirms "
+        "it; otherwise only messages of high or emergency urgency.",
+    )
+    confirm_minutes_emergency = models.PositiveSmallIntegerField(
+        "minutes to confirm an emergency",
+        default=10,
+        validators=[
+            MinValueValidator(1, "At least one minute."),
+            MaxValueValidator(CONFIRM_MOST_MINUTES, "At most a day (1,440 minutes)."),
+        ],
+        help_text="When the person notified has not confirmed an emergency message by then, "
+        "the next person on call is.",
+    )
+    confirm_minutes_high = models.PositiveSmallIntegerField(
+        "minutes to confirm any other",
+        default=30,
+        validators=[
+            MinValueValidator(1, "At least one minute."),
+            MaxValueValidator(CONFIRM_MOST_MINUTES, "At most a day (1,440 minutes)."),
+        ],
+        help_text="The same for a message of high urgency (or any message, when every one "
+        "is confirmed).",
+    )
     billing_rule = models.CharField(
         "billing",
         max_length=12,
@@ -192,6 +223,13 @@ class Business(models.Model):
             # "Harbor Vet" and "harbor vet" are one business (business_save says so; this
             # holds when two managers add them at the same moment).
             models.UniqueConstraint(Upper("name"), name="business_name_unique_in_any_case"),
+            models.CheckConstraint(
+                condition=Q(confirm_minutes_emergency__gte=1)
+                & Q(confirm_minutes_emergency__lte=CONFIRM_MOST_MINUTES)
+                & Q(confirm_minutes_high__gte=1)
+                & Q(confirm_minutes_high__lte=CONFIRM_MOST_MINUTES),
+                name="business_confirm_minutes_within_a_day",
+            ),
         ]
 
     def __str__(self):
@@ -222,14 +260,18 @@ class Business(models.Model):
         """`at` (now by default) on the business's own clock."""
         return (at or timezone.now()).astimezone(self.zone)
 
-    def is_open(self, at=None, hours=None) -> bool | None:
-        """Whether the business is open at `at` (now by default) by its opening hours, on
-        its own clock (a daylight-saving change included); None when it has no hours set.
-        `hours`: its OpeningHours, when already read."""
+    def is_open(self, at=None, hours=None, closed=None) -> bool | None:
+        """Whether the business is open at `at` (now by default) by its opening hours and
+        its closed days (holidays), on its own clock (a daylight-saving change included);
+        None when it has no hours set. `hours`: its OpeningHours, `closed`: its ClosedDay
+        rows (or their dates), when already read."""
         hours = list(self.hours.all() if hours is None else hours)
         if not hours:
             return None
         local = self.local_time(at)
+        closed = self.closed_days.all() if closed is None else closed
+        if local.date() in {day if isinstance(day, date) else day.day for day in closed}:
+            return False
         moment = local.time().replace(tzinfo=None)
         return any(h.weekday == local.weekday() and h.opens <= moment < h.closes for h in hours)
 
@@ -250,7 +292,18 @@ def active_businesses() -> list[Business]:
     found = list(
         Business.objects.filter(active=True)
         .order_by("name", "pk")
-        .prefetch_related("hours", "inbound_numbers")
+        .prefetch_related(
+            "hours",
+            "inbound_numbers",
+            # From yesterday on (somewhere it may still be yesterday): whether it is open
+            # now, and on a callback's due day.
+            Prefetch(
+                "closed_days",
+                queryset=ClosedDay.objects.filter(
+                    day__gte=timezone.now().date() - timedelta(days=1)
+                ),
+            ),
+        )
     )
     _active_kept[:] = [now, found]
     return found
@@ -374,6 +427,101 @@ class BusinessContact(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ClosedDay(models.Model):
+    """A date a business is closed all day (a holiday), on its own calendar."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="closed_days")
+    day = models.DateField()
+    name = models.CharField(max_length=100, blank=True, validators=[validate_one_line])
+
+    class Meta:
+        ordering = ["business", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "day"], name="closed_day_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} {self.name}".strip()
+
+
+# The most people one on-call shift lists, in order (first, then the backups).
+ON_CALL_MOST_PLACES = 4
+
+
+class OnCallShift(models.Model):
+    """A time someone is on call for a business, on its own clock: a weekly slot of its
+    rotation (`weekday`), or a dated exception (`starts_on`: a holiday, a swap) that
+    replaces the rotation while it lasts. Its people are its places, in order."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="on_call_shifts")
+    # A weekly slot: from `starts` on this weekday to `ends`, on the next day when `ends`
+    # is not after `starts` (18:00-08:00 is overnight, 00:00-00:00 the whole day).
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, null=True, blank=True)
+    # A dated exception: from `starts` on `starts_on` to `ends` on `ends_on`.
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    starts = models.TimeField()
+    ends = models.TimeField()
+    note = models.CharField(max_length=200, blank=True, validators=[validate_one_line])
+
+    class Meta:
+        ordering = ["business", "weekday", "starts_on", "starts", "pk"]
+        constraints = [
+            # Weekly (a weekday, no dates) or dated (both dates, no weekday).
+            models.CheckConstraint(
+                condition=Q(weekday__isnull=False, starts_on__isnull=True, ends_on__isnull=True)
+                | Q(weekday__isnull=True, starts_on__isnull=False, ends_on__isnull=False),
+                name="on_call_shift_weekly_or_dated",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__isnull=True) | Q(weekday__lte=6),
+                name="on_call_shift_weekday_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__gt=F("starts_on"))
+                | Q(ends_on=F("starts_on"), ends__gt=F("starts")),
+                name="on_call_shift_dated_ends_after_it_starts",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["business", "ends_on"],
+                condition=Q(weekday__isnull=True),
+                name="on_call_exception_idx",
+            ),
+        ]
+
+    def __str__(self):
+        if self.weekday is not None:
+            return f"{self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+        return f"{self.starts_on} {self.starts:%H:%M} to {self.ends_on} {self.ends:%H:%M}"
+
+    @property
+    def is_exception(self) -> bool:
+        return self.weekday is None
+
+
+class OnCallPlace(models.Model):
+    """A contact's place in an on-call shift's order: notified first, or as a backup."""
+
+    shift = models.ForeignKey(OnCallShift, on_delete=models.CASCADE, related_name="places")
+    contact = models.ForeignKey(
+        BusinessContact, on_delete=models.CASCADE, related_name="on_call_places"
+    )
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["shift", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["shift", "position"], name="on_call_place_once"),
+            models.UniqueConstraint(fields=["shift", "contact"], name="on_call_contact_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.position}: {self.contact_id}"
 
 
 DEFAULT_HANDLING_NOTE = "Difficult caller: involve a manager early."

@@ -1,24 +1,30 @@
 """Writes on callers (create, update with its numbers, the caution flag, merge) and on the
-businesses they belong to (add, change, make inactive)."""
+businesses they belong to (add, change, make inactive, who is on call when)."""
 
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from callers.models import (
+    ON_CALL_MOST_PLACES,
     UNKNOWN_CALLER_NAME,
     Business,
     BusinessContact,
     Caller,
     CallerPhone,
+    ClosedDay,
     InboundNumber,
+    OnCallPlace,
+    OnCallShift,
     OpeningHours,
     Weekday,
     forget_active_businesses,
 )
 from callers.phones import to_e164
+from receptionist.bounds import EARLIEST, LATEST, OUT_OF_RANGE
 from receptionist.templatetags.words import phone as phone_as_read
 
 # What an edit may change, in the order the form shows it; the caution flag and its note
@@ -325,7 +331,10 @@ def _contacts_wanted(contacts) -> list[BusinessContact]:
     rows = []
     errors = []
     for place, given in enumerate(contacts, start=1):
+        given = dict(given)
+        kept = given.pop("id", None)
         contact = BusinessContact(**given)
+        contact.kept_id = kept if isinstance(kept, int) else None
         try:
             contact.full_clean(exclude=["business"])
         except ValidationError as exc:
@@ -342,6 +351,60 @@ def _replace(related, rows: list) -> None:
     for row in rows:
         row.business = related.instance
     related.model.objects.bulk_create(rows)
+
+
+def _keep_contacts(business: Business, rows: list[BusinessContact]) -> None:
+    """A business's contacts made these, each kept as the row it was (by the id it came
+    with, else by its name), so that the on-call schedule naming it still does. A contact
+    not kept is deleted, and with it its places on call."""
+    existing = {contact.pk: contact for contact in business.contacts.all()}
+    by_name = {}
+    for contact in existing.values():
+        by_name.setdefault(contact.name.casefold(), contact)
+    used = set()
+    for row in rows:
+        same = existing.get(row.kept_id) if row.kept_id not in used else None
+        if same is None:
+            same = by_name.get(row.name.casefold())
+            same = same if same is not None and same.pk not in used else None
+        row.business = business
+        if same is not None:
+            row.pk = same.pk
+            used.add(same.pk)
+    for pk in set(existing) - used:
+        existing[pk].delete()
+    for row in rows:
+        row.save(force_insert=row.pk is None)
+
+
+# At most this many closed days (holidays) a business, and each named in a line.
+MOST_CLOSED_DAYS = 400
+
+
+def _closed_days_wanted(closed_days) -> list[ClosedDay]:
+    """The closed days given as (date, name): within 2000-2099, each date once."""
+    rows, errors, seen = [], [], set()
+    closed_days = list(closed_days)
+    if len(closed_days) > MOST_CLOSED_DAYS:
+        raise ValidationError({"closed_days": [f"At most {MOST_CLOSED_DAYS} closed days."]})
+    for day, name in closed_days:
+        name = (name or "").strip()
+        if not isinstance(day, date) or not EARLIEST.date() <= day < LATEST.date():
+            errors.append(f"{day}: {OUT_OF_RANGE}")
+            continue
+        if day in seen:
+            errors.append(f"{day:%Y-%m-%d} is listed twice.")
+            continue
+        seen.add(day)
+        row = ClosedDay(day=day, name=name)
+        try:
+            row.clean_fields(exclude=["business"])
+        except ValidationError as exc:
+            errors += [f"{day:%Y-%m-%d}: {message}" for message in exc.messages]
+        rows.append(row)
+    if errors:
+        raise ValidationError({"closed_days": errors})
+    return sorted(rows, key=lambda row: row.day)
 
 
 NOT_YOURS = "That business is not one you work for."
@@ -374,12 +437,14 @@ def business_save(
     numbers=None,
     hours=None,
     contacts=None,
+    closed_days=None,
     **fields,
 ) -> Business:
     """Add a business (`business` None) or change one, with the numbers that ring for it
     (`numbers`: as typed, any format), its opening hours (`hours`: (weekday, opens,
-    closes) on its own clock) and its contacts (`contacts`: dicts of name, email, phone,
-    role), each list, when given, replacing what the business had. All or nothing.
+    closes) on its own clock), its closed days (`closed_days`: (date, name)) and its
+    contacts (`contacts`: dicts of name, email, phone, role, and the id of the contact it
+    was, if any), each list, when given, replacing what the business had. All or nothing.
 
     The rules: someone limited to some businesses changes those only and adds none; a name
     no other business has, in any case; a time zone; a greeting that fills in
@@ -405,6 +470,7 @@ def business_save(
         ("numbers", numbers is not None and (lambda: _numbers_wanted(business, numbers))),
         ("hours", hours is not None and (lambda: _hours_wanted(hours))),
         ("contacts", contacts is not None and (lambda: _contacts_wanted(contacts))),
+        ("closed_days", closed_days is not None and (lambda: _closed_days_wanted(closed_days))),
         ("", business.pk and not business.active and (lambda: _check_stays_active(business))),
     ):
         if not check:
@@ -435,9 +501,11 @@ def business_save(
         raise ValidationError(
             {"name": "Saved by someone else at the same moment: check the name and numbers."}
         ) from None
-    for name, related in (("hours", business.hours), ("contacts", business.contacts)):
+    for name, related in (("hours", business.hours), ("closed_days", business.closed_days)):
         if name in wanted:
             _replace(related, wanted[name])
+    if "contacts" in wanted:
+        _keep_contacts(business, wanted["contacts"])
     transaction.on_commit(forget_active_businesses)
     return business
 
@@ -465,4 +533,208 @@ def business_set_active(*, business: Business, active: bool, user) -> Business:
     business._history_user = user
     business.save(update_fields=["active"])
     transaction.on_commit(forget_active_businesses)
+    return business
+
+
+# --- on call ----------------------------------------------------------------------------
+
+# At most this many slots in a weekly rotation, and exceptions ahead, a business.
+MOST_WEEKLY_SHIFTS = 50
+MOST_EXCEPTIONS = 100
+# The longest one exception runs (a holiday fortnight is two exceptions at most).
+EXCEPTION_MOST_DAYS = 31
+ON_CALL_MANAGERS_ONLY = "Only managers keep a business's on-call schedule."
+NOBODY_NAMED = "Pick who is on call first (then the backups, in order)."
+
+
+def _places_wanted(given, contacts: dict[int, BusinessContact]) -> tuple[list, list[str]]:
+    """The contacts named in order (ids, or None for an empty choice), each one of the
+    business's and named once; (contacts, refusals)."""
+    ids = [pk for pk in given if pk not in (None, "")]
+    errors = []
+    if len(ids) > ON_CALL_MOST_PLACES:
+        errors.append(f"At most {ON_CALL_MOST_PLACES} people a shift.")
+    chosen = []
+    for pk in ids:
+        contact = contacts.get(pk) if isinstance(pk, int) else None
+        if contact is None:
+            errors.append("That contact is not one of this business's: pick from the list.")
+        elif contact in chosen:
+            errors.append(f"{contact.name} is named twice: once is enough.")
+        else:
+            chosen.append(contact)
+    return chosen, errors
+
+
+def _minutes_of_week(weekday: int, starts: time, ends: time) -> tuple[int, int]:
+    start = weekday * 1440 + starts.hour * 60 + starts.minute
+    length = (ends.hour * 60 + ends.minute) - (starts.hour * 60 + starts.minute)
+    return start, start + (length if length > 0 else length + 1440)
+
+
+def _weekly_wanted(weekly, contacts) -> tuple[list, dict]:
+    rows, errors = [], {}
+    for place, given in enumerate(weekly):
+        refusals = []
+        weekday, starts, ends = given.get("weekday"), given.get("starts"), given.get("ends")
+        if weekday not in range(7):
+            refusals.append("Pick a day of the week.")
+        if not isinstance(starts, time) or not isinstance(ends, time):
+            refusals.append("Give the time it starts and the time it ends (24-hour clock).")
+        chosen, wrong = _places_wanted(given.get("contacts", []), contacts)
+        refusals += wrong
+        if not chosen and not wrong:
+            refusals.append(NOBODY_NAMED)
+        if refusals:
+            errors[f"weekly_{place}"] = refusals
+            continue
+        rows.append((place, OnCallShift(weekday=weekday, starts=starts, ends=ends), chosen))
+    if not errors:
+        # A moment of the week is one slot's: two that overlap (on the week's circle, a
+        # Sunday night running into Monday included) are refused naming the second.
+        spans = sorted(
+            (_minutes_of_week(shift.weekday, shift.starts, shift.ends), place)
+            for place, shift, _ in rows
+        )
+        week = 7 * 1440
+        # The first slot again a week later: the last one of the week may run into it.
+        around = [((start + week, end + week), place) for (start, end), place in spans[:1]]
+        for (earlier, _), (later, place) in pairwise(spans + around):
+            if later[0] < earlier[1]:
+                errors[f"weekly_{place}"] = ["It overlaps another slot of the rotation."]
+    return rows, errors
+
+
+def _local_moment(day: date, at: time) -> datetime:
+    return datetime.combine(day, at)
+
+
+def _exceptions_wanted(exceptions, contacts, today: date) -> tuple[list, dict]:
+    rows, errors = [], {}
+    for place, given in enumerate(exceptions):
+        refusals = []
+        starts_on, ends_on = given.get("starts_on"), given.get("ends_on")
+        starts, ends = given.get("starts"), given.get("ends")
+        note = str(given.get("note") or "").strip()
+        if not all(isinstance(day, date) for day in (starts_on, ends_on)) or not all(
+            isinstance(at, time) for at in (starts, ends)
+        ):
+            refusals.append("Give the day and time it starts and the day and time it ends.")
+        elif not all(EARLIEST.date() <= day < LATEST.date() for day in (starts_on, ends_on)):
+            refusals.append(OUT_OF_RANGE)
+        else:
+            start, end = _local_moment(starts_on, starts), _local_moment(ends_on, ends)
+            if end <= start:
+                refusals.append("It must end after it starts.")
+            elif end - start > timedelta(days=EXCEPTION_MOST_DAYS):
+                refusals.append(f"At most {EXCEPTION_MOST_DAYS} days: split a longer one in two.")
+            elif ends_on < today:
+                refusals.append("It is over already: leave it out.")
+        chosen, wrong = _places_wanted(given.get("contacts", []), contacts)
+        refusals += wrong
+        shift = OnCallShift(
+            starts_on=starts_on, ends_on=ends_on, starts=starts, ends=ends, note=note
+        )
+        if not refusals:
+            try:
+                shift.clean_fields(exclude=["business", "weekday"])
+            except ValidationError as exc:
+                refusals += exc.messages
+        if refusals:
+            errors[f"exceptions_{place}"] = refusals
+            continue
+        rows.append((place, shift, chosen))
+    if not errors:
+        ordered = sorted(rows, key=lambda row: _local_moment(row[1].starts_on, row[1].starts))
+        for (_, a, _), (place_b, b, _) in pairwise(ordered):
+            if _local_moment(b.starts_on, b.starts) < _local_moment(a.ends_on, a.ends):
+                errors[f"exceptions_{place_b}"] = ["It overlaps another exception."]
+    return rows, errors
+
+
+@transaction.atomic
+def on_call_save(
+    *,
+    user,
+    business: Business,
+    weekly=None,
+    exceptions=None,
+    today: date | None = None,
+    **confirming,
+) -> Business:
+    """Set who is on call for a business: its weekly rotation (`weekly`: dicts of weekday,
+    starts, ends and contacts, the ids of its contacts in order: first, then the backups)
+    and its dated exceptions (`exceptions`: dicts of starts_on, starts, ends_on, ends,
+    contacts and a note), each list, when given, replacing what the business had (an
+    exception already over is dropped); and, in `confirming`, how its urgent messages are
+    confirmed (always_confirm, confirm_minutes_emergency, confirm_minutes_high). Times are
+    on the business's own clock. All or nothing.
+
+    The rules: managers (callers.change_business) of this business; each person one of
+    the business's contacts, named once a shift, at most ON_CALL_MOST_PLACES; a slot of
+    the rotation names someone and overlaps no other (18:00-08:00 runs overnight); an
+    exception ends after it starts, within EXCEPTION_MOST_DAYS, is not over, overlaps no
+    other, and may name nobody (nobody is on call then: urgent messages go straight to the
+    managers); from 1 minute to a day to confirm."""
+    if not user.has_perm("callers.change_business"):
+        raise PermissionDenied(ON_CALL_MANAGERS_ONLY)
+    allowed = Business.objects.ids_for(user)
+    if allowed is not None and business.pk not in allowed:
+        raise PermissionDenied(NOT_YOURS)
+    # The business's row lock: two managers saving its schedule at once take turns, and
+    # the second one's schedule is the one kept, whole.
+    business = Business.objects.select_for_update().get(pk=business.pk)
+    today = today or business.local_time().date()
+    contacts = {contact.pk: contact for contact in business.contacts.all()}
+    errors: dict[str, list[str]] = {}
+    weekly_rows = exception_rows = None
+    if weekly is not None:
+        weekly = list(weekly)
+        if len(weekly) > MOST_WEEKLY_SHIFTS:
+            errors["weekly"] = [f"At most {MOST_WEEKLY_SHIFTS} slots in a rotation."]
+        else:
+            weekly_rows, found = _weekly_wanted(weekly, contacts)
+            errors.update(found)
+    if exceptions is not None:
+        exceptions = list(exceptions)
+        if len(exceptions) > MOST_EXCEPTIONS:
+            errors["exceptions"] = [f"At most {MOST_EXCEPTIONS} exceptions ahead."]
+        else:
+            exception_rows, found = _exceptions_wanted(exceptions, contacts, today)
+            errors.update(found)
+    unknown = set(confirming) - {
+        "always_confirm",
+        "confirm_minutes_emergency",
+        "confirm_minutes_high",
+    }
+    if unknown:
+        raise ValueError(f"Not an on-call setting: {', '.join(sorted(unknown))}")
+    for name, value in confirming.items():
+        setattr(business, name, value)
+    try:
+        others = [f.name for f in Business._meta.fields if f.name not in confirming]
+        business.clean_fields(exclude=others)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    if confirming:
+        business._history_user = user
+        business._change_reason = "On-call settings"
+        business.save(update_fields=list(confirming))
+    shifts = business.on_call_shifts
+    if weekly_rows is not None:
+        shifts.filter(weekday__isnull=False).delete()
+    if exception_rows is not None:
+        shifts.filter(weekday__isnull=True).delete()
+    places = []
+    for _, shift, chosen in (weekly_rows or []) + (exception_rows or []):
+        shift.business = business
+        shift.save()
+        places += [
+            OnCallPlace(shift=shift, contact=contact, position=position)
+            for position, contact in enumerate(chosen, start=1)
+        ]
+    OnCallPlace.objects.bulk_create(places)
     return business

@@ -4,6 +4,7 @@ The caller's own page and the lookup panel show calls, so they live in calls (se
 calls/urls_callers.py, which mounts these views beside them under /callers/)."""
 
 from collections import defaultdict
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from callers.forms import (
@@ -21,12 +23,25 @@ from callers.forms import (
     CallerMergeForm,
     CallerPhoneFormSet,
     CallerSearchForm,
+    ConfirmingForm,
     ContactFormSet,
+    ExceptionFormSet,
     PersonForm,
+    WeeklyFormSet,
     contacts_of,
+    shift_initial,
     shown_number,
 )
-from callers.models import Business, Caller, Hours, InboundNumber, NumbersOf, OpeningHours
+from callers.models import (
+    Business,
+    Caller,
+    ClosedDay,
+    Hours,
+    InboundNumber,
+    NumbersOf,
+    OpeningHours,
+)
+from callers.oncall import coverage, read_shifts
 from callers.services import (
     ADD_IS_FOR_EVERY_BUSINESS,
     EDITABLE_FIELDS,
@@ -36,6 +51,7 @@ from callers.services import (
     business_set_active,
     caller_merge,
     caller_update,
+    on_call_save,
 )
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors
 from receptionist.models import StaffBusiness
@@ -231,7 +247,7 @@ def business_list(request):
     # Their numbers and hours as plain rows: as model instances (prefetch_related), the
     # 140 rows of 20 businesses were most of the page.
     ids = [business.pk for business in businesses]
-    numbers, hours = defaultdict(list), defaultdict(list)
+    numbers, hours, closed = defaultdict(list), defaultdict(list), defaultdict(list)
     found = InboundNumber.objects.filter(business__in=ids).order_by("number")
     for business_id, number in found.values_list("business_id", "number"):
         numbers[business_id].append(number)
@@ -239,9 +255,15 @@ def business_list(request):
         "business_id", "weekday", "opens", "closes"
     ):
         hours[row[0]].append(Hours(*row[1:]))
+    # Closed today (a holiday), on any business's calendar: the days around today.
+    today = timezone.now().date()
+    for business_id, day in ClosedDay.objects.filter(
+        business__in=ids, day__range=(today - timedelta(days=1), today + timedelta(days=1))
+    ).values_list("business_id", "day"):
+        closed[business_id].append(day)
     for business in businesses:
         business.numbers = numbers[business.pk]
-        business.open_now = business.is_open(hours=hours[business.pk])
+        business.open_now = business.is_open(hours=hours[business.pk], closed=closed[business.pk])
     may_add = Business.objects.ids_for(request.user) is None
     return render(
         request,
@@ -292,6 +314,7 @@ def business_edit(request, pk=None):
         if business is not None:
             initial = [
                 {
+                    "id": c.pk,
                     "name": c.name,
                     "email": c.email,
                     "phone": shown_number(c.phone) if c.phone else "",
@@ -353,6 +376,91 @@ def business_active(request, pk):
         state = "active again" if active else "inactive: it takes no new calls"
         messages.success(request, f"{business.name} is {state}.")
     return redirect("businesses:list")
+
+
+# --- on call ------------------------------------------------------------------------------
+
+# How many days the on-call page shows, from today on the business's calendar.
+ON_CALL_DAYS = 14
+
+
+@permission_required("callers.change_business", raise_exception=True)
+def business_on_call(request, pk):
+    """A business's on-call schedule: who is on call over the next ON_CALL_DAYS days, in
+    stretches (a gap in red), and the form that keeps it: the weekly rotation, the dated
+    exceptions, and how urgent messages are confirmed (on_call_save, all or nothing)."""
+    business = get_object_or_404(Business.objects.for_user(request.user), pk=pk)
+    contacts = list(business.contacts.all())
+    now = timezone.now()
+    today = business.local_time(now).date()
+    status = 200
+    problems: list[str] = []
+    if request.method == "POST":
+        confirming = ConfirmingForm(request.POST, instance=business)
+        weekly = WeeklyFormSet(request.POST, prefix="weekly", contacts=contacts)
+        exceptions = ExceptionFormSet(request.POST, prefix="exceptions", contacts=contacts)
+        if confirming.is_valid() & weekly.is_valid() & exceptions.is_valid():
+            kept = {"weekly": weekly.kept(), "exceptions": exceptions.kept()}
+            try:
+                on_call_save(
+                    user=request.user,
+                    business=business,
+                    weekly=[form.shift_values() for form in kept["weekly"]],
+                    exceptions=[form.shift_values() for form in kept["exceptions"]],
+                    today=today,
+                    **{name: confirming.cleaned_data[name] for name in ConfirmingForm.Meta.fields},
+                )
+            except ValidationError as exc:
+                problems = _on_call_refusals(exc, confirming, kept)
+            else:
+                messages.success(request, f"{business.name}'s on-call schedule saved.")
+                return redirect("businesses:on_call", pk=business.pk)
+        status = 400
+    shifts = read_shifts([business.pk], since=today - timedelta(days=1))[business.pk]
+    if request.method != "POST":
+        confirming = ConfirmingForm(instance=business)
+        weekly = WeeklyFormSet(
+            prefix="weekly",
+            contacts=contacts,
+            initial=[shift_initial(s) for s in shifts if not s.is_exception],
+        )
+        exceptions = ExceptionFormSet(
+            prefix="exceptions",
+            contacts=contacts,
+            initial=[shift_initial(s) for s in shifts if s.is_exception and s.ends_on >= today],
+        )
+    days = coverage(business, shifts, first=today, days=ON_CALL_DAYS, now=now)
+    return render(
+        request,
+        "callers/on_call.html",
+        {
+            "business": business,
+            "contacts": contacts,
+            "days": days,
+            "gaps": sum(day.has_gap for day in days),
+            "scheduled": bool(shifts),
+            "confirming": confirming,
+            "weekly": weekly,
+            "exceptions": exceptions,
+            "problems": problems,
+        },
+        status=status,
+    )
+
+
+def _on_call_refusals(exc: ValidationError, confirming, kept: dict) -> list[str]:
+    """Put on_call_save's refusals on the rows and fields they are about; what belongs to
+    none (the whole rotation, say) is returned, to show above the form."""
+    left = []
+    for key, errors in exc.message_dict.items():
+        part, _, place = key.rpartition("_")
+        if key in confirming.fields:
+            confirming.add_error(key, errors)
+        elif part in kept and place.isdigit() and int(place) < len(kept[part]):
+            kept[part][int(place)].add_error(None, errors)
+        else:
+            left += errors
+    return left
 
 
 # --- people -------------------------------------------------------------------------------

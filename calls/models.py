@@ -68,6 +68,24 @@ MESSAGE_STATES = {
 }
 
 
+class DeliveryState(models.TextChoices):
+    """Where the confirmed delivery of an urgent message stands (Call.delivery_state; the
+    ladder itself is followups'): told to someone on call and waiting, confirmed by a
+    person, or nobody confirmed and the managers were told to phone the business."""
+
+    SENT = "sent", "Sent: waiting for someone on call to confirm"
+    CONFIRMED = "confirmed", "Confirmed"
+    ESCALATED = "escalated", "Nobody confirmed: escalated to the managers"
+
+
+# Call.delivery_word and .delivery_tone for each state: a row of the call log's badge.
+DELIVERY_WORDS = {
+    DeliveryState.SENT: ("sent", "warning"),
+    DeliveryState.CONFIRMED: ("confirmed", "success"),
+    DeliveryState.ESCALATED: ("escalated", "danger"),
+}
+
+
 class Outcome(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
     MESSAGE_TAKEN = "message_taken", "Message taken"
@@ -88,6 +106,7 @@ LIST_COLUMNS = (
     "outcome",
     "message_status",
     "message_read_at",
+    "delivery_state",
     "caller__name",
     "caller__organisation",
     "caller__is_vip",
@@ -263,6 +282,17 @@ class Call(models.Model):
         blank=True,
         related_name="+",
     )
+    # An urgent message delivered until someone on call confirms it (followups.deliveries
+    # keeps the ladder and sets this): shown on the call log's row without reading it.
+    # The database default lets the demo loader's COPY leave the column out.
+    delivery_state = models.CharField(
+        max_length=10,
+        choices=DeliveryState.choices,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
     taken_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="calls_taken"
     )
@@ -283,6 +313,7 @@ class Call(models.Model):
             "message_sent_to",
             "message_read_at",
             "message_read_by",
+            "delivery_state",
         ]
     )
     objects = CallQuerySet.as_manager()
@@ -337,6 +368,10 @@ class Call(models.Model):
                 name="call_ended_after_started",
             ),
             models.CheckConstraint(condition=~Q(summary=""), name="call_summary_not_empty"),
+            models.CheckConstraint(
+                condition=Q(delivery_state__in=["", *DeliveryState.values]),
+                name="call_delivery_state_valid",
+            ),
         ]
 
     def __str__(self):
@@ -364,6 +399,17 @@ class Call(models.Model):
         if self.message_read_at is not None:
             return "read"
         return MESSAGE_STATES.get(self.message_status, "not read")
+
+    @property
+    def delivery_word(self) -> str:
+        """The delivery of an urgent message in a word ("sent", "confirmed", "escalated"),
+        or "" for a call with none."""
+        return DELIVERY_WORDS.get(self.delivery_state, ("", ""))[0]
+
+    @property
+    def delivery_tone(self) -> str:
+        """The colour of its badge (a Bootstrap one: warning, success, danger)."""
+        return DELIVERY_WORDS.get(self.delivery_state, ("", "secondary"))[1]
 
     @property
     def number_withheld(self) -> bool:

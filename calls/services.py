@@ -26,7 +26,9 @@ from calls.models import (
 from calls.tasks import notify_managers_of_escalation, send_message
 
 # The one place where calls reaches into followups (see DESIGN.md): logging a call creates
-# its callback, or attaches it to the caller's open one, in the same transaction.
+# its callback, or attaches it to the caller's open one, in the same transaction; a message
+# taken that must be confirmed starts its delivery to whoever is on call.
+from followups.deliveries import delivery_start
 from followups.services import callback_attach, callback_create
 from receptionist.roles import display_name, managers
 from receptionist.sweeps import mark_and_notify
@@ -232,8 +234,9 @@ def call_log(
     **fields,
 ) -> Call:
     """Log a call: find the caller (creating one from name + number if new), save the call,
-    raise its escalation when asked to (always for abuse), and record the promise to call
-    back (or attach the call to the caller's open callback), all in one transaction.
+    raise its escalation when asked to (always for abuse), record the promise to call back
+    (or attach the call to the caller's open callback), and start the confirmed delivery
+    of an urgent message (followups.deliveries), all in one transaction.
 
     A call has a number, or `number_withheld`: then the caller is the one picked, else
     found or created by the name given, else recorded as the business's unknown caller.
@@ -332,6 +335,10 @@ def call_log(
             promise=callback_promise,
             preferred_window=callback_window,
         )
+    if message:
+        # After the escalation: a ladder nobody is on goes to the managers through that
+        # same escalation, the call's one open escalation.
+        delivery_start(call=call)
     return call
 
 
@@ -371,6 +378,7 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     call.save()
     if message:
         signals.message_taken.send(sender=Call, instance=call)
+        delivery_start(call=call)
     if (
         must_escalate(mood=call.mood, outcome=call.outcome)
         and not was_abusive

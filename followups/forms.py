@@ -109,6 +109,15 @@ class PolicyForm(forms.Form):
     """A business's callback policy: minutes to call back within, by nature and urgency
     (empty: the default). The rules are followups.services.policy_save's."""
 
+    within_business_hours = forms.BooleanField(
+        label="Within business hours",
+        required=False,
+        help_text="The minutes run only while the business is open (its opening hours, "
+        "less its closed days): a 30-minute promise made at 5:50 pm, at a business closing "
+        "at 6, is due 20 minutes after it opens again.",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
     def __init__(self, *args, defaults: dict, **kwargs):
         super().__init__(*args, **kwargs)
         for nature in Nature:

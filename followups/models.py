@@ -11,7 +11,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from callers.models import Business, Caller, NumbersOf
-from calls.models import Call, Nature, Urgency
+from calls.models import Call, DeliveryState, Escalation, Nature, Urgency
 from receptionist.roles import PERSON_COLUMNS, fetch_people
 
 
@@ -151,14 +151,24 @@ class KeptBy(models.TextChoices):
 class PromiseKeepingQuerySet(models.QuerySet):
     def kept_by(self, business_id: int | None) -> str:
         """Who keeps this business's promises: the team unless the business chose."""
-        chosen = self.filter(business_id=business_id).values_list("kept_by", flat=True).first()
-        return chosen or KeptBy.TEAM
+        return self.of(business_id)[0]
+
+    def of(self, business_id: int | None) -> tuple[str, bool]:
+        """(who keeps this business's promises, whether within its business hours only):
+        the team, at any hour, unless the business chose. One query."""
+        chosen = (
+            self.filter(business_id=business_id)
+            .values_list("kept_by", "within_business_hours")
+            .first()
+        )
+        return (chosen[0] or KeptBy.TEAM, chosen[1]) if chosen else (KeptBy.TEAM, False)
 
 
 class PromiseKeeping(models.Model):
-    """Who keeps a business's promises to call back: the whole team (anyone picks a
-    callback up), or the person who made the promise (it is assigned to them and goes
-    back to the team if they have not claimed it when it comes at risk)."""
+    """How a business's promises to call back are kept: by whom (the whole team, anyone
+    picking a callback up, or the person who made the promise: it is assigned to them and
+    goes back to the team if they have not claimed it when it comes at risk), and on which
+    clock (any hour, or its business hours only)."""
 
     business = models.OneToOneField(
         Business, on_delete=models.CASCADE, related_name="promise_keeping"
@@ -170,6 +180,13 @@ class PromiseKeeping(models.Model):
         default=KeptBy.TEAM,
         help_text="The person who promised: the callback is theirs (in their Mine) until it "
         "is at risk unclaimed, then the team's.",
+    )
+    within_business_hours = models.BooleanField(
+        "within business hours",
+        default=False,
+        help_text="The minutes to call back within run only while the business is open "
+        "(its opening hours, less its closed days): a 30-minute promise made ten minutes "
+        "before closing is due twenty minutes after it opens again.",
     )
 
     objects = PromiseKeepingQuerySet.as_manager()
@@ -227,11 +244,14 @@ class CallbackQuerySet(models.QuerySet):
         return self.active().filter(due_at__lt=now or timezone.now())
 
     def at_risk(self, now=None, until=None):
-        """Due within the at-risk window (from `now` to `until`, at_risk_until(now)) and
-        nobody has claimed them yet."""
+        """Due within the at-risk window (from `now` to `until`, at_risk_until(now); for a
+        promise kept within business hours, from its own at_risk_at, that window of open
+        time before it is due) and nobody has claimed them yet."""
         now = now or timezone.now()
         until = until or at_risk_until(now)
-        return self.filter(status=CallbackStatus.OPEN, due_at__gte=now, due_at__lt=until)
+        return self.filter(status=CallbackStatus.OPEN, due_at__gte=now).filter(
+            Q(at_risk_at__isnull=True, due_at__lt=until) | Q(at_risk_at__lte=now)
+        )
 
     def back_to_the_team(self, now=None):
         """Open callbacks the person who promised has not claimed by their hand-back time."""
@@ -314,8 +334,9 @@ class CallbackQuerySet(models.QuerySet):
             f" COUNT(*) FILTER (WHERE {column['assigned_to']} IS NULL AND {column['status']} = %s),"
             " COUNT(*),"
             f" COUNT(*) FILTER (WHERE {column['due_at']} < %s),"
-            f" COUNT(*) FILTER (WHERE {column['due_at']} >= %s AND {column['due_at']} < %s"
-            f" AND {column['status']} = %s)"
+            f" COUNT(*) FILTER (WHERE {column['due_at']} >= %s AND {column['status']} = %s"
+            f" AND (({column['at_risk_at']} IS NULL AND {column['due_at']} < %s)"
+            f" OR {column['at_risk_at']} <= %s))"
             f" FROM {meta.db_table} WHERE {column['status']} IN (%s, %s){scope}"
         )
         params = [
@@ -324,8 +345,9 @@ class CallbackQuerySet(models.QuerySet):
             CallbackStatus.OPEN.value,
             adapt(now),
             adapt(now),
-            adapt(window),
             CallbackStatus.OPEN.value,
+            adapt(window),
+            adapt(now),
             *[status.value for status in ACTIVE],
             *scope_params,
         ]
@@ -342,7 +364,7 @@ class CallbackQuerySet(models.QuerySet):
 
 
 # The columns queue_counts reads.
-_COUNTED = ("business", "assigned_to", "claimed_by", "status", "due_at")
+_COUNTED = ("business", "assigned_to", "claimed_by", "status", "due_at", "at_risk_at")
 
 
 class Callback(models.Model):
@@ -411,6 +433,12 @@ class Callback(models.Model):
     # time: never twice. Rescheduling clears them, since the new time deserves new ones.
     due_reminded_at = models.DateTimeField(null=True, blank=True)
     overdue_reminded_at = models.DateTimeField(null=True, blank=True)
+    # A promise kept within business hours (PromiseKeeping.within_business_hours): when it
+    # comes at risk and when its "due soon" reminder goes, worked out on that clock with
+    # its due time (CALLBACK_AT_RISK_MINUTES, CALLBACK_REMIND_MINUTES of open time before
+    # it). None: any hour, the plain clock (those minutes before the due time).
+    at_risk_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
     # Optimistic locking: an attempt names the version it was recorded against.
     version = models.PositiveIntegerField(default=1)
 
@@ -421,6 +449,8 @@ class Callback(models.Model):
             "due_reminded_at",
             "overdue_reminded_at",
             "returns_to_team_at",
+            "at_risk_at",
+            "remind_at",
         ]
     )
     objects = CallbackQuerySet.as_manager()
@@ -438,7 +468,7 @@ class Callback(models.Model):
             # table page per callback (PostgreSQL; other databases ignore `include`).
             models.Index(
                 fields=["due_at"],
-                include=["id", "status", "assigned_to", "claimed_by"],
+                include=["id", "status", "assigned_to", "claimed_by", "at_risk_at"],
                 name="callback_counts_idx",
                 condition=Q(status__in=["open", "claimed"]),
             ),
@@ -945,3 +975,198 @@ class WebhookDelivery(models.Model):
     @property
     def is_failed(self) -> bool:
         return self.status == DeliveryStatus.FAILED
+
+
+# --- confirmed delivery of urgent messages ---------------------------------------------
+# A message taken that must be confirmed (high or emergency urgency, or any message of a
+# business that confirms every one) is told to whoever is on call, one after another,
+# until one of them confirms it: followups/deliveries.py runs the ladder.
+
+
+class StepResult(models.TextChoices):
+    WAITING = "waiting", "Waiting for a confirmation"
+    CONFIRMED = "confirmed", "Confirmed"
+    TIMED_OUT = "timed_out", "Not confirmed in time"
+    FAILED = "failed", "Could not be sent"
+    UNREACHABLE = "unreachable", "Not reachable: no address for any channel"
+    STOPPED = "stopped", "No longer needed: someone else confirmed"
+
+
+class NoticeStatus(models.TextChoices):
+    """Where the notice of one step stands: sent once, by one worker."""
+
+    PENDING = "pending", "To be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    NOT_SENT = "not_sent", "Not sent"
+
+
+class ConfirmedVia(models.TextChoices):
+    LINK = "link", "the link in the e-mail"
+    PORTAL = "portal", "the client portal"
+
+
+class MessageDeliveryQuerySet(models.QuerySet):
+    def due(self, now):
+        """Deliveries whose person notified has had their time to confirm: the sweep tells
+        the next one."""
+        return self.filter(state=DeliveryState.SENT, next_at__lte=now).order_by("next_at", "pk")
+
+
+class MessageDelivery(models.Model):
+    """The delivery of an urgent message to its business: the people on call when it was
+    taken, told one after another until one of them confirms it."""
+
+    call = models.OneToOneField(Call, on_delete=models.PROTECT, related_name="delivery")
+    business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(
+        max_length=10, choices=DeliveryState.choices, default=DeliveryState.SENT
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    # How long each person has to confirm, fixed when it starts (Business.confirm_minutes_*).
+    window_minutes = models.PositiveSmallIntegerField()
+    # Who was on call when it started, in order, as they were then: [{"contact": id,
+    # "name": ..., "email": ..., "phone": ..., "role": ...}]. A change of the schedule
+    # afterwards does not reshuffle a ladder already climbing.
+    ladder = models.JSONField(default=list)
+    # Whether the ladder came from the on-call schedule (else: the contacts, by name).
+    scheduled = models.BooleanField(default=True)
+    # The place on the ladder of the next person to tell.
+    next_rung = models.PositiveSmallIntegerField(default=0)
+    # When the person told last has had their time (the sweep's mark: it moves on at each
+    # rung, and is None once confirmed or escalated).
+    next_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by_name = models.CharField(max_length=200, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    confirmed_via = models.CharField(max_length=10, choices=ConfirmedVia.choices, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_reason = models.CharField(max_length=300, blank=True)
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = MessageDeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [
+            # The sweep's question: waiting, by when the person told last has had their time.
+            models.Index(
+                fields=["next_at", "id"],
+                condition=Q(state="sent"),
+                name="message_delivery_due_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=DeliveryState.values), name="message_delivery_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="confirmed")
+                | Q(confirmed_at__isnull=False) & ~Q(confirmed_via=""),
+                name="message_delivery_confirmed_has_when_and_how",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="sent") | Q(next_at__isnull=True),
+                name="message_delivery_waits_only_while_sent",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_minutes__gte=1), name="message_delivery_window_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Delivery of call {self.call_id}: {self.state}"
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.state == DeliveryState.SENT
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.state == DeliveryState.CONFIRMED
+
+    @property
+    def is_escalated(self) -> bool:
+        return self.escalated_at is not None
+
+
+class DeliveryStep(models.Model):
+    """One rung of a delivery: who was told, when, by which channel, and what came of it."""
+
+    delivery = models.ForeignKey(MessageDelivery, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    contact = models.ForeignKey(
+        "callers.BusinessContact", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # As they were when told (a contact may be renamed or removed afterwards).
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=20, blank=True)
+    address = models.CharField(max_length=254, blank=True)
+    notified_at = models.DateTimeField()
+    # When their time to confirm runs out (None: a step that waited for nothing).
+    ends_at = models.DateTimeField(null=True, blank=True)
+    notice = models.CharField(
+        max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.PENDING
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    result = models.CharField(max_length=12, choices=StepResult.choices, default=StepResult.WAITING)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "position"], name="delivery_step_once"),
+            models.CheckConstraint(
+                condition=Q(result__in=StepResult.values), name="delivery_step_result_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(notice__in=NoticeStatus.values), name="delivery_step_notice_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.position}: {self.name} ({self.result})"
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.result == StepResult.WAITING
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.result == StepResult.CONFIRMED
+
+    @property
+    def is_sent(self) -> bool:
+        return self.notice == NoticeStatus.SENT
+
+    @property
+    def send_failed(self) -> bool:
+        return self.notice == NoticeStatus.FAILED
+
+    @property
+    def not_sent(self) -> bool:
+        return self.notice == NoticeStatus.NOT_SENT
+
+    @property
+    def is_unreachable(self) -> bool:
+        return self.result == StepResult.UNREACHABLE
+
+    @property
+    def channel_label(self) -> str:
+        from followups.channels import label_of
+
+        return label_of(self.channel)
+
+    @property
+    def went_wrong(self) -> bool:
+        return self.result in (StepResult.TIMED_OUT, StepResult.FAILED, StepResult.UNREACHABLE)

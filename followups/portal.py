@@ -3,9 +3,11 @@
 A person at the business (the group Clients, with calls.read_messages) sees the calls
 taken for it with the message for it (never the receptionists' internal notes, the
 caller's mood or who took the call), its callbacks, the escalations about its callers
-(status and resolution, never the debrief) and a month summary. Everything is of their
-one business (BusinessQuerySet.of_client) and in its time zone; every staff page answers
-them 403 (they hold none of the staff's permissions), anything of another business 404.
+(status and resolution, never the debrief) and a month summary; an urgent message's
+delivery log, with a Confirm button while nobody has confirmed it (followups.deliveries).
+Everything is of their one business (BusinessQuerySet.of_client) and in its time zone;
+every staff page answers them 403 (they hold none of the staff's permissions), anything of
+another business 404.
 
 Its lists are each model's for_user (a client's one business), as every page's are; the
 month summary's counts, compiled once, are of that one business's id.
@@ -29,7 +31,8 @@ from django.views.decorators.http import require_POST
 from callers.models import Business
 from calls.models import Call, Escalation, Nature, Outcome, Urgency
 from calls.services import message_mark_read
-from followups.models import ACTIVE, KEPT_ON_TIME, Callback, CallbackStatus
+from followups.deliveries import DeliveryAlreadyConfirmed, delivery_confirm
+from followups.models import ACTIVE, KEPT_ON_TIME, Callback, CallbackStatus, MessageDelivery
 from receptionist.pagination import keyset_paginate, query_with
 from receptionist.rendering import render
 from receptionist.roles import PERSON_COLUMNS
@@ -130,6 +133,7 @@ def _call_of(user, pk):
             "ended_at",
             "message_status",
             "message_sent_at",
+            "delivery_state",
             *(f"message_read_by__{column}" for column in PERSON_COLUMNS),
         )
         .select_related("caller", "message_read_by")
@@ -150,9 +154,46 @@ def call_page(request, business, pk):
         .only("call_id", "due_at", "status", "promise", "closed_at", "outcome")
         .order_by("pk")
     )
+    delivery, steps = None, []
+    if call.delivery_state:
+        # The delivery log of an urgent message: whom it was sent to, who confirmed it.
+        delivery = MessageDelivery.objects.filter(call=call).first()
+        steps = list(delivery.steps.all()) if delivery is not None else []
     return render(
-        request, "portal/call.html", {"business": business, "call": call, "callbacks": callbacks}
+        request,
+        "portal/call.html",
+        {
+            "business": business,
+            "call": call,
+            "callbacks": callbacks,
+            "delivery": delivery,
+            "delivery_steps": steps,
+            "delivery_call": call,
+            "staff": False,
+        },
     )
+
+
+@require_POST
+@client_page
+def call_confirm(request, business, pk):
+    """Confirm an urgent message from the portal (delivery_confirm): the ladder stops."""
+    call = _call_of(request.user, pk)
+    delivery = MessageDelivery.objects.filter(call=call).first()
+    if delivery is None:
+        raise Http404("This call has no urgent message to confirm.")
+    try:
+        delivery, newly = delivery_confirm(delivery_id=delivery.pk, user=request.user)
+    except DeliveryAlreadyConfirmed as exc:
+        messages.info(
+            request,
+            f"{exc.by} confirmed it already, at "
+            f"{timezone.localtime(exc.at):%H:%M}: nothing more to do.",
+        )
+    else:
+        if newly:
+            messages.success(request, "Confirmed: nobody else will be told of this message.")
+    return redirect("portal:call", pk=pk)
 
 
 @require_POST

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from callers.clock import OpenClock, clock_of
 from callers.models import Business
 from calls.models import Call, Nature, Urgency
 from followups.models import (
@@ -48,17 +50,55 @@ class CallbackConflict(Exception):
         self.current = current
 
 
-def callback_due_at(*, business_id: int, nature: str, urgency: str, now=None) -> datetime:
-    """When the policy says a callback of this nature and urgency is due, to the minute."""
+# The clock a callback's minutes run on: look it up (callback_due_at's default).
+LOOK_UP = object()
+
+
+def promise_clock(business_id: int, now=None, *, within: bool | None = None) -> OpenClock | None:
+    """The clock a business's promises to call back run on: its working clock (opening
+    hours less closed days, callers.clock) when it keeps them within business hours and
+    has hours; else None, any hour. `within`: PromiseKeeping's answer, when already read."""
+    if within is None:
+        within = PromiseKeeping.objects.of(business_id)[1]
+    if not within:
+        return None
+    business = Business.objects.filter(pk=business_id).only("time_zone").first()
+    return clock_of(business, now) if business is not None else None
+
+
+def callback_due_at(
+    *, business_id: int, nature: str, urgency: str, now=None, clock=LOOK_UP
+) -> datetime:
+    """When the policy says a callback of this nature and urgency is due, to the minute:
+    its minutes from now, on the business's promise clock (promise_clock: within business
+    hours, a promise made at 5:50 pm for 30 minutes, at a business closing at 6, is due 20
+    minutes after it opens again)."""
     now = now or timezone.now()
     minutes = CallbackPolicy.objects.minutes_for(
         business_id=business_id, nature=nature, urgency=urgency
     )
-    due = now + timedelta(minutes=minutes)
+    if clock is LOOK_UP:
+        clock = promise_clock(business_id, now)
+    due = clock.after(now, minutes) if clock is not None else None
+    due = due or now + timedelta(minutes=minutes)
     # Round up to the next minute: "by 3:15", never "by 3:14:37".
     if due.second or due.microsecond:
         due = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
     return due
+
+
+def clock_marks(due_at: datetime, clock: OpenClock | None) -> dict:
+    """A callback's at-risk and reminder moments on a business-hours clock: the at-risk
+    window and the reminder's lead counted in open time before it is due (None for any
+    hour: the views and the sweep then count them on the plain clock)."""
+    if clock is None:
+        return {"at_risk_at": None, "remind_at": None}
+    at_risk = clock.before(due_at, settings.CALLBACK_AT_RISK_MINUTES)
+    remind = clock.before(due_at, settings.CALLBACK_REMIND_MINUTES)
+    return {
+        "at_risk_at": at_risk or due_at - timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES),
+        "remind_at": remind or due_at - timedelta(minutes=settings.CALLBACK_REMIND_MINUTES),
+    }
 
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -79,22 +119,23 @@ MONTHS = (
 
 
 def promise_words(due_at: datetime, now=None, zone=None) -> str:
-    """The sentence to say on the phone: "We'll call you back by 3:15 pm", on the clock of
-    `zone` (the caller's business's: Business.zone), by default the office's."""
+    """The sentence to say on the phone: "We'll call you back by 3:15 pm" ("... tomorrow by
+    9:20 am", "... on Monday by 9:20 am"), on the clock of `zone` (the caller's business's:
+    Business.zone), by default the office's."""
     local = timezone.localtime(due_at, zone)
     today = timezone.localtime(now or timezone.now(), zone).date()
     # Written out rather than through date formats: seed_demo says this 160,000 times.
     clock = f"{local.hour % 12 or 12}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
     day = local.date()
     if day == today:
-        when = clock
-    elif day == today + timedelta(days=1):
-        when = f"{clock} tomorrow"
+        return f"We'll call you back by {clock}."
+    if day == today + timedelta(days=1):
+        when = "tomorrow"
     elif day < today + timedelta(days=7):
-        when = f"{clock} on {WEEKDAYS[day.weekday()]}"
+        when = f"on {WEEKDAYS[day.weekday()]}"
     else:
-        when = f"{clock} on {WEEKDAYS[day.weekday()]}, {MONTHS[day.month - 1]} {day.day}"
-    return f"We'll call you back by {when}."
+        when = f"on {WEEKDAYS[day.weekday()]}, {MONTHS[day.month - 1]} {day.day}"
+    return f"We'll call you back {when} by {clock}."
 
 
 def _zone_of(business_id: int):
@@ -112,18 +153,20 @@ def check_due(due_at: datetime, field: str, now=None) -> None:
         raise ValidationError({field: "That is more than a year away: check the date."})
 
 
-def hand_back_at(due_at: datetime, now: datetime) -> datetime:
+def hand_back_at(due_at: datetime, now: datetime, at_risk_at: datetime | None = None) -> datetime:
     """When a callback kept by the person who promised goes back to the team unclaimed:
-    when it comes at risk (CALLBACK_AT_RISK_MINUTES before it is due), or half-way to the
-    due time for a promise already that close."""
-    at_risk = due_at - timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
+    when it comes at risk (`at_risk_at`, on a business-hours clock; by default
+    CALLBACK_AT_RISK_MINUTES before it is due), or half-way to the due time for a promise
+    already that close."""
+    at_risk = at_risk_at or due_at - timedelta(minutes=settings.CALLBACK_AT_RISK_MINUTES)
     return max(at_risk, now + (due_at - now) / 2)
 
 
-def keeper_of(*, business_id: int, user):
+def keeper_of(*, business_id: int, user, kept_by: str | None = None):
     """Who a new callback is assigned to: the person who promised it when the business
-    keeps promises that way (and they are on the front desk), else nobody (the team)."""
-    if PromiseKeeping.objects.kept_by(business_id) != KeptBy.PROMISER:
+    keeps promises that way (and they are on the front desk), else nobody (the team).
+    `kept_by`: PromiseKeeping's answer, when already read."""
+    if (kept_by or PromiseKeeping.objects.kept_by(business_id)) != KeptBy.PROMISER:
         return None
     return user if front_desk_staff().filter(pk=user.pk).exists() else None
 
@@ -138,18 +181,27 @@ def callback_create(
     preferred_window: str = "",
     assignee=None,
 ) -> Callback:
-    """Record a promise to call back, due when the policy says unless a time was given."""
+    """Record a promise to call back, due when the policy says unless a time was given (on
+    the business's promise clock: within business hours, its at-risk and reminder moments
+    too)."""
     now = timezone.now()
+    kept_by, within = PromiseKeeping.objects.of(call.business_id)
+    clock = promise_clock(call.business_id, now, within=within)
     if due_at is None:
         due_at = callback_due_at(
-            business_id=call.business_id, nature=call.nature, urgency=call.urgency, now=now
+            business_id=call.business_id,
+            nature=call.nature,
+            urgency=call.urgency,
+            now=now,
+            clock=clock,
         )
     check_due(due_at, "callback_due_at", now)
+    marks = clock_marks(due_at, clock)
     returns_to_team_at = None
     if assignee is None:
-        assignee = keeper_of(business_id=call.business_id, user=user)
+        assignee = keeper_of(business_id=call.business_id, user=user, kept_by=kept_by)
         if assignee is not None:
-            returns_to_team_at = hand_back_at(due_at, now)
+            returns_to_team_at = hand_back_at(due_at, now, marks["at_risk_at"])
     callback = Callback(
         business_id=call.business_id,
         call=call,
@@ -163,6 +215,7 @@ def callback_create(
         assigned_to=assignee,
         returns_to_team_at=returns_to_team_at,
         created_by=user,
+        **marks,
     )
     callback.full_clean(exclude=["call", "caller", "business", "created_by", "assigned_to"])
     callback.save()
@@ -281,9 +334,12 @@ def callback_attempt(
         _release(callback, f"{attempt.get_result_display()}: rescheduled")
         callback.due_at = next_due_at
         callback.due_reminded_at = callback.overdue_reminded_at = None
+        # The new time's at-risk and reminder moments, on the business's promise clock.
+        marks = clock_marks(next_due_at, promise_clock(callback.business_id, now))
+        callback.at_risk_at, callback.remind_at = marks["at_risk_at"], marks["remind_at"]
         if callback.returns_to_team_at is not None:
             # Still the promiser's: theirs again until the new time comes at risk.
-            callback.returns_to_team_at = hand_back_at(next_due_at, now)
+            callback.returns_to_team_at = hand_back_at(next_due_at, now, callback.at_risk_at)
     callback.save()
     if outcome:
         record(WebhookEventName.CALLBACK_CLOSED, [callback], now=now)
@@ -351,9 +407,11 @@ def callbacks_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
         due_reminded_at=now,
     )
     done["due"] = mark_and_notify(
-        Callback.objects.active().filter(
-            due_at__gte=now, due_at__lte=soon, due_reminded_at__isnull=True
-        ),
+        # Soon on its own clock: CALLBACK_REMIND_MINUTES before it is due, or, for a promise
+        # kept within business hours, from its remind_at (that much open time before).
+        Callback.objects.active()
+        .filter(due_at__gte=now, due_reminded_at__isnull=True)
+        .filter(Q(remind_at__isnull=True, due_at__lte=soon) | Q(remind_at__lte=now)),
         limit=limit,
         notify=lambda pk: notify_callback.enqueue(pk, "due"),
         record=lambda pks: record_callbacks(WebhookEventName.CALLBACK_DUE, pks),
@@ -424,11 +482,15 @@ def policy_refusals(minutes: dict) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def policy_save(*, user, business: Business, minutes: dict) -> dict:
+def policy_save(
+    *, user, business: Business, minutes: dict, within_business_hours: bool | None = None
+) -> dict:
     """Set a business's callback policy: `minutes` maps (nature, urgency) to how many
     minutes a callback of that kind is due within, or None for the default
-    (DEFAULT_POLICY_MINUTES). Pairs not in `minutes` stay as they are. All or nothing;
-    returns the business's rows as they now are, {(nature, urgency): minutes}.
+    (DEFAULT_POLICY_MINUTES); `within_business_hours`, when given, whether those minutes
+    run only while it is open (PromiseKeeping). Pairs not in `minutes` stay as they are.
+    All or nothing; returns the business's rows as they now are, {(nature, urgency):
+    minutes}.
 
     The rules: managers only (followups.change_callbackpolicy), for a business they work
     for; a nature and urgency of the vocabulary; from 1 minute to 30 days."""
@@ -443,6 +505,10 @@ def policy_save(*, user, business: Business, minutes: dict) -> dict:
     # The business's row lock: two saves of its policy at once take turns (the second sees
     # the rows the first made), whether the rows exist yet or not.
     Business.objects.select_for_update().filter(pk=business.pk).first()
+    if within_business_hours is not None:
+        PromiseKeeping.objects.update_or_create(
+            business=business, defaults={"within_business_hours": bool(within_business_hours)}
+        )
     rows = CallbackPolicy.objects.filter(business=business)
     current = {(row.nature, row.urgency): row for row in rows}
     for key, value in minutes.items():

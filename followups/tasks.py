@@ -85,3 +85,12 @@ def notify_webhook_paused(endpoint_id: int) -> int:
     )
     messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients]
     return send_mass_mail(messages, fail_silently=False)
+
+
+@task()
+def send_delivery_notices(delivery_id: int) -> int:
+    """Tell the person on call of an urgent message (followups.deliveries.send_notices):
+    enqueued after the write that made the step commits; each notice goes once."""
+    from followups.deliveries import send_notices
+
+    return send_notices(delivery_id)

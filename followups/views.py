@@ -28,6 +28,7 @@ from followups.models import (
     CallbackAttempt,
     CallbackPolicy,
     CallbackStatus,
+    PromiseKeeping,
     at_risk_until,
 )
 from followups.services import (
@@ -452,7 +453,10 @@ def policy_edit(request, pk):
         if form.is_valid():
             try:
                 policy_save(
-                    user=request.user, business=business, minutes=form.minutes(request.POST)
+                    user=request.user,
+                    business=business,
+                    minutes=form.minutes(request.POST),
+                    within_business_hours=form.cleaned_data["within_business_hours"],
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
@@ -464,6 +468,7 @@ def policy_edit(request, pk):
             for name, errors in policy_refusals(form.minutes(request.POST)).items():
                 form.add_error(name, errors)
     else:
+        current["within_business_hours"] = PromiseKeeping.objects.of(business.pk)[1]
         form = PolicyForm(initial=current, defaults=DEFAULT_POLICY_MINUTES)
     return render(
         request,

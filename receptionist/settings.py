@@ -343,3 +343,11 @@ WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "10"))
 WEBHOOK_RETRY_SECONDS = int(os.environ.get("WEBHOOK_RETRY_SECONDS", "60"))
 # An endpoint whose last this-many tries all failed is paused and the managers e-mailed.
 WEBHOOK_PAUSE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_PAUSE_AFTER_FAILURES", "15"))
+
+# --- Confirmed delivery of urgent messages (followups/deliveries.py; README, "On call and
+# confirmed delivery") ----------------------------------------------------------------------
+# Hours a confirmation link in a notice works (no login needed; it confirms one message).
+DELIVERY_LINK_HOURS = int(os.environ.get("DELIVERY_LINK_HOURS", "24"))
+# How people on call are told, in order of preference: the first channel that can reach a
+# person is used (followups/channels.py: e-mail now; an SMS or voice backend joins here).
+DELIVERY_CHANNELS = env_list("DELIVERY_CHANNELS", "followups.channels.EmailChannel")

@@ -34,6 +34,8 @@ urlpatterns = [
     path("callbacks/", include("followups.urls")),
     path("businesses/", include("callers.urls_businesses")),
     path("portal/", include("followups.urls_portal")),
+    # The links that confirm an urgent message, sent to whoever is on call (no login).
+    path("deliveries/", include("followups.urls_deliveries")),
     # The REST API: each app's endpoints (its api.py), the schema, the docs and the tokens.
     path("api/", include("receptionist.api_urls")),
     # Webhooks: the endpoints managers configure and the log of what was sent.

@@ -126,6 +126,9 @@ def test_every_staff_page_answers_403_to_a_client(world):
             # A client's messages through the API (tests/api/test_api_permissions.py).
             "api-messages",
             "api-message-read",
+            # The link that confirms an urgent message: no login, the signed link is the key
+            # (tests/followups/test_deliveries.py).
+            "deliveries:confirm",
         }
         if name in everyones or name.startswith("portal:"):
             continue

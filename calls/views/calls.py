@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from callers.models import Business, Caller, active_businesses, business_dialed, business_names
+from callers.oncall import on_call_of
 from calls import search
 from calls.forms import (
     CALL_FIELDS,
@@ -107,19 +108,23 @@ def call_new(request):
 
 def _business_panels(form, user) -> list[dict]:
     """What the call form shows of each business it may be for: the greeting to read (with
-    the receptionist's first name), the instructions, and whether it is open now on its own
-    clock (the after-hours instructions when not). One shown; the picker shows another."""
+    the receptionist's first name), the instructions, whether it is open now on its own
+    clock (the after-hours instructions when not), and who is on call now. One shown; the
+    picker shows another."""
     shown = form.shown_business()
+    businesses = [b for b in (form.businesses if "business" in form.fields else [shown]) if b]
+    # Who is on call now at each (two queries for them all): the first to tell of an urgent
+    # message, then the backups.
+    on_call = on_call_of(businesses)
     panels = []
-    for business in form.businesses if "business" in form.fields else [shown]:
-        if business is None:
-            continue
-        open_now = business.is_open(hours=business.hours.all())
+    for business in businesses:
+        open_now = business.is_open(hours=business.hours.all(), closed=business.closed_days.all())
         panels.append(
             {
                 "business": business,
                 "greeting": business.greeting_for(user),
                 "open_now": open_now,
+                "on_call": on_call[business.pk],
                 "shown": business == shown,
                 "local_time": business.local_time(),
             }
@@ -480,6 +485,11 @@ def call_detail(request, pk):
     if call.has_callbacks:
         # Through the reverse relation that followups adds to Call: calls does not import it.
         callbacks = list(call.callbacks.select_related("claimed_by", "closed_by").order_by("pk"))
+    delivery, steps = None, []
+    if call.delivery_state:
+        # The delivery log of an urgent message, through the reverse relation too.
+        delivery = getattr(call, "delivery", None)
+        steps = list(delivery.steps.all()) if delivery is not None else []
     return render(
         request,
         "calls/call_detail.html",
@@ -489,6 +499,10 @@ def call_detail(request, pk):
             "changes": audit_trail(call),
             "escalations": escalations,
             "callbacks": callbacks,
+            "delivery": delivery,
+            "delivery_steps": steps,
+            "delivery_call": call,
+            "staff": True,
         },
     )
 

@@ -1,9 +1,10 @@
 """The demo's businesses: an answering service's clients, each with a greeting, opening
-hours on its own clock, an inbound number and a contact."""
+hours on its own clock, an inbound number, its contacts and who of them is on call when."""
 
-from datetime import time
+from datetime import time, timedelta
 
 from callers.models import Business, BusinessContact, InboundNumber, OpeningHours
+from callers.services import on_call_save
 
 NAMES = [
     "Riverside Veterinary Clinic",
@@ -64,9 +65,56 @@ def demo_businesses(count: int) -> list[Business]:
         InboundNumber.objects.get_or_create(
             number=f"+1212555{8000 + place:04d}", defaults={"business": business}
         )
-        BusinessContact.objects.get_or_create(
-            business=business,
-            name="Office manager",
-            defaults={"email": f"office{place}@example.com", "role": "Office manager"},
-        )
+        for name, role, mailbox in CONTACTS:
+            BusinessContact.objects.get_or_create(
+                business=business,
+                name=name,
+                defaults={
+                    "email": f"{mailbox}{place}@example.com",
+                    "role": role,
+                    "phone": f"+1212555{9000 + place * 10 + len(mailbox):04d}",
+                },
+            )
     return businesses
+
+
+# Who the demo's businesses have: the office manager, someone on call after hours, the owner.
+CONTACTS = [
+    ("Office manager", "Office manager", "office"),
+    ("Alex Rivera", "After-hours on call", "oncall"),
+    ("Casey Morgan", "Owner", "owner"),
+]
+
+
+def demo_on_call(businesses, manager) -> None:
+    """A whole week covered at each business, on its own clock: the office manager in
+    opening hours (the owner behind them), the person on call overnight and at weekends
+    (then the office manager, then the owner), and next week a swap: Wednesday night is
+    the owner's. Saved through on_call_save, by a demo manager."""
+    for business in businesses:
+        people = {contact.name: contact.pk for contact in business.contacts.all()}
+        office, on_call, owner = (people.get(name) for name, _, _ in CONTACTS)
+        day, night = [office, owner], [on_call, office, owner]
+        weekly = [
+            {"weekday": weekday, "starts": time(8), "ends": time(18), "contacts": day}
+            for weekday in range(5)
+        ] + [
+            {"weekday": weekday, "starts": time(18), "ends": time(8), "contacts": night}
+            for weekday in range(5)
+        ]
+        weekly += [
+            # Saturday and Sunday, 08:00 to 08:00 the next day.
+            {"weekday": 5, "starts": time(8), "ends": time(8), "contacts": [on_call, owner]},
+            {"weekday": 6, "starts": time(8), "ends": time(8), "contacts": [on_call, owner]},
+        ]
+        today = business.local_time().date()
+        wednesday = today + timedelta(days=(2 - today.weekday()) % 7 + 7)
+        swap = {
+            "starts_on": wednesday,
+            "starts": time(18),
+            "ends_on": wednesday + timedelta(days=1),
+            "ends": time(8),
+            "contacts": [owner, office],
+            "note": "Swap: Alex is away",
+        }
+        on_call_save(user=manager, business=business, weekly=weekly, exceptions=[swap])

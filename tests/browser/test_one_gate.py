@@ -48,7 +48,9 @@ def test_the_promise_preview_keeps_a_time_changed_by_hand(live_server, page, log
     later = timezone.localtime() + timedelta(days=2)
     due.fill(later.strftime("%Y-%m-%dT%H:%M"))
     due.dispatch_event("change")
-    expect(page.locator("#id_callback_promise")).to_have_value(re.compile(r"on \w+day\.$"))
+    expect(page.locator("#id_callback_promise")).to_have_value(
+        re.compile(r"on \w+day by \d{1,2}:\d\d [ap]m\.$")
+    )
     # A new urgency no longer moves the time typed; the words stay with it.
     page.locator("label[for=id_urgency_3]").click()  # Emergency
     page.wait_for_timeout(500)

@@ -99,7 +99,7 @@ def test_the_call_form_keeps_the_active_businesses_a_while(reception_client, set
     forget_active_businesses()
     first = count_queries(reception_client, "/calls/new/")
     kept = count_queries(reception_client, "/calls/new/")
-    assert kept == first - 3  # the businesses, their hours, their numbers
+    assert kept == first - 4  # the businesses, their hours, numbers and closed days
 
 
 # --- the call form ------------------------------------------------------------------------

@@ -96,7 +96,8 @@ def test_the_policy_page_saves_and_keeps_what_was_typed_when_refused(world):
         ("urgent", "high", 7)
     ]
     assert 'value="7"' in client.get(url).content.decode()
-    assert count_queries(client, url) == 3
+    # The person, the business, its policy rows, and whether it keeps within business hours.
+    assert count_queries(client, url) == 4
 
 
 def test_the_policy_page_is_for_managers_and_their_businesses(world):

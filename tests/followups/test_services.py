@@ -92,13 +92,13 @@ def test_promise_words(settings):
             "We'll call you back by 3:15 pm."
         )
         assert promise_words(now + timedelta(days=1), now) == (
-            "We'll call you back by 10:00 am tomorrow."
+            "We'll call you back tomorrow by 10:00 am."
         )
         assert promise_words(now + timedelta(days=3), now) == (
-            "We'll call you back by 10:00 am on Thursday."
+            "We'll call you back on Thursday by 10:00 am."
         )
         assert promise_words(now.replace(hour=0, minute=5) + timedelta(days=14), now) == (
-            "We'll call you back by 12:05 am on Monday, December 7."
+            "We'll call you back on Monday, December 7 by 12:05 am."
         )
         assert promise_words(now.replace(hour=12, minute=30), now) == (
             "We'll call you back by 12:30 pm."

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from callers.models import Business
 from calls.models import Call, Escalation
-from followups.demo.businesses import NAMES, demo_businesses
+from followups.demo.businesses import NAMES, demo_businesses, demo_on_call
 from followups.demo.loader import (
     analyze,
     create_callbacks,
@@ -99,6 +99,7 @@ class Command(BaseCommand):
         # the first (PROMISER_BUSINESS), whoever promised keeps them. Each client has a
         # tenth of the calls, or less with many (half of them between them at most).
         team, *clients = demo_businesses(businesses)
+        demo_on_call([team, *clients], managers_of(staff)[0])
         if clients:
             ensure_client(clients[0], out)
         PromiseKeeping.objects.get_or_create(business=team)

@@ -1,0 +1,199 @@
+"""Who is on call for a business, when: its weekly rotation and its dated exceptions, on
+its own clock (callers.models.OnCallShift). The call form, the screen pop and the delivery
+ladder of urgent messages (followups.deliveries) ask `on_call_of` / `on_call_now`; the
+on-call page draws `coverage`.
+
+An exception (a holiday, a swap) replaces the rotation while it lasts; a time no shift
+covers, or an exception that names nobody, is a gap: nobody is on call."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from typing import NamedTuple
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from callers.models import Business, BusinessContact, OnCallPlace, OnCallShift
+
+
+class OnCall(NamedTuple):
+    """Who is on call at a moment: `contacts` first first ([] in a gap), the shift that
+    says so (None in a gap), and whether the business keeps a schedule at all."""
+
+    contacts: list[BusinessContact]
+    shift: OnCallShift | None
+    scheduled: bool
+
+
+def local(day: date, at: time, zone) -> datetime:
+    """A time of a business's calendar as a UTC instant (a time the clocks skip is read as
+    the moment they jump: 02:30 on the night they go forward is 03:30)."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def weekly_span(shift: OnCallShift, day: date, zone) -> tuple[datetime, datetime]:
+    """When a weekly slot holds on `day` (a day of its weekday): from its start to its end,
+    the next day when the end is not after the start."""
+    end_day = day if shift.ends > shift.starts else day + timedelta(days=1)
+    return local(day, shift.starts, zone), local(end_day, shift.ends, zone)
+
+
+def exception_span(shift: OnCallShift, zone) -> tuple[datetime, datetime]:
+    return local(shift.starts_on, shift.starts, zone), local(shift.ends_on, shift.ends, zone)
+
+
+def _spans(shifts, first: date, last: date, zone):
+    """(start, end, shift, is_exception) of every shift holding between the days `first`
+    and `last` of the business's calendar (a slot of the day before may run into it)."""
+    for shift in shifts:
+        if shift.is_exception:
+            start, end = exception_span(shift, zone)
+            yield start, end, shift, True
+            continue
+        day = first - timedelta(days=1)
+        while day <= last:
+            if day.weekday() == shift.weekday:
+                start, end = weekly_span(shift, day, zone)
+                yield start, end, shift, False
+            day += timedelta(days=1)
+
+
+def covering(shifts, at: datetime, zone) -> OnCallShift | None:
+    """The shift that says who is on call at `at`: an exception holding then, else a slot
+    of the rotation; None: nobody (a gap)."""
+    day = at.astimezone(zone).date()
+    weekly = None
+    for start, end, shift, is_exception in _spans(shifts, day, day, zone):
+        if start <= at < end:
+            if is_exception:
+                return shift
+            weekly = weekly or shift
+    return weekly
+
+
+def read_shifts(business_ids, since: date) -> dict[int, list[OnCallShift]]:
+    """The on-call shifts of these businesses that matter from the day `since` on (the
+    whole rotation, the exceptions not over before it), each with its places and their
+    contacts in order: two queries, however many businesses."""
+    places = Prefetch(
+        "places", queryset=OnCallPlace.objects.select_related("contact").order_by("position")
+    )
+    found: dict[int, list[OnCallShift]] = {pk: [] for pk in business_ids}
+    shifts = (
+        OnCallShift.objects.filter(business_id__in=list(found))
+        .filter(Q(weekday__isnull=False) | Q(ends_on__gte=since))
+        .prefetch_related(places)
+        .order_by("starts_on", "weekday", "starts", "pk")
+    )
+    for shift in shifts:
+        found[shift.business_id].append(shift)
+    return found
+
+
+def on_call_of(businesses, at: datetime | None = None) -> dict[int, OnCall]:
+    """Who is on call for each of these businesses at `at` (now by default): two queries
+    whatever their number."""
+    at = at or timezone.now()
+    businesses = list(businesses)
+    if not businesses:
+        return {}
+    # The day before the earliest business's date now: every exception still holding.
+    since = at.astimezone(UTC).date() - timedelta(days=2)
+    shifts = read_shifts([business.pk for business in businesses], since)
+    answer = {}
+    for business in businesses:
+        own = shifts[business.pk]
+        shift = covering(own, at, business.zone) if own else None
+        contacts = [place.contact for place in shift.places.all()] if shift else []
+        answer[business.pk] = OnCall(contacts=contacts, shift=shift, scheduled=bool(own))
+    return answer
+
+
+def on_call_now(business: Business, at: datetime | None = None) -> list[BusinessContact]:
+    """Who is on call for `business` at `at` (now by default), in order: the first to tell,
+    then the backups. [] when nobody is (a gap, or no schedule kept). Two queries."""
+    return on_call_of([business], at)[business.pk].contacts
+
+
+@dataclass
+class Stretch:
+    """A stretch of a day of the on-call page: who is on call from `start` to `end` (UTC
+    instants; `starts`/`ends` as its clock shows them), or nobody (`shift` None, or an
+    exception naming nobody): a gap."""
+
+    start: datetime
+    end: datetime
+    starts: str
+    ends: str
+    shift: OnCallShift | None
+    contacts: list = field(default_factory=list)
+    now: bool = False
+
+    @property
+    def is_gap(self) -> bool:
+        return not self.contacts
+
+    @property
+    def is_exception(self) -> bool:
+        return self.shift is not None and self.shift.is_exception
+
+
+@dataclass
+class Day:
+    day: date
+    stretches: list[Stretch]
+
+    @property
+    def has_gap(self) -> bool:
+        return any(stretch.is_gap for stretch in self.stretches)
+
+
+def coverage(business: Business, shifts, *, first: date, days: int, now=None) -> list[Day]:
+    """Who is on call on each of `days` days of the business's calendar from `first`, as
+    stretches that each hold one shift (or none: a gap), split at midnight."""
+    zone = business.zone
+    now = now or timezone.now()
+    last = first + timedelta(days=days - 1)
+    bounds = [local(first + timedelta(days=n), time(0), zone) for n in range(days + 1)]
+    window_start, window_end = bounds[0], bounds[-1]
+    midnights = set(bounds)
+    spans = list(_spans(shifts, first, last, zone))
+    cuts = set(midnights)
+    for start, end, _, _ in spans:
+        cuts.update(moment for moment in (start, end) if window_start < moment < window_end)
+    cuts = sorted(cuts)
+    # The spans holding at each cut, walked in time order (a few at any moment).
+    spans.sort(key=lambda span: span[0])
+    waiting, holding = iter(spans), []
+    upcoming = next(waiting, None)
+    pieces: list[list] = []
+    for start, end in pairwise(cuts):
+        while upcoming is not None and upcoming[0] <= start:
+            holding.append(upcoming)
+            upcoming = next(waiting, None)
+        holding = [span for span in holding if span[1] > start]
+        exception = next((span[2] for span in holding if span[3]), None)
+        weekly = next((span[2] for span in holding if not span[3]), None)
+        shift = exception or weekly
+        if pieces and pieces[-1][2] is shift and start not in midnights:
+            pieces[-1][1] = end
+        else:
+            pieces.append([start, end, shift])
+    by_day: dict[date, list[Stretch]] = {first + timedelta(days=n): [] for n in range(days)}
+    for start, end, shift in pieces:
+        starts, ends = start.astimezone(zone), end.astimezone(zone)
+        day = starts.date()
+        if day not in by_day:
+            continue
+        stretch = Stretch(
+            start=start,
+            end=end,
+            starts=f"{starts:%H:%M}",
+            ends="24:00" if end in midnights else f"{ends:%H:%M}",
+            shift=shift,
+            contacts=[place.contact for place in shift.places.all()] if shift else [],
+            now=start <= now < end,
+        )
+        by_day[day].append(stretch)
+    return [Day(day=day, stretches=stretches) for day, stretches in by_day.items()]

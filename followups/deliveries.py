@@ -1,0 +1,438 @@
+"""Confirmed delivery of urgent messages: "taken" means received by a person who said so.
+
+- delivery_start(): in call_log's transaction (calls.services), for a message taken with
+  high or emergency urgency (any message of a business that confirms every one): the
+  people on call then (callers.oncall; a business with no schedule: its contacts by name)
+  become the ladder, and the first one reachable is told (after commit, by the worker).
+- deliveries_sweep(): every minute; a person who has not confirmed within the business's
+  window is followed by the next one; after the last (or at once, when nobody is on call)
+  the managers get an escalation to phone the business by hand. SELECT ... FOR UPDATE SKIP
+  LOCKED and the `next_at` mark (receptionist.sweeps.mark_and_notify): each rung is climbed
+  once, however many sweeps run at once.
+- send_notices(): the worker's task; each step's notice is claimed (pending -> sending)
+  before it is sent, so it goes once, through the step's channel (followups.channels).
+- delivery_confirm(): by the signed link in the notice (no login; it expires) or by the
+  client portal's Confirm button. Of two confirmations at once, one wins and the other is
+  told who confirmed first (DeliveryAlreadyConfirmed).
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Case, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from callers.models import Business
+from callers.oncall import on_call_of
+from calls.models import Call, DeliveryState, Outcome, Urgency
+from followups.channels import Notice, channel_named, reach
+from followups.models import (
+    ConfirmedVia,
+    DeliveryStep,
+    MessageDelivery,
+    NoticeStatus,
+    StepResult,
+)
+from followups.tasks import send_delivery_notices
+from receptionist.roles import display_name
+from receptionist.sweeps import mark_and_notify
+
+logger = logging.getLogger(__name__)
+
+# Urgencies whose messages are always confirmed; any other only at a business that
+# confirms every message (Business.always_confirm).
+CONFIRMED_URGENCIES = {Urgency.HIGH, Urgency.EMERGENCY}
+LINK_SALT = "followups.deliveries.confirm"
+CLIENTS_OF_THE_BUSINESS = "Only someone at the business the message is for confirms it here."
+
+
+class DeliveryAlreadyConfirmed(Exception):
+    """Someone else confirmed the message first."""
+
+    def __init__(self, delivery: MessageDelivery):
+        super().__init__(f"Delivery {delivery.pk} was confirmed by {delivery.confirmed_by_name}")
+        self.delivery = delivery
+        self.by = delivery.confirmed_by_name
+        self.at = delivery.confirmed_at
+
+
+class LinkInvalid(Exception):
+    """A confirmation link this app did not make (or made for something else)."""
+
+
+class LinkExpired(Exception):
+    """A confirmation link older than settings.DELIVERY_LINK_HOURS."""
+
+
+def needs_confirming(call: Call, business: Business) -> bool:
+    """A message taken for the business, urgent or of a business that confirms every one."""
+    return call.outcome == Outcome.MESSAGE_TAKEN and (
+        call.urgency in CONFIRMED_URGENCIES or business.always_confirm
+    )
+
+
+def person_of(contact) -> dict:
+    """A contact as the ladder keeps it: as they are when the message is taken."""
+    return {
+        "contact": contact.pk,
+        "name": contact.name,
+        "email": contact.email,
+        "phone": contact.phone.as_e164 if contact.phone else "",
+        "role": contact.role,
+    }
+
+
+def ladder_for(business: Business, at) -> tuple[list[dict], bool]:
+    """Who is told, in order, of an urgent message taken at `at`: who is on call then by
+    the business's schedule ([] in a gap), or, for a business that keeps no schedule, its
+    contacts by name; and whether it came from a schedule."""
+    on_call = on_call_of([business], at)[business.pk]
+    people = on_call.contacts if on_call.scheduled else list(business.contacts.all())
+    return [person_of(contact) for contact in people], on_call.scheduled
+
+
+def _set_state(call: Call, state: str) -> None:
+    """The call's own copy of where the delivery stands (the call log's badge)."""
+    Call.objects.filter(pk=call.pk).update(delivery_state=state)
+    call.delivery_state = state
+
+
+@transaction.atomic
+def delivery_start(*, call: Call, now=None) -> MessageDelivery | None:
+    """Start the delivery of the message of `call` when it must be confirmed (see
+    needs_confirming): tell the first person on call, after commit. None when it need not;
+    the call's delivery when it has one already. The caller holds the call's row (it has
+    just saved it)."""
+    business = Business.objects.get(pk=call.business_id)
+    if not needs_confirming(call, business):
+        return None
+    existing = MessageDelivery.objects.filter(call_id=call.pk).first()
+    if existing is not None:
+        return existing
+    now = now or timezone.now()
+    ladder, scheduled = ladder_for(business, now)
+    window = (
+        business.confirm_minutes_emergency
+        if call.urgency == Urgency.EMERGENCY
+        else business.confirm_minutes_high
+    )
+    delivery = MessageDelivery.objects.create(
+        call=call,
+        business=business,
+        started_at=now,
+        window_minutes=window,
+        ladder=ladder,
+        scheduled=scheduled,
+    )
+    _set_state(call, DeliveryState.SENT)
+    _climb(delivery, now)
+    transaction.on_commit(lambda: send_delivery_notices.enqueue(delivery.pk))
+    return delivery
+
+
+def _climb(delivery: MessageDelivery, now) -> bool:
+    """Tell the next person on the ladder who can be reached (recording those who cannot)
+    and give them the window to confirm; when nobody is left, escalate. True when someone
+    was told. The caller holds the delivery's row lock."""
+    window = timedelta(minutes=delivery.window_minutes)
+    while delivery.next_rung < len(delivery.ladder):
+        person = delivery.ladder[delivery.next_rung]
+        delivery.next_rung += 1
+        found = reach(person)
+        step = DeliveryStep(
+            delivery=delivery,
+            position=delivery.next_rung,
+            contact_id=person.get("contact"),
+            name=person.get("name") or "?",
+            notified_at=now,
+        )
+        if found is None:
+            step.result, step.notice = StepResult.UNREACHABLE, NoticeStatus.NOT_SENT
+            step.closed_at = now
+            step.error = "No address to reach them on (an e-mail address)."
+            step.save()
+            continue
+        channel, address = found
+        step.channel, step.address, step.ends_at = channel.name, address[:254], now + window
+        step.save()
+        delivery.next_at = now + window
+        delivery.save(update_fields=["next_rung", "next_at"])
+        return True
+    _escalate(delivery, now)
+    return False
+
+
+def _escalate(delivery: MessageDelivery, now) -> None:
+    """Nobody (left) to tell: the managers get an escalation to phone the business by
+    hand, through calls' own service (its notice, its queue). The caller holds the
+    delivery's row lock."""
+    # Imported here: calls.services imports this module to start a delivery.
+    from calls.services import EscalationAlreadyOpen, escalation_raise
+
+    call = Call.objects.select_related("taken_by").get(pk=delivery.call_id)
+    business = delivery.business
+    told = [step.name for step in delivery.steps.all() if step.result != StepResult.UNREACHABLE]
+    if not delivery.ladder:
+        reason = (
+            f"Urgent message for {business.name}: nobody is on call now. Phone the business "
+            "by hand and tell them the message."
+        )
+    elif not told:
+        reason = (
+            f"Urgent message for {business.name}: nobody on call can be reached (no e-mail "
+            "address). Phone the business by hand and tell them the message."
+        )
+    else:
+        reason = (
+            f"Urgent message for {business.name} not confirmed: {', '.join(told)} "
+            f"({delivery.window_minutes} min each). Phone the business by hand."
+        )
+    try:
+        escalation = escalation_raise(
+            call=call, user=call.taken_by, reason=reason[:2000], playbook_steps=[]
+        )
+    except EscalationAlreadyOpen as exc:
+        # The call is with the managers already (an abusive caller, say): that one it is.
+        escalation = exc.escalation
+    delivery.state = DeliveryState.ESCALATED
+    delivery.next_at = None
+    delivery.escalated_at = now
+    delivery.escalation = escalation
+    delivery.escalation_reason = reason[:300]
+    delivery.save(
+        update_fields=[
+            "next_rung",
+            "state",
+            "next_at",
+            "escalated_at",
+            "escalation",
+            "escalation_reason",
+        ]
+    )
+    _set_state(call, DeliveryState.ESCALATED)
+
+
+def _time_is_up(pks: list[int], now) -> dict[str, int]:
+    """The sweep's step, in its transaction, for the deliveries it marked (their rows
+    locked): the person told last had their time (or their notice failed); tell the next."""
+    done = {"advanced": 0, "escalated": 0}
+    for delivery in (
+        MessageDelivery.objects.filter(pk__in=pks).select_related("business").order_by("pk")
+    ):
+        delivery.steps.filter(result=StepResult.WAITING).update(
+            result=Case(
+                When(notice=NoticeStatus.FAILED, then=Value(StepResult.FAILED)),
+                default=Value(StepResult.TIMED_OUT),
+            ),
+            closed_at=now,
+        )
+        done["advanced" if _climb(delivery, now) else "escalated"] += 1
+    return done
+
+
+def deliveries_sweep(*, now=None, limit: int = 200) -> dict[str, int]:
+    """Move every delivery whose person told last has had their time to the next person,
+    or to the managers after the last: once per window, however many sweeps run at once.
+    Returns how many moved on to someone, and how many were escalated."""
+    now = now or timezone.now()
+    done = {"advanced": 0, "escalated": 0}
+
+    def record(pks):
+        for name, count in _time_is_up(pks, now).items():
+            done[name] += count
+
+    mark_and_notify(
+        MessageDelivery.objects.due(now),
+        limit=limit,
+        notify=lambda pk: send_delivery_notices.enqueue(pk),
+        record=record,
+        next_at=None,
+    )
+    return done
+
+
+# --- the notices --------------------------------------------------------------------------
+
+
+def confirm_token(step: DeliveryStep) -> str:
+    """The signed part of a step's confirmation link: which delivery and whose step, and
+    when it was made (it expires after settings.DELIVERY_LINK_HOURS)."""
+    return signing.dumps([step.delivery_id, step.pk], salt=LINK_SALT, compress=False)
+
+
+def read_confirm_token(token: str) -> tuple[int, int]:
+    """(delivery id, step id) of a confirmation link; LinkInvalid for one this app did not
+    make, LinkExpired for one too old."""
+    if not isinstance(token, str) or not 0 < len(token) <= 200:
+        raise LinkInvalid
+    try:
+        value = signing.loads(
+            token, salt=LINK_SALT, max_age=timedelta(hours=settings.DELIVERY_LINK_HOURS)
+        )
+    except signing.SignatureExpired:
+        raise LinkExpired from None
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
+        raise LinkInvalid from None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(type(part) is int and part > 0 for part in value)
+    ):
+        raise LinkInvalid
+    return value[0], value[1]
+
+
+def confirm_url(step: DeliveryStep) -> str:
+    return settings.SITE_URL + reverse("deliveries:confirm", args=[confirm_token(step)])
+
+
+def notice_for(delivery: MessageDelivery, step: DeliveryStep, now) -> Notice:
+    """What the person of `step` is told: the message (only where the business allows its
+    text in e-mails, as for its other messages), the link to confirm it, until when."""
+    call, business = delivery.call, delivery.business
+    zone = business.zone
+    link = confirm_url(step)
+    urgency = call.get_urgency_display().lower()
+    taken = call.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    expires = (now + timedelta(hours=settings.DELIVERY_LINK_HOURS)).astimezone(zone)
+    lines = [
+        f"An urgent message ({urgency}) was taken for {business.name} on a call at {taken} "
+        f"({business.time_zone}), and you are on call.",
+    ]
+    if business.message_text_in_email:
+        caller = call.caller
+        number = call.phone.as_national if call.phone else "number withheld"
+        lines += ["", f"From: {caller.name} ({number})", f"About: {call.summary}"]
+        if call.wants:
+            lines.append(f"They want: {call.wants}")
+        if call.message:
+            lines += ["", call.message]
+    else:
+        portal = settings.SITE_URL + reverse("portal:call", args=[call.pk])
+        lines += ["", f"Read it in your portal (you will be asked to log in): {portal}"]
+    last = delivery.next_rung >= len(delivery.ladder)
+    then = (
+        "the answering service's managers are told to phone you"
+        if last
+        else "the next person on call is told"
+    )
+    deadline = step.ends_at.astimezone(zone).strftime("%H:%M") if step.ends_at else ""
+    lines += [
+        "",
+        "Confirm that you have it (one click, no login needed):",
+        link,
+        "",
+        f"If it is not confirmed by {deadline}, {then}. The link works until "
+        f"{expires:%Y-%m-%d %H:%M}.",
+        "",
+    ]
+    subject = " ".join(f"URGENT message for {business.name}: please confirm".split())
+    line = f"Urgent message for {business.name}: confirm you have it at {link}"
+    return Notice(subject=subject, text="\n".join(lines), line=line, confirm_url=link)
+
+
+def send_notices(delivery_id: int, now=None) -> int:
+    """Send the notices of a delivery's steps not sent yet, each once (a step is claimed
+    before it is sent: two workers at once send it once). A notice that fails is recorded,
+    and the ladder moves on at the next sweep. Returns how many were sent."""
+    sent = 0
+    pending = DeliveryStep.objects.filter(delivery_id=delivery_id, notice=NoticeStatus.PENDING)
+    for step_id in list(pending.order_by("position").values_list("pk", flat=True)):
+        mine = DeliveryStep.objects.filter(pk=step_id, notice=NoticeStatus.PENDING)
+        if not mine.update(notice=NoticeStatus.SENDING):
+            continue  # another worker has it
+        this = DeliveryStep.objects.filter(pk=step_id)
+        step = this.select_related("delivery__call__caller", "delivery__business").get()
+        delivery = step.delivery
+        at = now or timezone.now()
+        if not delivery.is_waiting or not step.is_waiting:
+            # Confirmed (or escalated) before the worker came to it: nothing to tell.
+            this.update(notice=NoticeStatus.NOT_SENT)
+            continue
+        channel = channel_named(step.channel)
+        try:
+            if channel is None:
+                raise LookupError(f"No channel {step.channel!r} is configured.")
+            channel.send(step.address, notice_for(delivery, step, at))
+        except Exception as exc:  # whatever goes wrong over there is a failed notice
+            logger.exception("The notice of delivery step %s failed", step_id)
+            this.update(notice=NoticeStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:300])
+            # Nobody can confirm what they were not told: the next sweep moves on.
+            MessageDelivery.objects.filter(
+                pk=delivery.pk, state=DeliveryState.SENT, next_at__gt=at
+            ).update(next_at=at)
+            continue
+        this.update(notice=NoticeStatus.SENT, sent_at=timezone.now())
+        sent += 1
+    return sent
+
+
+# --- confirming ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def delivery_confirm(
+    *, delivery_id: int, step_id: int | None = None, user=None, now=None
+) -> tuple[MessageDelivery, bool]:
+    """Someone has the message: the person of step `step_id` (through their link), or
+    `user`, someone at the business (the portal's Confirm button). The ladder stops; a
+    confirmation after the escalation is recorded too (the escalation stays with the
+    managers). Returns (the delivery, whether this confirmed it: False when this same
+    person had already). DeliveryAlreadyConfirmed when someone else did first;
+    PermissionDenied for a user not of the business; DoesNotExist for no such delivery or
+    step.
+
+    Under the delivery's row lock: of two confirmations at once, one wins."""
+    if (step_id is None) == (user is None):
+        raise ValueError("Confirmed by the person of a step, or by a user: one of the two.")
+    delivery = (
+        MessageDelivery.objects.select_for_update().select_related("call").get(pk=delivery_id)
+    )
+    step = None
+    if user is not None:
+        business = Business.objects.of_client(user) if user.is_authenticated else None
+        if (
+            not user.has_perm("calls.read_messages")
+            or business is None
+            or business.pk != delivery.business_id
+        ):
+            raise PermissionDenied(CLIENTS_OF_THE_BUSINESS)
+        name, via = display_name(user), ConfirmedVia.PORTAL
+    else:
+        step = DeliveryStep.objects.get(pk=step_id, delivery_id=delivery.pk)
+        name, via = step.name, ConfirmedVia.LINK
+    if delivery.is_confirmed:
+        if (step is not None and step.is_confirmed) or (
+            user is not None and delivery.confirmed_by_id == user.pk
+        ):
+            return delivery, False
+        raise DeliveryAlreadyConfirmed(delivery)
+    now = now or timezone.now()
+    delivery.state = DeliveryState.CONFIRMED
+    delivery.next_at = None
+    delivery.confirmed_at = now
+    delivery.confirmed_by_name = name[:200]
+    delivery.confirmed_by = user
+    delivery.confirmed_via = via
+    delivery.save(
+        update_fields=[
+            "state",
+            "next_at",
+            "confirmed_at",
+            "confirmed_by_name",
+            "confirmed_by",
+            "confirmed_via",
+        ]
+    )
+    if step is not None:
+        DeliveryStep.objects.filter(pk=step.pk).update(result=StepResult.CONFIRMED, closed_at=now)
+    delivery.steps.filter(result=StepResult.WAITING).update(
+        result=StepResult.STOPPED, closed_at=now
+    )
+    _set_state(delivery.call, DeliveryState.CONFIRMED)
+    return delivery, True

@@ -1,0 +1,686 @@
+"""Confirmed delivery of urgent messages (followups.deliveries), on a frozen clock: the
+ladder of people on call, the sweep that climbs it once per window (also with two sweeps
+at once on PostgreSQL), the signed confirmation link, the portal's Confirm button, the
+managers' escalation, and the pages that show it all."""
+
+import re
+import threading
+import time as time_module
+from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.core import mail, signing
+from django.core.management import call_command
+from django.db import connection, connections
+from django.test import Client
+from django.utils import timezone
+
+from callers.models import Business, BusinessContact
+from callers.services import on_call_save
+from calls.models import Call, DeliveryState, Escalation
+from calls.services import call_log, call_update
+from followups.deliveries import (
+    LINK_SALT,
+    DeliveryAlreadyConfirmed,
+    deliveries_sweep,
+    delivery_confirm,
+    send_notices,
+)
+from followups.models import DeliveryStep, MessageDelivery, NoticeStatus, StepResult
+from receptionist.models import StaffBusiness
+from receptionist.roles import CLIENTS
+from tests.factories import UserFactory, manager_user, receptionist_user
+from tests.querycounts import count_queries
+
+pytestmark = pytest.mark.django_db
+
+# Tuesday March 3, 2026, 10:00 in New York.
+START = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The frozen clock: timezone.now() answers `at` until it is moved."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def move(self, **delta) -> datetime:
+        self.at += timedelta(**delta)
+        return self.at
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    frozen = Clock(START)
+    monkeypatch.setattr(timezone, "now", lambda: frozen.at)
+    return frozen
+
+
+@pytest.fixture
+def harbor(db, clock):
+    """Harbor Vet, in New York, whose on-call list is Dr Hale, then Dr Lee, then the owner
+    (who has no e-mail address), every day, all day."""
+    maya = manager_user(username="maya-d", email="maya@front.test")
+    business = Business.objects.create(
+        name="Harbor Vet", time_zone="America/New_York", message_text_in_email=False
+    )
+    hale = BusinessContact.objects.create(business=business, name="Dr Hale", email="hale@h.test")
+    lee = BusinessContact.objects.create(business=business, name="Dr Lee", email="lee@h.test")
+    owner = BusinessContact.objects.create(business=business, name="Owner", email="")
+    on_call_save(
+        user=maya,
+        business=business,
+        weekly=[
+            {
+                "weekday": d,
+                "starts": time(0),
+                "ends": time(0),
+                "contacts": [hale.pk, lee.pk, owner.pk],
+            }
+            for d in range(7)
+        ],
+    )
+    business.maya = maya
+    return business
+
+
+@pytest.fixture
+def rita(db):
+    return receptionist_user(username="rita-d", email="rita@front.test")
+
+
+def take_message(rita, business, urgency="emergency", **extra):
+    fields = {
+        "caller_name": "Pat Doe",
+        "phone": "+12125550188",
+        "nature": "urgent",
+        "urgency": urgency,
+        "summary": "Dog swallowed a sock",
+        "message": "Rex swallowed a sock: call Pat back",
+        "notes": "Internal: Pat is anxious",
+        "outcome": "message_taken",
+        "started_at": timezone.now() - timedelta(minutes=2),
+        **extra,
+    }
+    return call_log(user=rita, business=business, **fields)
+
+
+def urgent_mail() -> list:
+    return [m for m in mail.outbox if m.subject.startswith("URGENT")]
+
+
+def link_in(message) -> str:
+    return re.search(r"http://\S+/deliveries/confirm/\S+/", message.body).group(0)
+
+
+def path_of(link: str) -> str:
+    return urlsplit(link).path
+
+
+def steps(delivery) -> list[tuple]:
+    return list(delivery.steps.order_by("position").values_list("name", "result", "notice"))
+
+
+@pytest.fixture
+def taken(harbor, rita, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor)
+    return call
+
+
+# --- starting ------------------------------------------------------------------------------
+
+
+def test_an_emergency_message_is_sent_to_the_first_person_on_call(taken, harbor):
+    delivery = MessageDelivery.objects.get(call=taken)
+    assert delivery.window_minutes == 10  # the business's window for an emergency
+    assert [p["name"] for p in delivery.ladder] == ["Dr Hale", "Dr Lee", "Owner"]
+    assert steps(delivery) == [("Dr Hale", "waiting", "sent")]
+    assert delivery.next_at == START + timedelta(minutes=10)
+    assert Call.objects.get(pk=taken.pk).delivery_state == DeliveryState.SENT
+    [notice] = urgent_mail()
+    assert notice.to == ["hale@h.test"]
+    assert "Harbor Vet" in notice.subject and "\n" not in notice.subject
+    # The business keeps message text out of e-mails: only a link to its portal, and the
+    # one to confirm. Never the internal notes.
+    assert "Rex swallowed a sock" not in notice.body and "Internal" not in notice.body
+    assert f"/portal/calls/{taken.pk}/" in notice.body and "/deliveries/confirm/" in notice.body
+    assert "the next person on call is told" in notice.body and "10:10" in notice.body
+
+
+def test_the_message_text_goes_in_the_notice_where_the_business_allows_it(
+    harbor, rita, django_capture_on_commit_callbacks
+):
+    Business.objects.filter(pk=harbor.pk).update(message_text_in_email=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        take_message(rita, harbor, urgency="high")
+    [notice] = urgent_mail()
+    assert "Rex swallowed a sock" in notice.body and "Pat Doe" in notice.body
+    assert "Internal" not in notice.body
+    assert MessageDelivery.objects.get().window_minutes == 30  # high urgency's window
+
+
+def test_only_messages_that_must_be_confirmed_start_a_delivery(
+    harbor, rita, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        normal = take_message(rita, harbor, urgency="normal")
+        resolved = take_message(rita, harbor, outcome="resolved")
+    assert not MessageDelivery.objects.exists() and urgent_mail() == []
+    assert Call.objects.get(pk=normal.pk).delivery_state == ""
+    # A business that confirms every message: a normal one too.
+    Business.objects.filter(pk=harbor.pk).update(always_confirm=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, Business.objects.get(pk=harbor.pk), urgency="low")
+    assert MessageDelivery.objects.get().call == call
+    assert resolved.delivery_state == ""
+
+
+def test_a_call_edited_to_an_urgent_message_starts_one_once(
+    harbor, rita, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor, outcome="resolved")
+        call = call_update(
+            call_id=call.pk,
+            expected_version=call.version,
+            user=rita,
+            changes={"outcome": "message_taken"},
+        )
+        call_update(
+            call_id=call.pk, expected_version=call.version, user=rita, changes={"summary": "Sock"}
+        )
+    assert MessageDelivery.objects.filter(call=call).count() == 1
+    assert len(urgent_mail()) == 1
+
+
+def test_a_business_without_a_schedule_tells_its_contacts_in_turn(
+    rita, clock, django_capture_on_commit_callbacks
+):
+    plain = Business.objects.create(name="Plain Office")
+    BusinessContact.objects.create(business=plain, name="Zed", email="zed@p.test")
+    BusinessContact.objects.create(business=plain, name="Amy", email="amy@p.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        take_message(rita, plain)
+    delivery = MessageDelivery.objects.get()
+    assert not delivery.scheduled
+    assert [p["name"] for p in delivery.ladder] == ["Amy", "Zed"]
+    assert [m.to for m in urgent_mail()] == [["amy@p.test"]]
+
+
+# --- the ladder ------------------------------------------------------------------------------
+
+
+def test_the_ladder_climbs_once_per_window_then_goes_to_the_managers(
+    taken, harbor, clock, django_capture_on_commit_callbacks
+):
+    delivery = MessageDelivery.objects.get(call=taken)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        # A second before the window ends: nothing moves.
+        assert deliveries_sweep(now=clock.move(minutes=10) - timedelta(seconds=1)) == {
+            "advanced": 0,
+            "escalated": 0,
+        }
+        assert deliveries_sweep(now=clock.at) == {"advanced": 1, "escalated": 0}
+        # Every minute of the next window: nothing more.
+        for _ in range(9):
+            assert deliveries_sweep(now=clock.move(minutes=1)) == {"advanced": 0, "escalated": 0}
+    assert [m.to for m in urgent_mail()] == [["lee@h.test"]]
+    assert "the answering service's managers are told" not in urgent_mail()[0].body
+    assert steps(delivery) == [
+        ("Dr Hale", "timed_out", "sent"),
+        ("Dr Lee", "waiting", "sent"),
+    ]
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        # Dr Lee's window ends: the owner has no e-mail address, so the managers are told.
+        assert deliveries_sweep(now=clock.move(minutes=1)) == {"advanced": 0, "escalated": 1}
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.ESCALATED and delivery.next_at is None
+    assert steps(delivery) == [
+        ("Dr Hale", "timed_out", "sent"),
+        ("Dr Lee", "timed_out", "sent"),
+        ("Owner", "unreachable", "not_sent"),
+    ]
+    escalation = Escalation.objects.get(call=taken)
+    assert delivery.escalation == escalation and escalation.is_open
+    assert "not confirmed: Dr Hale, Dr Lee (10 min each)" in escalation.reason
+    assert "Phone the business by hand" in escalation.reason
+    assert escalation.raised_by == taken.taken_by
+    assert ["maya@front.test"] in [m.to for m in mail.outbox]  # the managers' notice
+    assert Call.objects.get(pk=taken.pk).delivery_state == DeliveryState.ESCALATED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_sweep(now=clock.move(hours=1)) == {"advanced": 0, "escalated": 0}
+
+
+def test_a_gap_in_the_schedule_goes_straight_to_the_managers(
+    harbor, rita, clock, django_capture_on_commit_callbacks
+):
+    on_call_save(
+        user=harbor.maya,
+        business=harbor,
+        weekly=[
+            {
+                "weekday": 1,
+                "starts": time(12),
+                "ends": time(13),
+                "contacts": [harbor.contacts.first().pk],
+            }
+        ],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor)  # 10:00 on Tuesday: nobody until noon
+    delivery = MessageDelivery.objects.get(call=call)
+    assert delivery.ladder == [] and delivery.state == DeliveryState.ESCALATED
+    assert steps(delivery) == []
+    assert urgent_mail() == []
+    escalation = Escalation.objects.get(call=call)
+    assert "nobody is on call now" in escalation.reason
+    assert Call.objects.get(pk=call.pk).delivery_state == DeliveryState.ESCALATED
+
+
+def test_a_message_already_with_the_managers_keeps_its_one_escalation(
+    harbor, rita, clock, django_capture_on_commit_callbacks
+):
+    # Nobody on call at 10:00 on Tuesday, and the caller abusive: one escalation.
+    lee = harbor.contacts.get(name="Dr Lee")
+    on_call_save(
+        user=harbor.maya,
+        business=harbor,
+        weekly=[{"weekday": 1, "starts": time(12), "ends": time(13), "contacts": [lee.pk]}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor, mood="abusive", outcome="message_taken")
+    delivery = MessageDelivery.objects.get(call=call)
+    assert delivery.state == DeliveryState.ESCALATED
+    assert Escalation.objects.filter(call=call).count() == 1
+    assert delivery.escalation == Escalation.objects.get(call=call)
+
+
+def test_a_notice_that_fails_moves_the_ladder_on_at_the_next_sweep(
+    harbor, rita, clock, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.followups.test_deliveries.RefusingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor)
+    delivery = MessageDelivery.objects.get(call=call)
+    step = delivery.steps.get()
+    assert step.notice == NoticeStatus.FAILED and "refused" in step.error
+    delivery.refresh_from_db()
+    assert delivery.next_at == START  # due now: nobody waits for a notice never sent
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_sweep(now=clock.move(seconds=30))["advanced"] == 1
+    assert steps(delivery) == [("Dr Hale", "failed", "failed"), ("Dr Lee", "waiting", "sent")]
+    assert [m.to for m in urgent_mail()] == [["lee@h.test"]]
+
+
+class RefusingBackend:
+    """A mail server that refuses everything."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("refused by the test")
+
+
+def test_each_notice_is_sent_once(taken):
+    delivery = MessageDelivery.objects.get(call=taken)
+    assert send_notices(delivery.pk) == 0  # sent already, after commit
+    DeliveryStep.objects.filter(delivery=delivery).update(notice=NoticeStatus.PENDING)
+    assert send_notices(delivery.pk) == 1
+    assert send_notices(delivery.pk) == 0
+    assert len(urgent_mail()) == 2
+
+
+def test_the_command_says_what_it_did(taken, clock, capsys):
+    clock.move(minutes=11)
+    call_command("deliveries_sweep")
+    call_command("deliveries_sweep")
+    assert capsys.readouterr().out.splitlines() == [
+        "Urgent messages: 1 told to the next person on call, 0 escalated to the managers.",
+        "Urgent messages: 0 told to the next person on call, 0 escalated to the managers.",
+    ]
+
+
+# --- confirming ------------------------------------------------------------------------------
+
+
+def test_the_link_shows_a_button_and_only_the_button_confirms(
+    taken, clock, django_capture_on_commit_callbacks
+):
+    link = path_of(link_in(urgent_mail()[0]))
+    anonymous = Client(enforce_csrf_checks=True)
+    page = anonymous.get(link)
+    assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
+    text = page.content.decode()
+    assert "Confirm: I have the message" in text and "Harbor Vet" in text
+    assert "Rex swallowed" not in text and "Pat Doe" not in text  # the portal has it
+    delivery = MessageDelivery.objects.get(call=taken)
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SENT  # a GET (a mail scanner) confirms nothing
+    # Without the page's CSRF token, no confirmation either.
+    assert anonymous.post(link).status_code == 403
+    token = anonymous.cookies["csrftoken"].value
+    clock.move(minutes=3)
+    response = anonymous.post(link, {"csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    assert "Confirmed by Dr Hale at 10:03" in response.content.decode()
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.CONFIRMED and delivery.confirmed_via == "link"
+    assert steps(delivery) == [("Dr Hale", "confirmed", "sent")]
+    assert Call.objects.get(pk=taken.pk).delivery_state == DeliveryState.CONFIRMED
+    # A confirmation stops the ladder: nobody else is told, ever.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_sweep(now=clock.move(hours=2)) == {"advanced": 0, "escalated": 0}
+    assert urgent_mail() == [] and not Escalation.objects.exists()
+    # The same link again: it says so, calmly.
+    again = anonymous.post(link, {"csrfmiddlewaretoken": token})
+    assert again.status_code == 200 and "You confirmed it already" in again.content.decode()
+
+
+def test_someone_confirming_after_another_is_told_who_was_first(
+    taken, clock, django_capture_on_commit_callbacks
+):
+    hale_link = path_of(link_in(urgent_mail()[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+    lee_link = path_of(link_in(urgent_mail()[-1]))
+    assert lee_link != hale_link
+    assert Client().post(lee_link).status_code == 200  # Dr Lee confirms
+    late = Client().post(hale_link)
+    assert late.status_code == 409
+    assert "Dr Lee confirmed it" in late.content.decode()
+    assert Client().get(hale_link).status_code == 200  # and reading it stays calm
+    delivery = MessageDelivery.objects.get(call=taken)
+    assert steps(delivery) == [("Dr Hale", "timed_out", "sent"), ("Dr Lee", "confirmed", "sent")]
+
+
+def test_a_confirmation_after_the_escalation_is_recorded_too(
+    taken, clock, django_capture_on_commit_callbacks
+):
+    hale_link = path_of(link_in(urgent_mail()[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+        deliveries_sweep(now=clock.move(minutes=10))
+    assert MessageDelivery.objects.get().state == DeliveryState.ESCALATED
+    page = Client().get(hale_link).content.decode()
+    assert "managers were asked to phone" in page
+    assert Client().post(hale_link).status_code == 200
+    delivery = MessageDelivery.objects.get()
+    assert delivery.state == DeliveryState.CONFIRMED and delivery.escalated_at is not None
+    assert Escalation.objects.get().is_open  # the managers close it, seeing it confirmed
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not-a-token",
+        "WzEsMV0:1vb2Qz:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "x" * 500,
+        "<img src=x onerror=alert(1)>",
+        "WzEsMV0:1vb2Qz:%E2%80%AE",
+    ],
+)
+def test_a_forged_link_is_a_clear_400(taken, token):
+    for method in ("get", "post"):
+        response = getattr(Client(), method)(f"/deliveries/confirm/{token}/")
+        assert response.status_code == 400, (token, method)
+        text = response.content.decode()
+        assert "This link does not work" in text and "<img src=x" not in text
+    assert MessageDelivery.objects.get().state == DeliveryState.SENT
+
+
+@pytest.mark.parametrize("path", ["%00", "abc%00def", "..%2F..%2Fadmin", "a/b"])
+def test_a_link_that_is_no_link_at_all_is_a_4xx(taken, path):
+    for method in ("get", "post"):
+        response = getattr(Client(), method)(f"/deliveries/confirm/{path}/")
+        assert 400 <= response.status_code < 500, (path, method, response.status_code)
+
+
+def test_a_tampered_link_is_refused_and_confirms_nothing(taken):
+    link = path_of(link_in(urgent_mail()[0]))
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    payload, stamp, signature = token.split(":")
+    step = DeliveryStep.objects.get()
+    # Another step's id, under the first step's signature.
+    forged = signing.b64_encode(f"[{step.delivery_id},{step.pk + 1}]".encode()).decode()
+    for bad in (f"{forged}:{stamp}:{signature}", f"{payload}:{stamp}:{signature[:-2]}xx"):
+        response = Client().post(f"/deliveries/confirm/{bad}/")
+        assert response.status_code == 400
+    assert MessageDelivery.objects.get().state == DeliveryState.SENT
+    # Signed by this app for something else (another salt): refused too.
+    other = signing.dumps([step.delivery_id, step.pk], salt="something.else", compress=False)
+    assert Client().post(f"/deliveries/confirm/{other}/").status_code == 400
+    # A real signature for a step that is not there: 404, said as such.
+    gone = signing.dumps([step.delivery_id, step.pk + 99], salt=LINK_SALT, compress=False)
+    response = Client().get(f"/deliveries/confirm/{gone}/")
+    assert response.status_code == 404 and "no longer here" in response.content.decode()
+
+
+def test_an_expired_link_is_a_410_that_says_what_to_do(taken, monkeypatch, settings):
+    step = DeliveryStep.objects.get()
+    real = time_module.time()
+    monkeypatch.setattr(time_module, "time", lambda: real - 25 * 3600)
+    old = signing.dumps([step.delivery_id, step.pk], salt=LINK_SALT, compress=False)
+    monkeypatch.undo()
+    response = Client().post(f"/deliveries/confirm/{old}/")
+    assert response.status_code == 410
+    text = response.content.decode()
+    assert "This link has expired" in text and "confirm it in your portal" in text
+    assert MessageDelivery.objects.get().state == DeliveryState.SENT
+    settings.DELIVERY_LINK_HOURS = 26
+    assert Client().get(f"/deliveries/confirm/{old}/").status_code == 200
+
+
+def test_the_confirm_page_is_for_anyone_with_the_link_whoever_is_logged_in(taken, harbor):
+    link = path_of(link_in(urgent_mail()[0]))
+    elsewhere = Business.objects.create(name="Elsewhere")
+    limited = receptionist_user(username="lim-d")
+    StaffBusiness.objects.create(user=limited, business=elsewhere)
+    people = [
+        None,
+        receptionist_user(username="rec-d"),
+        manager_user(username="man-d"),
+        client_of(harbor, "cli-d"),
+        limited,
+    ]
+    for person in people:
+        client = Client()
+        if person is not None:
+            client.force_login(person)
+        response = client.get(link)
+        assert response.status_code == 200, person
+        assert client.get("/deliveries/confirm/forged/").status_code == 400, person
+
+
+def test_the_confirm_page_costs_a_fixed_number_of_queries(
+    taken, clock, django_capture_on_commit_callbacks
+):
+    link = path_of(link_in(urgent_mail()[0]))
+    few = count_queries(Client(), link)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+    assert count_queries(Client(), link) == few <= 3
+
+
+def client_of(business, username):
+    user = UserFactory(username=username, role=CLIENTS)
+    StaffBusiness.objects.create(user=user, business=business)
+    return user
+
+
+# --- the portal --------------------------------------------------------------------------------
+
+
+def test_the_portal_shows_the_ladder_and_confirms(taken, harbor, clock):
+    clara = client_of(harbor, "clara-d")
+    client = Client()
+    client.force_login(clara)
+    url = f"/portal/calls/{taken.pk}/"
+    page = client.get(url).content.decode()
+    assert "data-delivery-log" in page and "Dr Hale" in page and "hale@h.test" in page
+    assert "data-portal-confirm" in page
+    response = client.post(f"/portal/calls/{taken.pk}/confirm/")
+    assert response.status_code == 302 and response.url == url
+    delivery = MessageDelivery.objects.get()
+    assert delivery.confirmed_by == clara and delivery.confirmed_via == "portal"
+    page = client.get(url).content.decode()
+    assert "data-portal-confirm" not in page and "through the client portal" in page
+    assert "Escalation #" not in page  # a staff page's link is not the client's
+
+
+def test_the_portal_confirm_is_the_business_s_own_clients(taken, harbor, client):
+    url = f"/portal/calls/{taken.pk}/confirm/"
+    response = client.post(url)
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+    otto = client_of(Business.objects.create(name="Other Firm"), "otto-d")
+    elsewhere_staff = manager_user(username="lim-m-d")
+    StaffBusiness.objects.create(
+        user=elsewhere_staff, business=Business.objects.get(name="Other Firm")
+    )
+    for person, status in (
+        (receptionist_user(username="rec-p"), 403),
+        (manager_user(username="man-p"), 403),
+        (elsewhere_staff, 403),
+        (otto, 404),
+    ):
+        c = Client()
+        c.force_login(person)
+        assert c.post(url).status_code == status, person.username
+        assert c.get(url).status_code in {403, 404, 405}, person.username
+    assert MessageDelivery.objects.get().state == DeliveryState.SENT
+
+
+def test_two_confirmations_one_after_the_other_keep_the_first(taken, harbor):
+    clara, cleo = client_of(harbor, "clara-2"), client_of(harbor, "cleo-2")
+    delivery = MessageDelivery.objects.get()
+    assert delivery_confirm(delivery_id=delivery.pk, user=clara)[1]
+    assert delivery_confirm(delivery_id=delivery.pk, user=clara)[1] is False
+    with pytest.raises(DeliveryAlreadyConfirmed) as late:
+        delivery_confirm(delivery_id=delivery.pk, user=cleo)
+    assert late.value.by == clara.get_full_name()
+    c = Client()
+    c.force_login(cleo)
+    response = c.post(f"/portal/calls/{taken.pk}/confirm/", follow=True)
+    assert "confirmed it already" in response.content.decode()
+
+
+# --- the staff's pages -------------------------------------------------------------------------
+
+
+def test_the_call_log_shows_the_delivery_for_no_more_queries(reception_client, taken, harbor, rita):
+    few = count_queries(reception_client, "/calls/")
+    page = reception_client.get("/calls/").content.decode()
+    assert re.search(rf'data-call-row="{taken.pk}".*?data-delivery-state[^>]*>sent<', page, re.S)
+    for _ in range(5):
+        take_message(rita, harbor)
+    assert count_queries(reception_client, "/calls/") == few
+
+
+def test_the_call_page_shows_the_delivery_log(
+    reception_client, taken, clock, django_capture_on_commit_callbacks
+):
+    url = f"/calls/{taken.pk}/"
+    few = count_queries(reception_client, url)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+    assert count_queries(reception_client, url) == few  # two steps cost what one did
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+    page = reception_client.get(url).content.decode()
+    for words in ("1. Dr Hale", "2. Dr Lee", "3. Owner", "Not confirmed in time", "Escalated"):
+        assert words in page, words
+    escalation = Escalation.objects.get()
+    assert f"/escalations/{escalation.pk}/" in page
+    assert "by e-mail (hale@h.test)" in page
+
+
+def test_the_portal_call_page_costs_a_fixed_number_of_queries(
+    taken, harbor, clock, django_capture_on_commit_callbacks
+):
+    client = Client()
+    client.force_login(client_of(harbor, "clara-q"))
+    url = f"/portal/calls/{taken.pk}/"
+    few = count_queries(client, url)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+    assert count_queries(client, url) == few
+
+
+# --- at once, on PostgreSQL ---------------------------------------------------------------------
+
+
+def at_once(*jobs) -> list:
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait()
+            results[index] = job()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_two_sweeps_at_once_climb_each_rung_once(round_, harbor, rita):
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED needs PostgreSQL")
+    calls = [take_message(rita, harbor) for _ in range(5)]
+    mail.outbox.clear()
+    later = START + timedelta(minutes=10)
+    results = at_once(lambda: deliveries_sweep(now=later), lambda: deliveries_sweep(now=later))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r["advanced"] for r in results) == 5
+    for call in calls:
+        delivery = MessageDelivery.objects.get(call=call)
+        assert steps(delivery) == [
+            ("Dr Hale", "timed_out", "sent"),
+            ("Dr Lee", "waiting", "sent"),
+        ]
+    assert sorted(m.to[0] for m in urgent_mail()) == ["lee@h.test"] * 5
+    again = at_once(lambda: deliveries_sweep(now=later), lambda: deliveries_sweep(now=later))
+    assert again == [{"advanced": 0, "escalated": 0}] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_two_people_confirming_at_once_have_one_winner(round_, harbor, rita):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    call = take_message(rita, harbor)
+    deliveries_sweep(now=START + timedelta(minutes=10))
+    delivery = MessageDelivery.objects.get(call=call)
+    hale, lee = delivery.steps.order_by("position")
+    results = at_once(
+        lambda: delivery_confirm(delivery_id=delivery.pk, step_id=hale.pk),
+        lambda: delivery_confirm(delivery_id=delivery.pk, step_id=lee.pk),
+    )
+    won = [r for r in results if isinstance(r, tuple)]
+    told = [r for r in results if isinstance(r, DeliveryAlreadyConfirmed)]
+    assert len(won) == 1 and len(told) == 1, results
+    assert told[0].by == won[0][0].confirmed_by_name
+    assert DeliveryStep.objects.filter(delivery=delivery, result=StepResult.CONFIRMED).count() == 1
+
+
+def test_a_call_with_nothing_to_confirm_is_a_404_in_the_portal(harbor, rita):
+    call = take_message(rita, harbor, urgency="normal")
+    c = Client()
+    c.force_login(client_of(harbor, "clara-404"))
+    assert c.post(f"/portal/calls/{call.pk}/confirm/").status_code == 404
+    assert c.post("/portal/calls/99999999/confirm/").status_code == 404
