@@ -146,18 +146,19 @@ class CallerSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
     def to_representation(self, caller):
+        """`caller`: a row of `_callers` (values(): no model instances, see calls.api)."""
         return {
-            "id": caller.pk,
-            "business": caller.business_id,
-            "name": caller.name,
-            "organisation": caller.organisation,
-            "email": caller.email,
-            "things_to_remember": caller.things_to_remember,
-            "is_vip": caller.is_vip,
-            "caution": caller.caution,
-            "caution_note": caller.caution_note,
-            "numbers": list(caller.numbers or []),
-            "version": caller.version,
+            "id": caller["pk"],
+            "business": caller["business_id"],
+            "name": caller["name"],
+            "organisation": caller["organisation"],
+            "email": caller["email"],
+            "things_to_remember": caller["things_to_remember"],
+            "is_vip": caller["is_vip"],
+            "caution": caller["caution"],
+            "caution_note": caller["caution_note"],
+            "numbers": list(caller["numbers"] or []),
+            "version": caller["version"],
         }
 
 
@@ -184,8 +185,33 @@ class CallerUpdateSerializer(CallerFieldsSerializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
-def _callers(user):
-    return Caller.objects.for_user(user).people().annotate(numbers=NumbersOf("pk"))
+CALLER_COLUMNS = (
+    "pk",
+    "business_id",
+    "name",
+    "organisation",
+    "email",
+    "things_to_remember",
+    "is_vip",
+    "caution",
+    "caution_note",
+    "version",
+)
+
+
+def _people(user):
+    return Caller.objects.for_user(user).people()
+
+
+def _callers(user, callers=None):
+    """The callers the person may see (or those of `callers`) as the API reads them."""
+    callers = _people(user) if callers is None else callers
+    return callers.values(*CALLER_COLUMNS, numbers=NumbersOf("pk"))
+
+
+def _caller_data(user, pk) -> dict:
+    """The caller as the API gives it, or 404 when the person may not see them."""
+    return CallerSerializer().to_representation(get_object_or_404(_callers(user), pk=pk))
 
 
 class CallerList(ApiView):
@@ -205,11 +231,14 @@ class CallerList(ApiView):
         text = request.query_params.get("q", "").strip()
         if len(text) > 200:
             raise ValidationError({"q": ["At most 200 characters."]})
-        callers = _callers(request.user)
+        callers = _people(request.user)
         if text:
             callers = callers.search(text)
-        page = page_of(request, callers, key="name", descending=False, size=PAGE_SIZE)
-        return paged(request, page, [CallerSerializer(c).data for c in page.items])
+        page = page_of(
+            request, _callers(request.user, callers), key="name", descending=False, size=PAGE_SIZE
+        )
+        serializer = CallerSerializer()
+        return paged(request, page, [serializer.to_representation(c) for c in page.items])
 
     @extend_schema(request=CallerCreateSerializer, responses={201: CallerSerializer})
     def post(self, request):
@@ -230,10 +259,7 @@ class CallerList(ApiView):
         caller = caller_create(
             business=business, name=data.pop("name"), phone=data.pop("phone", "") or None, **data
         )
-        return Response(
-            CallerSerializer(_callers(request.user).get(pk=caller.pk)).data,
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(_caller_data(request.user, caller.pk), status=status.HTTP_201_CREATED)
 
 
 class CallerDetail(ApiView):
@@ -241,14 +267,14 @@ class CallerDetail(ApiView):
 
     @extend_schema(responses=CallerSerializer)
     def get(self, request, pk):
-        return Response(CallerSerializer(get_object_or_404(_callers(request.user), pk=pk)).data)
+        return Response(_caller_data(request.user, pk))
 
     @extend_schema(
         request=CallerUpdateSerializer,
         responses={200: CallerSerializer, 409: OpenApiTypes.OBJECT},
     )
     def patch(self, request, pk):
-        caller = get_object_or_404(_callers(request.user), pk=pk)
+        caller = get_object_or_404(_people(request.user), pk=pk)
         sent = CallerUpdateSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
         changes = dict(sent.validated_data)
@@ -258,10 +284,10 @@ class CallerDetail(ApiView):
                 caller_id=caller.pk, expected_version=version, user=request.user, changes=changes
             )
         except CallerConflict:
-            return conflict(CallerSerializer(_callers(request.user).get(pk=pk)).data)
+            return conflict(_caller_data(request.user, pk))
         except CallerGone:
             return Response({"detail": "Merged into another caller meanwhile."}, status=404)
-        return Response(CallerSerializer(_callers(request.user).get(pk=pk)).data)
+        return Response(_caller_data(request.user, pk))
 
 
 class MergeSerializer(serializers.Serializer):
@@ -275,17 +301,17 @@ class CallerMerge(ApiView):
 
     @extend_schema(request=MergeSerializer, responses=CallerSerializer)
     def post(self, request, pk):
-        source = get_object_or_404(_callers(request.user), pk=pk)
+        source = get_object_or_404(_people(request.user), pk=pk)
         sent = MergeSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
-        target = _callers(request.user).filter(pk=sent.validated_data["into"]).first()
+        target = _people(request.user).filter(pk=sent.validated_data["into"]).first()
         if target is None:
             raise ValidationError({"into": ["No such caller."]})
         try:
             kept = caller_merge(source=source, target=target, user=request.user)
         except CallerGone:
             return Response({"detail": "Merged into another caller meanwhile."}, status=404)
-        return Response(CallerSerializer(_callers(request.user).get(pk=kept.pk)).data)
+        return Response(_caller_data(request.user, kept.pk))
 
 
 urlpatterns = [
