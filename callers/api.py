@@ -22,17 +22,10 @@ from callers.services import (
     caller_merge,
     caller_update,
 )
-from receptionist.api import ApiView, conflict, page_of, paged
+from receptionist.api import ApiView, Body, conflict, page_of, paged, stale
 
 PAGE_SIZE = 50
 BIG_ID = 2**63 - 1
-
-
-def no_nul(data: dict) -> dict:
-    for name, value in data.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise ValidationError({name: ["No NUL characters, please."]})
-    return data
 
 
 # --- businesses -----------------------------------------------------------------------------
@@ -57,11 +50,11 @@ class BusinessSerializer(serializers.Serializer):
             "instructions": business.instructions,
             "after_hours_instructions": business.after_hours_instructions,
             "active": business.active,
-            "numbers": [str(n.number) for n in business.inbound_numbers.all()],
+            "numbers": [n.number.as_e164 for n in business.inbound_numbers.all()],
         }
 
 
-class BusinessWriteSerializer(serializers.Serializer):
+class BusinessWriteSerializer(Body):
     """A business's own words and clock; `numbers`, when sent, replace the ones it had."""
 
     name = serializers.CharField(max_length=200, required=False)
@@ -74,9 +67,6 @@ class BusinessWriteSerializer(serializers.Serializer):
     numbers = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, max_length=50
     )
-
-    def validate(self, data):
-        return no_nul({k: v for k, v in data.items() if k != "numbers"}) and data
 
 
 def _businesses(user):
@@ -162,7 +152,7 @@ class CallerSerializer(serializers.Serializer):
         }
 
 
-class CallerFieldsSerializer(serializers.Serializer):
+class CallerFieldsSerializer(Body):
     name = serializers.CharField(max_length=200, required=False)
     organisation = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
@@ -170,9 +160,6 @@ class CallerFieldsSerializer(serializers.Serializer):
     is_vip = serializers.BooleanField(required=False)
     caution = serializers.BooleanField(required=False)
     caution_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-
-    def validate(self, data):
-        return no_nul(data)
 
 
 class CallerCreateSerializer(CallerFieldsSerializer):
@@ -257,7 +244,11 @@ class CallerList(ApiView):
                 raise ValidationError({"business": ["Say which business the caller is of."]})
             business = choices[0]
         caller = caller_create(
-            business=business, name=data.pop("name"), phone=data.pop("phone", "") or None, **data
+            business=business,
+            name=data.pop("name"),
+            phone=data.pop("phone", "") or None,
+            user=request.user,
+            **data,
         )
         return Response(_caller_data(request.user, caller.pk), status=status.HTTP_201_CREATED)
 
@@ -283,14 +274,14 @@ class CallerDetail(ApiView):
             caller_update(
                 caller_id=caller.pk, expected_version=version, user=request.user, changes=changes
             )
-        except CallerConflict:
-            return conflict(_caller_data(request.user, pk))
+        except CallerConflict as changed:
+            return conflict(_caller_data(request.user, pk), stale(version, changed.current.version))
         except CallerGone:
             return Response({"detail": "Merged into another caller meanwhile."}, status=404)
         return Response(_caller_data(request.user, pk))
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(Body):
     into = serializers.IntegerField(min_value=1, max_value=BIG_ID)
 
 

@@ -21,6 +21,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from callers import phones
 from callers.models import Business, Caller, NumbersOf, active_businesses, business_dialed
 from calls.forms import CallFilter
 from calls.models import (
@@ -51,11 +52,13 @@ from calls.services import (
 from calls.views.callers import LOOKUP_LIMIT, MOST_RUNS, _candidates_of
 from receptionist.api import (
     ApiView,
+    Body,
     conflict,
     page_of,
     paged,
     person_columns,
     person_of,
+    stale,
     when,
 )
 from receptionist.roles import display_name
@@ -165,7 +168,7 @@ def text(max_length: int, **options):
     )
 
 
-class CallFieldsSerializer(serializers.Serializer):
+class CallFieldsSerializer(Body):
     """What a call says, as the call form asks it."""
 
     phone = serializers.CharField(max_length=40, allow_blank=True, required=False)
@@ -181,12 +184,6 @@ class CallFieldsSerializer(serializers.Serializer):
     message = text(5000, required=False)
     notes = text(10000, required=False)
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
-
-    def validate(self, data):
-        for name, value in data.items():
-            if isinstance(value, str) and "\x00" in value:
-                raise serializers.ValidationError({name: "No NUL characters, please."})
-        return data
 
 
 class CallCreateSerializer(CallFieldsSerializer):
@@ -242,6 +239,9 @@ CALL_LIST_PARAMS = [
 ]
 
 
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
 class CallList(ApiView):
     """The call log: the same filters as /calls/, newest first (or best match first)."""
 
@@ -251,7 +251,14 @@ class CallList(ApiView):
     @extend_schema(parameters=CALL_LIST_PARAMS, responses=CallSerializer(many=True))
     def get(self, request):
         visible = Call.objects.for_user(request.user)
-        calls = CallFilter(request.query_params, queryset=visible, request=request._request)
+        params = request.query_params.copy()
+        if "withheld" in params:
+            # The page's box reads any value but "false" as ticked; the API says it.
+            ticked = BOOLEANS.get(params["withheld"].lower())
+            if ticked is None:
+                raise ValidationError({"withheld": ["true or false."]})
+            params["withheld"] = "true" if ticked else "false"
+        calls = CallFilter(params, queryset=visible, request=request._request)
         if not calls.is_valid():
             return Response(calls.form.errors, status=status.HTTP_400_BAD_REQUEST)
         found, key, ids_first = calls.page_order(calls.qs)
@@ -328,8 +335,8 @@ class CallDetail(ApiView):
         version = changes.pop("version")
         try:
             call_update(call_id=pk, expected_version=version, user=request.user, changes=changes)
-        except CallConflict:
-            return conflict(_call_data(request.user, pk))
+        except CallConflict as changed:
+            return conflict(_call_data(request.user, pk), stale(version, changed.current.version))
         return Response(_call_data(request.user, pk))
 
 
@@ -440,7 +447,7 @@ class FilterParams:
         return self.serializer.validated_data
 
 
-class RaiseSerializer(serializers.Serializer):
+class RaiseSerializer(Body):
     call = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     reason = text(2000, required=False, default="")
     playbook_steps = serializers.ListField(
@@ -469,7 +476,11 @@ class EscalationRaise(ApiView):
                 playbook_steps=data["playbook_steps"],
             )
         except EscalationAlreadyOpen as already:
-            return conflict(_escalation_data(request.user, already.escalation.pk))
+            return conflict(
+                _escalation_data(request.user, already.escalation.pk),
+                f"This call already has a waiting escalation (#{already.escalation.pk}), "
+                f"raised by {display_name(already.by)}: here it is.",
+            )
         return Response(
             _escalation_data(request.user, escalation.pk), status=status.HTTP_201_CREATED
         )
@@ -492,12 +503,17 @@ class EscalationAcknowledge(ApiView):
         escalation = get_object_or_404(_visible_escalations(request.user), pk=pk)
         try:
             escalation_acknowledge(escalation_id=escalation.pk, user=request.user)
-        except EscalationTaken:
-            return conflict(_escalation_data(request.user, pk))
+        except EscalationTaken as taken:
+            return conflict(_escalation_data(request.user, pk), _taken(taken))
         return Response(_escalation_data(request.user, pk))
 
 
-class ResolveSerializer(serializers.Serializer):
+def _taken(taken: EscalationTaken) -> str:
+    done = "resolved" if taken.escalation.status == EscalationStatus.RESOLVED else "acknowledged"
+    return f"Already {done} by {display_name(taken.by)}: here it is as it is now."
+
+
+class ResolveSerializer(Body):
     resolution = serializers.CharField(max_length=5000, allow_blank=True)
     debrief = text(5000, required=False, default="")
     caution_decision = serializers.ChoiceField(
@@ -520,8 +536,8 @@ class EscalationResolve(ApiView):
             escalation_resolve(
                 escalation_id=escalation.pk, user=request.user, **sent.validated_data
             )
-        except EscalationTaken:
-            return conflict(_escalation_data(request.user, pk))
+        except EscalationTaken as taken:
+            return conflict(_escalation_data(request.user, pk), _taken(taken))
         return Response(_escalation_data(request.user, pk))
 
 
@@ -530,13 +546,75 @@ class EscalationResolve(ApiView):
 LOOKUP_CALLS = 3
 
 
+class PopBusinessSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    greeting = serializers.CharField(help_text="With the receptionist's name filled in.")
+    open_now = serializers.BooleanField(
+        allow_null=True, help_text="null: the business has no opening hours set."
+    )
+    instructions = serializers.CharField()
+    after_hours_instructions = serializers.CharField()
+
+
+class PopCallSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    nature = serializers.ChoiceField(choices=Nature.choices)
+    mood = serializers.ChoiceField(choices=Mood.choices)
+    summary = serializers.CharField()
+
+
+class PopCallbackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    due_at = serializers.DateTimeField()
+    status = serializers.CharField()
+
+
+class PopEscalationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    call = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=EscalationStatus.choices)
+    raised_at = serializers.DateTimeField()
+
+
+class PopCallerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    business = serializers.IntegerField()
+    name = serializers.CharField()
+    organisation = serializers.CharField()
+    numbers = serializers.ListField(child=serializers.CharField(), help_text="E.164.")
+    is_vip = serializers.BooleanField()
+    caution = serializers.BooleanField()
+    handling_note = serializers.CharField(help_text="How to handle them (when caution).")
+    things_to_remember = serializers.CharField()
+    calls_today = serializers.IntegerField()
+    calls_week = serializers.IntegerField(help_text="In the last 7 days.")
+    open_callbacks = PopCallbackSerializer(many=True)
+    open_escalations = PopEscalationSerializer(
+        many=True, help_text="Waiting; for the front desk, those they raised or took."
+    )
+    last_calls = PopCallSerializer(many=True, help_text="The last three, newest first.")
+
+
 class LookupSerializer(serializers.Serializer):
     """What a phone system shows as the call rings (its shape, for the schema)."""
 
-    business = serializers.DictField(allow_null=True)
-    callers = serializers.ListField(child=serializers.DictField())
-    more_callers = serializers.BooleanField()
-    too_common = serializers.BooleanField()
+    business = PopBusinessSerializer(
+        allow_null=True,
+        help_text="The business the number dialed rings for; without `dialed`, the only "
+        "one the person answers for, else null.",
+    )
+    dialed_known = serializers.BooleanField(
+        allow_null=True,
+        help_text="false: no business the person answers for is on the number dialed (the "
+        "callers are then those of every business they answer for); null: none was sent.",
+    )
+    callers = PopCallerSerializer(many=True, help_text="Best first, at most five.")
+    more_callers = serializers.BooleanField(help_text="More than five callers have it.")
+    too_common = serializers.BooleanField(
+        help_text="A name too common to look through (a number never is)."
+    )
 
 
 def _business_shown(business, user) -> dict | None:
@@ -559,15 +637,21 @@ class Lookup(ApiView):
     answering service's: which business answers). The business dialed with its greeting
     and whether it is open now; the callers the number finds (as the call form's lookup
     panel finds them), each with VIP, caution and its handling note, their open callbacks
-    and the waiting escalations the person may read (Escalation.objects.visible_to), their
-    last calls and their calls today and in the last 7 days."""
+    and the waiting escalations the person may read (a manager every one, the front desk
+    those they raised or whose call they took), their last calls and their calls today and
+    in the last 7 days."""
 
     required = ("callers.view_caller",)
     known_params = frozenset({"phone", "dialed"})
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("phone", str, required=True, description="The caller's number."),
+            OpenApiParameter(
+                "phone",
+                str,
+                description="The caller's number, in any common format; left out, empty or "
+                'with no digit ("anonymous"): withheld, and only the business is looked up.',
+            ),
             OpenApiParameter("dialed", str, description="The number the caller rang."),
         ],
         responses=LookupSerializer,
@@ -576,31 +660,37 @@ class Lookup(ApiView):
         params = FilterParams(
             data=request.query_params,
             fields={
-                "phone": serializers.CharField(max_length=40),
+                "phone": serializers.CharField(max_length=40, required=False, allow_blank=True),
                 "dialed": serializers.CharField(max_length=40, required=False, allow_blank=True),
             },
         ).valid()
-        phone = params["phone"]
-        if sum(ch.isdigit() for ch in phone) < 3:
+        phone = params.get("phone", "").strip()
+        digits = sum(ch.isdigit() for ch in phone)
+        if 0 < digits < 3:
             raise ValidationError({"phone": ["A number, with at least 3 digits."]})
         user = request.user
         mine = Business.objects.ids_for(user)
         answering = [b for b in active_businesses() if mine is None or b.pk in mine]
-        business = None
+        business, dialed_known = None, None
         if params.get("dialed"):
+            if phones.to_e164(params["dialed"]) is None:
+                raise ValidationError({"dialed": [phones.NOT_A_NUMBER]})
             business = business_dialed(params["dialed"], answering)
-            if business is None:
-                raise ValidationError({"dialed": ["No business you answer for is on this number."]})
+            dialed_known = business is not None
         elif len(answering) == 1:
             business = answering[0]
-        number = Caller.objects.number_typed(phone.strip())
-        if connection.vendor == "postgresql" and number and len(number[1]) <= MOST_RUNS:
-            found, too_common = _screen_pop(user, number, business, mine), False
+        found, too_common = [], False
+        number = Caller.objects.number_typed(phone) if digits else None
+        if not digits:
+            pass  # the number withheld ("", "anonymous"): the business alone
+        elif connection.vendor == "postgresql" and number and len(number[1]) <= MOST_RUNS:
+            found = _screen_pop(user, number, business, mine)
         else:
             found, too_common = _screen_pop_read_apart(user, phone, business)
         return Response(
             {
                 "business": _business_shown(business, user),
+                "dialed_known": dialed_known,
                 "callers": [_caller_shown(row) for row in found[:LOOKUP_LIMIT]],
                 "more_callers": len(found) > LOOKUP_LIMIT,
                 "too_common": too_common,

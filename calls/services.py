@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from callers import phones
-from callers.models import HANDLING_NOTE_NEEDED, Business, Caller
+from callers.models import HANDLING_NOTE_NEEDED, Business, Caller, active_businesses
 from callers.services import caller_add_phone, caller_create, caller_set_caution, caller_unknown
 from calls import signals
 from calls.models import (
@@ -104,6 +104,7 @@ NOBODY_TO_CALL_BACK = (
 
 BUSINESS_INACTIVE = "That business takes no calls now (it was made inactive): pick another."
 NOT_YOUR_BUSINESS = "That business is not one you work for: pick one of yours."
+BUSINESS_NEEDED = "Say which business the call is for: several take calls here."
 
 
 class UnknownCaller:
@@ -274,13 +275,17 @@ def call_log(
         number_withheld=number_withheld,
         business=business,
     )
+    if business is None and not isinstance(known, Caller) and len(active_businesses()) > 1:
+        # A new caller, or nobody known, is filed under a business: with several active,
+        # not the first one by default (the form asks; an API client must say).
+        raise ValidationError({"business": BUSINESS_NEEDED})
     home = business or Business.objects.default()
     if known is UNKNOWN_CALLER:
         if callback:
             raise ValidationError({"callback": NOBODY_TO_CALL_BACK})
         caller = caller_unknown(business=home)
     elif known is None:
-        caller = caller_create(business=home, name=caller_name, phone=phone)
+        caller = caller_create(business=home, name=caller_name, phone=phone, user=user)
     else:
         # The caller's row lock: a merge of this caller waits for this call, and moves it
         # too; a merge that went first leaves no caller here, and the form says so.

@@ -34,6 +34,7 @@ from followups.services import (
 from followups.views import VIEWS
 from receptionist.api import (
     ApiView,
+    Body,
     conflict,
     page_of,
     paged,
@@ -41,6 +42,7 @@ from receptionist.api import (
     person_of,
     when,
 )
+from receptionist.roles import display_name
 
 PAGE_SIZE = 50
 
@@ -169,8 +171,8 @@ class CallbackClaim(ApiView):
         callback = get_object_or_404(_visible(request.user), pk=pk)
         try:
             callback_claim(callback_id=callback.pk, user=request.user)
-        except CallbackTaken:
-            return conflict(_shown(request.user, pk))
+        except CallbackTaken as taken:
+            return conflict(_shown(request.user, pk), _taken(taken, request.user))
         return Response(_shown(request.user, pk))
 
 
@@ -182,12 +184,12 @@ class CallbackRelease(ApiView):
         callback = get_object_or_404(_visible(request.user), pk=pk)
         try:
             callback_release(callback_id=callback.pk, user=request.user)
-        except CallbackTaken:
-            return conflict(_shown(request.user, pk))
+        except CallbackTaken as taken:
+            return conflict(_shown(request.user, pk), _taken(taken, request.user))
         return Response(_shown(request.user, pk))
 
 
-class AttemptSerializer(serializers.Serializer):
+class AttemptSerializer(Body):
     """A try: its result; an `outcome` closes the callback (always needed when the caller
     was reached); otherwise `next_due_at` says when to try again."""
 
@@ -196,12 +198,6 @@ class AttemptSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     outcome = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     next_due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-    def validate(self, data):
-        for name, value in data.items():
-            if isinstance(value, str) and "\x00" in value:
-                raise ValidationError({name: ["No NUL characters, please."]})
-        return data
 
 
 class CallbackAttempt(ApiView):
@@ -223,12 +219,14 @@ class CallbackAttempt(ApiView):
                 expected_version=data.pop("version"),
                 **data,
             )
-        except (CallbackConflict, CallbackTaken):
+        except CallbackConflict:
             return conflict(_shown(request.user, pk))
+        except CallbackTaken as taken:
+            return conflict(_shown(request.user, pk), _taken(taken, request.user))
         return Response(_shown(request.user, pk), status=status.HTTP_201_CREATED)
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(Body):
     reason = serializers.CharField(max_length=2000)
 
 
@@ -244,15 +242,23 @@ class CallbackCancel(ApiView):
         callback = get_object_or_404(_visible(request.user), pk=pk)
         sent = CancelSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
-        if "\x00" in sent.validated_data["reason"]:
-            raise ValidationError({"reason": ["No NUL characters, please."]})
         try:
             callback_cancel(
                 callback_id=callback.pk, user=request.user, reason=sent.validated_data["reason"]
             )
-        except CallbackTaken:
-            return conflict(_shown(request.user, pk))
+        except CallbackTaken as taken:
+            return conflict(_shown(request.user, pk), _taken(taken, request.user))
         return Response(_shown(request.user, pk))
+
+
+def _taken(taken: CallbackTaken, user) -> str:
+    """Why the callback could not be claimed, given back or tried as asked."""
+    callback = taken.callback
+    if not callback.is_active:
+        return f"It is {callback.get_status_display().lower()} already: here it is as it is now."
+    if callback.claimed_by_id and callback.claimed_by_id != user.pk:
+        return f"{display_name(callback.claimed_by)} claimed it first: here it is as it is now."
+    return "It is not claimed by you: here it is as it is now."
 
 
 # --- a client's messages --------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, QuerySet
+from django.http import JsonResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.response import Response
@@ -111,6 +112,40 @@ def person_of(row: dict, relation: str) -> dict | None:
     return {"id": pk, "name": full or row[f"{relation}__username_"]}
 
 
+class Body(serializers.Serializer):
+    """What a write sends (its JSON object): a field the endpoint does not know is a 400,
+    as is a NUL character in any text (no typo is ignored, nothing is stored cut)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            refused = {
+                name: ["This endpoint has no such field."]
+                for name in sorted(set(data) - set(self.fields))
+            }
+            for name, value in data.items():
+                values = value if isinstance(value, list) else [value]
+                if any(isinstance(item, str) and "\x00" in item for item in values):
+                    refused[name] = ["No NUL characters, please."]
+            if refused:
+                raise exceptions.ValidationError(refused)
+        return super().to_internal_value(data)
+
+
+def doc_excludes() -> list:
+    """The classes whose docstrings the schema leaves out (SPECTACULAR_SETTINGS): DRF's,
+    and ApiView's (written for whoever reads the code, not for an integrator)."""
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    return [*get_lib_doc_excludes(), ApiView]
+
+
+@login_not_required
+def not_found(request, *args, **kwargs):
+    """An address under /api/v1/ that is no endpoint (a misspelt path, an id that is no
+    number): a JSON 404, as the endpoints answer, not the site's HTML page."""
+    return JsonResponse({"detail": "No such address in the API."}, status=404)
+
+
 def refusal(error: DjangoValidationError) -> dict:
     """A service's ValidationError as DRF's 400 body: {field: [messages]}."""
     if hasattr(error, "error_dict"):
@@ -136,16 +171,21 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-def conflict(current: dict) -> Response:
-    """409: someone saved the record since the version sent was read; the current record
-    comes with it, to merge and send again."""
-    return Response(
-        {
-            "detail": "Someone else saved this since you read it: here is their version.",
-            "current": current,
-        },
-        status=status.HTTP_409_CONFLICT,
-    )
+STALE = "Someone else saved this since you read it: here is their version."
+
+
+def stale(sent: int, current: int) -> str:
+    """Why a version sent is not the record's (`current`)."""
+    if sent > current:
+        return f"This record has no version {sent} yet: here is the current one."
+    return STALE
+
+
+def conflict(current: dict, detail: str = STALE) -> Response:
+    """409: the record is not as the request expected (someone saved it since the version
+    sent was read, took it first, or closed it): why, and the current record, to merge and
+    send again."""
+    return Response({"detail": detail, "current": current}, status=status.HTTP_409_CONFLICT)
 
 
 def page_of(

@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
+    "GET_LIB_DOC_EXCLUDES": "receptionist.api.doc_excludes",
 }
 
 # --- Webhooks (followups/webhooks.py; README, "Webhooks") ---------------------------------

@@ -174,11 +174,30 @@ def test_the_screen_pop_finds_the_caller_and_what_is_open(receptionist, manager,
 
 def test_the_screen_pop_refuses_what_it_cannot_read(receptionist):
     client, auth = token_client(receptionist)
-    assert client.get("/api/v1/lookup/", **auth).status_code == 400
     assert client.get("/api/v1/lookup/?phone=12", **auth).status_code == 400
-    response = client.get("/api/v1/lookup/?phone=2125550147&dialed=+1 999 555 0000", **auth)
+    response = client.get("/api/v1/lookup/?phone=2125550147&dialed=garbage", **auth)
     assert response.status_code == 400 and "dialed" in response.json()
     assert client.get("/api/v1/lookup/?phone=212%00555", **auth).status_code == 400
+
+
+def test_the_screen_pop_of_a_withheld_number_or_an_unknown_dialed_one(receptionist, ann):
+    """A phone system sends no number (or "anonymous") when it is withheld: the business
+    alone. A number dialed that no business answers on: the callers of every business the
+    person answers for, and `dialed_known` false."""
+    from callers.services import business_save
+    from tests.factories import manager_user
+
+    harbor = business_save(user=manager_user(), name="Harbor Vet", numbers=["(212) 555-0100"])
+    client, auth = token_client(receptionist)
+    for phone in ("", "&phone=", "&phone=anonymous"):
+        body = client.get(f"/api/v1/lookup/?dialed=2125550100{phone}", **auth).json()
+        assert body["business"]["id"] == harbor.pk and body["dialed_known"] is True
+        assert body["callers"] == []
+    body = client.get("/api/v1/lookup/?phone=2125550147&dialed=+1 310 555 0100", **auth).json()
+    assert body["business"] is None and body["dialed_known"] is False
+    assert [c["id"] for c in body["callers"]] == [ann.pk]
+    body = client.get("/api/v1/lookup/?phone=2125550147", **auth).json()
+    assert body["dialed_known"] is None
 
 
 def test_the_form_and_the_api_make_the_same_records(receptionist, reception_client):
