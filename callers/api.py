@@ -5,6 +5,7 @@ Reads through the pages' QuerySet methods (`Business.objects.for_user`,
 (`business_save`, `caller_create`, `caller_update`, `caller_merge`): the rules live there.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +23,7 @@ from callers.services import (
     caller_merge,
     caller_update,
 )
-from receptionist.api import ApiView, Body, conflict, page_of, paged, stale
+from receptionist.api import ApiView, Body, conflict, page_of, paged, refusal, stale
 
 PAGE_SIZE = 50
 BIG_ID = 2**63 - 1
@@ -69,6 +70,17 @@ class BusinessWriteSerializer(Body):
     )
 
 
+def _save(**values):
+    """business_save, its refusals named as the API names the fields (`numbers`)."""
+    try:
+        return business_save(**values)
+    except DjangoValidationError as refused:
+        errors = refusal(refused)
+        if "inbound_numbers" in errors:
+            errors["numbers"] = errors.pop("inbound_numbers")
+        raise ValidationError(errors) from None
+
+
 def _businesses(user):
     return Business.objects.for_user(user).prefetch_related("inbound_numbers").order_by("name")
 
@@ -93,7 +105,7 @@ class BusinessList(ApiView):
         data = dict(sent.validated_data)
         if not data.get("name"):
             raise ValidationError({"name": ["Name the business."]})
-        business = business_save(user=request.user, numbers=data.pop("numbers", None), **data)
+        business = _save(user=request.user, numbers=data.pop("numbers", None), **data)
         shown = _businesses(request.user).get(pk=business.pk)
         return Response(BusinessSerializer(shown).data, status=status.HTTP_201_CREATED)
 
@@ -113,9 +125,7 @@ class BusinessDetail(ApiView):
         sent = BusinessWriteSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
         data = dict(sent.validated_data)
-        business_save(
-            user=request.user, business=business, numbers=data.pop("numbers", None), **data
-        )
+        _save(user=request.user, business=business, numbers=data.pop("numbers", None), **data)
         return Response(BusinessSerializer(_businesses(request.user).get(pk=pk)).data)
 
 

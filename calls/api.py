@@ -476,8 +476,12 @@ class EscalationRaise(ApiView):
                 playbook_steps=data["playbook_steps"],
             )
         except EscalationAlreadyOpen as already:
+            shown = _escalation_data(request.user, already.escalation.pk)
+            if shown is None:
+                # Not theirs to read (raised by someone else, of a call they did not take).
+                return conflict(None, "This call already has a waiting escalation.")
             return conflict(
-                _escalation_data(request.user, already.escalation.pk),
+                shown,
                 f"This call already has a waiting escalation (#{already.escalation.pk}), "
                 f"raised by {display_name(already.by)}: here it is.",
             )
@@ -486,13 +490,10 @@ class EscalationRaise(ApiView):
         )
 
 
-def _escalation_data(user, pk) -> dict:
+def _escalation_data(user, pk) -> dict | None:
+    """The escalation as the API gives it, or None when the person may not read it."""
     shown = _visible_escalations(user).filter(pk=pk).first()
-    if shown is None:  # raised by someone else, of a call this person did not take
-        shown = Escalation.objects.select_related(
-            "call__caller", "raised_by", "acknowledged_by", "resolved_by"
-        ).get(pk=pk)
-    return EscalationSerializer(shown).data
+    return None if shown is None else EscalationSerializer(shown).data
 
 
 class EscalationAcknowledge(ApiView):

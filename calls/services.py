@@ -105,6 +105,7 @@ NOBODY_TO_CALL_BACK = (
 BUSINESS_INACTIVE = "That business takes no calls now (it was made inactive): pick another."
 NOT_YOUR_BUSINESS = "That business is not one you work for: pick one of yours."
 BUSINESS_NEEDED = "Say which business the call is for: several take calls here."
+KEY_OF_ANOTHER = "This key was sent with someone else's call: make a new key for each call."
 
 
 class UnknownCaller:
@@ -249,6 +250,9 @@ def call_log(
     if submission_key is not None:
         earlier = Call.objects.filter(submission_key=submission_key).first()
         if earlier is not None:
+            if earlier.taken_by_id != user.pk:
+                # Someone else's call: neither theirs to be given, nor this one to drop.
+                raise ValidationError({"submission_key": KEY_OF_ANOTHER})
             raise CallAlreadyLogged(earlier)
     _check_callback_choice(
         outcome=fields.get("outcome", Outcome.RESOLVED), callback=callback, attach_to=attach_to
@@ -354,6 +358,10 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     if "ended_at" in changes and changes["ended_at"] is None:
         # call_log stops the timer when a call is logged; an edit cannot un-end a call.
         raise ValidationError({"ended_at": "Say when the call ended."})
+    if all(getattr(call, name) == value for name, value in changes.items()):
+        # Nothing to save: no new version (which would make others' copies stale), no
+        # entry in the history.
+        return call
     was_abusive = must_escalate(mood=call.mood, outcome=call.outcome)
     outcome_before = call.outcome
     for name, value in changes.items():

@@ -77,7 +77,12 @@ class ApiView(APIView):
         unknown = sorted(set(request.query_params) - self.known_params - {"format"})
         if unknown:
             raise exceptions.ValidationError(
-                {name: ["This endpoint has no such parameter."] for name in unknown}
+                {name[:100]: ["This endpoint has no such parameter."] for name in unknown}
+            )
+        twice = sorted(name for name, values in request.query_params.lists() if len(values) > 1)
+        if twice:
+            raise exceptions.ValidationError(
+                {name: ["Give this parameter once."] for name in twice}
             )
         for name, values in request.query_params.lists():
             if any("\x00" in value for value in values):
@@ -112,6 +117,14 @@ def person_of(row: dict, relation: str) -> dict | None:
     return {"id": pk, "name": full or row[f"{relation}__username_"]}
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Body(serializers.Serializer):
     """What a write sends (its JSON object): a field the endpoint does not know is a 400,
     as is a NUL character in any text (no typo is ignored, nothing is stored cut)."""
@@ -124,8 +137,13 @@ class Body(serializers.Serializer):
             }
             for name, value in data.items():
                 values = value if isinstance(value, list) else [value]
-                if any(isinstance(item, str) and "\x00" in item for item in values):
+                texts = [item for item in values if isinstance(item, str)]
+                if any("\x00" in text for text in texts):
                     refused[name] = ["No NUL characters, please."]
+                elif not all(_encodable(text) for text in texts):
+                    # A lone surrogate ("\ud800"): no text, and DRF's own refusal of a
+                    # choice would repeat it in an answer that cannot be written.
+                    refused[name] = ["Not valid text (a lone surrogate)."]
             if refused:
                 raise exceptions.ValidationError(refused)
         return super().to_internal_value(data)
@@ -181,10 +199,10 @@ def stale(sent: int, current: int) -> str:
     return STALE
 
 
-def conflict(current: dict, detail: str = STALE) -> Response:
+def conflict(current: dict | None, detail: str = STALE) -> Response:
     """409: the record is not as the request expected (someone saved it since the version
     sent was read, took it first, or closed it): why, and the current record, to merge and
-    send again."""
+    send again (None: one the person may not read)."""
     return Response({"detail": detail, "current": current}, status=status.HTTP_409_CONFLICT)
 
 

@@ -16,7 +16,7 @@ urlpatterns = [
     path("v1/", include("callers.api")),
     path("v1/", include("calls.api")),
     path("v1/", include("followups.api")),
-    re_path(r"^v1/", not_found),
+    re_path(r"^v1/", not_found, name="api-not-found"),
     path("schema/", schema, name="api-schema"),
     # A page: someone not logged in is sent to the login form (DRF marks its views exempt
     # from the site's login redirect; this decorator puts it back).

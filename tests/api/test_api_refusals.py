@@ -1,6 +1,8 @@
 """What the API refuses, and how it says so: nothing sent is ignored, every refusal names
 its reason (found by trying the API as an integrator would)."""
 
+import json
+
 import pytest
 
 from callers.models import Caller
@@ -129,3 +131,66 @@ def test_a_caller_is_of_the_business_sent_when_several_are_active(receptionist, 
     response = post(client, "/api/v1/calls/", body, **auth)
     assert response.status_code == 400 and "business" in response.json()
     assert not CallerFactory._meta.model.objects.filter(name="Ada").exists()
+
+
+def test_raising_an_escalation_someone_else_raised_shows_nothing_of_it(receptionist):
+    """The 409 of a second raise gives the waiting escalation only to who may read it."""
+    call = CallFactory()  # taken by someone else
+    escalation_raise(call=call, user=call.taken_by, reason="Shouted", playbook_steps=[])
+    client, auth = token_client(receptionist)
+    response = post(client, "/api/v1/escalations/raise/", {"call": call.pk}, **auth)
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "This call already has a waiting escalation.",
+        "current": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"summary": "s", "phone": "+12125550147", "caller_name": "X", "nature": "\ud800"},
+        {"summary": "s", "phone": "+12125550147", "caller_name": "X", "playbook_steps": ["\ud800"]},
+    ],
+)
+def test_a_lone_surrogate_is_a_400(receptionist, body):
+    client, auth = token_client(receptionist)
+    raw = json.dumps(body)  # written as \\ud800, which JSON allows and Python reads back
+    response = client.post("/api/v1/calls/", raw, content_type="application/json", **auth)
+    assert response.status_code == 400
+    sent_wrong = next(k for k in body if k not in ("summary", "phone", "caller_name"))
+    assert response.json()[sent_wrong]
+
+
+def test_json_nested_too_deeply_is_a_400(receptionist):
+    client, auth = token_client(receptionist)
+    raw = "[" * 5000 + "]" * 5000
+    response = client.post("/api/v1/calls/", raw, content_type="application/json", **auth)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON nested too deeply."}
+
+
+def test_refusals_before_the_api_are_json_too(receptionist):
+    client, auth = token_client(receptionist)
+    response = client.get("/api/v1/calls/?q=a%00b", **auth)
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    # A page of the site keeps its HTML page.
+    response = client.get("/calls/?q=a%00b", **auth)
+    assert response.status_code in (302, 400) and "json" not in response["Content-Type"]
+
+
+def test_a_parameter_given_twice_is_a_400(receptionist):
+    client, auth = token_client(receptionist)
+    for query in ("nature=pizza&nature=urgent", "nature=urgent&nature=sales"):
+        response = client.get(f"/api/v1/calls/?{query}", **auth)
+        assert response.status_code == 400
+        assert response.json() == {"nature": ["Give this parameter once."]}
+
+
+def test_a_taken_number_is_refused_on_the_field_the_api_calls_numbers(manager):
+    client, auth = token_client(manager)
+    body = {"name": "Harbor", "numbers": ["(212) 555-0100"]}
+    assert post(client, "/api/v1/businesses/", body, **auth).status_code == 201
+    response = post(client, "/api/v1/businesses/", {**body, "name": "Other"}, **auth)
+    assert response.status_code == 400
+    assert set(response.json()) == {"numbers"}
