@@ -346,5 +346,6 @@ WEBHOOK_RETRY_SECONDS = int(os.environ.get("WEBHOOK_RETRY_SECONDS", "60"))
 WEBHOOK_PAUSE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_PAUSE_AFTER_FAILURES", "15"))
 # Whether an endpoint may be on this machine or inside its network (loopback, private and
 # link-local addresses: a cloud's metadata service, the database). Off: a manager's webhook
-# cannot be used to probe the network the app runs in. On for a receiver run beside it.
-WEBHOOK_PRIVATE_ADDRESSES = env_bool("WEBHOOK_PRIVATE_ADDRESSES", False)
+# cannot be used to probe the network the app runs in. On for a receiver run beside it
+# (and by default under DEBUG, as `make run` serves: a receiver tried on this machine).
+WEBHOOK_PRIVATE_ADDRESSES = env_bool("WEBHOOK_PRIVATE_ADDRESSES", DEBUG)
