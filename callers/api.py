@@ -5,6 +5,7 @@ Reads through the pages' QuerySet methods (`Business.objects.for_user`,
 (`business_save`, `caller_create`, `caller_update`, `caller_merge`): the rules live there.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -22,17 +23,10 @@ from callers.services import (
     caller_merge,
     caller_update,
 )
-from receptionist.api import ApiView, conflict, page_of, paged
+from receptionist.api import ApiView, Body, conflict, page_of, paged, refusal, stale
 
 PAGE_SIZE = 50
 BIG_ID = 2**63 - 1
-
-
-def no_nul(data: dict) -> dict:
-    for name, value in data.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise ValidationError({name: ["No NUL characters, please."]})
-    return data
 
 
 # --- businesses -----------------------------------------------------------------------------
@@ -57,11 +51,11 @@ class BusinessSerializer(serializers.Serializer):
             "instructions": business.instructions,
             "after_hours_instructions": business.after_hours_instructions,
             "active": business.active,
-            "numbers": [str(n.number) for n in business.inbound_numbers.all()],
+            "numbers": [n.number.as_e164 for n in business.inbound_numbers.all()],
         }
 
 
-class BusinessWriteSerializer(serializers.Serializer):
+class BusinessWriteSerializer(Body):
     """A business's own words and clock; `numbers`, when sent, replace the ones it had."""
 
     name = serializers.CharField(max_length=200, required=False)
@@ -75,8 +69,16 @@ class BusinessWriteSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=40), required=False, max_length=50
     )
 
-    def validate(self, data):
-        return no_nul({k: v for k, v in data.items() if k != "numbers"}) and data
+
+def _save(**values):
+    """business_save, its refusals named as the API names the fields (`numbers`)."""
+    try:
+        return business_save(**values)
+    except DjangoValidationError as refused:
+        errors = refusal(refused)
+        if "inbound_numbers" in errors:
+            errors["numbers"] = errors.pop("inbound_numbers")
+        raise ValidationError(errors) from None
 
 
 def _businesses(user):
@@ -103,7 +105,7 @@ class BusinessList(ApiView):
         data = dict(sent.validated_data)
         if not data.get("name"):
             raise ValidationError({"name": ["Name the business."]})
-        business = business_save(user=request.user, numbers=data.pop("numbers", None), **data)
+        business = _save(user=request.user, numbers=data.pop("numbers", None), **data)
         shown = _businesses(request.user).get(pk=business.pk)
         return Response(BusinessSerializer(shown).data, status=status.HTTP_201_CREATED)
 
@@ -123,9 +125,7 @@ class BusinessDetail(ApiView):
         sent = BusinessWriteSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
         data = dict(sent.validated_data)
-        business_save(
-            user=request.user, business=business, numbers=data.pop("numbers", None), **data
-        )
+        _save(user=request.user, business=business, numbers=data.pop("numbers", None), **data)
         return Response(BusinessSerializer(_businesses(request.user).get(pk=pk)).data)
 
 
@@ -146,22 +146,23 @@ class CallerSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
     def to_representation(self, caller):
+        """`caller`: a row of `_callers` (values(): no model instances, see calls.api)."""
         return {
-            "id": caller.pk,
-            "business": caller.business_id,
-            "name": caller.name,
-            "organisation": caller.organisation,
-            "email": caller.email,
-            "things_to_remember": caller.things_to_remember,
-            "is_vip": caller.is_vip,
-            "caution": caller.caution,
-            "caution_note": caller.caution_note,
-            "numbers": list(caller.numbers or []),
-            "version": caller.version,
+            "id": caller["pk"],
+            "business": caller["business_id"],
+            "name": caller["name"],
+            "organisation": caller["organisation"],
+            "email": caller["email"],
+            "things_to_remember": caller["things_to_remember"],
+            "is_vip": caller["is_vip"],
+            "caution": caller["caution"],
+            "caution_note": caller["caution_note"],
+            "numbers": list(caller["numbers"] or []),
+            "version": caller["version"],
         }
 
 
-class CallerFieldsSerializer(serializers.Serializer):
+class CallerFieldsSerializer(Body):
     name = serializers.CharField(max_length=200, required=False)
     organisation = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
@@ -169,9 +170,6 @@ class CallerFieldsSerializer(serializers.Serializer):
     is_vip = serializers.BooleanField(required=False)
     caution = serializers.BooleanField(required=False)
     caution_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-
-    def validate(self, data):
-        return no_nul(data)
 
 
 class CallerCreateSerializer(CallerFieldsSerializer):
@@ -184,8 +182,33 @@ class CallerUpdateSerializer(CallerFieldsSerializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
-def _callers(user):
-    return Caller.objects.for_user(user).people().annotate(numbers=NumbersOf("pk"))
+CALLER_COLUMNS = (
+    "pk",
+    "business_id",
+    "name",
+    "organisation",
+    "email",
+    "things_to_remember",
+    "is_vip",
+    "caution",
+    "caution_note",
+    "version",
+)
+
+
+def _people(user):
+    return Caller.objects.for_user(user).people()
+
+
+def _callers(user, callers=None):
+    """The callers the person may see (or those of `callers`) as the API reads them."""
+    callers = _people(user) if callers is None else callers
+    return callers.values(*CALLER_COLUMNS, numbers=NumbersOf("pk"))
+
+
+def _caller_data(user, pk) -> dict:
+    """The caller as the API gives it, or 404 when the person may not see them."""
+    return CallerSerializer().to_representation(get_object_or_404(_callers(user), pk=pk))
 
 
 class CallerList(ApiView):
@@ -205,11 +228,14 @@ class CallerList(ApiView):
         text = request.query_params.get("q", "").strip()
         if len(text) > 200:
             raise ValidationError({"q": ["At most 200 characters."]})
-        callers = _callers(request.user)
+        callers = _people(request.user)
         if text:
             callers = callers.search(text)
-        page = page_of(request, callers, key="name", descending=False, size=PAGE_SIZE)
-        return paged(request, page, [CallerSerializer(c).data for c in page.items])
+        page = page_of(
+            request, _callers(request.user, callers), key="name", descending=False, size=PAGE_SIZE
+        )
+        serializer = CallerSerializer()
+        return paged(request, page, [serializer.to_representation(c) for c in page.items])
 
     @extend_schema(request=CallerCreateSerializer, responses={201: CallerSerializer})
     def post(self, request):
@@ -228,12 +254,13 @@ class CallerList(ApiView):
                 raise ValidationError({"business": ["Say which business the caller is of."]})
             business = choices[0]
         caller = caller_create(
-            business=business, name=data.pop("name"), phone=data.pop("phone", "") or None, **data
+            business=business,
+            name=data.pop("name"),
+            phone=data.pop("phone", "") or None,
+            user=request.user,
+            **data,
         )
-        return Response(
-            CallerSerializer(_callers(request.user).get(pk=caller.pk)).data,
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(_caller_data(request.user, caller.pk), status=status.HTTP_201_CREATED)
 
 
 class CallerDetail(ApiView):
@@ -241,14 +268,14 @@ class CallerDetail(ApiView):
 
     @extend_schema(responses=CallerSerializer)
     def get(self, request, pk):
-        return Response(CallerSerializer(get_object_or_404(_callers(request.user), pk=pk)).data)
+        return Response(_caller_data(request.user, pk))
 
     @extend_schema(
         request=CallerUpdateSerializer,
         responses={200: CallerSerializer, 409: OpenApiTypes.OBJECT},
     )
     def patch(self, request, pk):
-        caller = get_object_or_404(_callers(request.user), pk=pk)
+        caller = get_object_or_404(_people(request.user), pk=pk)
         sent = CallerUpdateSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
         changes = dict(sent.validated_data)
@@ -257,14 +284,14 @@ class CallerDetail(ApiView):
             caller_update(
                 caller_id=caller.pk, expected_version=version, user=request.user, changes=changes
             )
-        except CallerConflict:
-            return conflict(CallerSerializer(_callers(request.user).get(pk=pk)).data)
+        except CallerConflict as changed:
+            return conflict(_caller_data(request.user, pk), stale(version, changed.current.version))
         except CallerGone:
             return Response({"detail": "Merged into another caller meanwhile."}, status=404)
-        return Response(CallerSerializer(_callers(request.user).get(pk=pk)).data)
+        return Response(_caller_data(request.user, pk))
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(Body):
     into = serializers.IntegerField(min_value=1, max_value=BIG_ID)
 
 
@@ -275,17 +302,17 @@ class CallerMerge(ApiView):
 
     @extend_schema(request=MergeSerializer, responses=CallerSerializer)
     def post(self, request, pk):
-        source = get_object_or_404(_callers(request.user), pk=pk)
+        source = get_object_or_404(_people(request.user), pk=pk)
         sent = MergeSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
-        target = _callers(request.user).filter(pk=sent.validated_data["into"]).first()
+        target = _people(request.user).filter(pk=sent.validated_data["into"]).first()
         if target is None:
             raise ValidationError({"into": ["No such caller."]})
         try:
             kept = caller_merge(source=source, target=target, user=request.user)
         except CallerGone:
             return Response({"detail": "Merged into another caller meanwhile."}, status=404)
-        return Response(CallerSerializer(_callers(request.user).get(pk=kept.pk)).data)
+        return Response(_caller_data(request.user, kept.pk))
 
 
 urlpatterns = [

@@ -23,7 +23,7 @@ from callers.models import (
     Weekday,
     forget_active_businesses,
 )
-from callers.phones import to_e164
+from callers.phones import NOT_A_NUMBER, to_e164
 from receptionist.bounds import EARLIEST, LATEST, OUT_OF_RANGE
 from receptionist.templatetags.words import phone as phone_as_read
 
@@ -58,13 +58,28 @@ class CallerGone(Exception):
 
 
 @transaction.atomic
-def caller_create(*, business: Business, name: str, phone: str | None = None, **fields) -> Caller:
-    """Create a caller with an optional first phone number."""
+def caller_create(
+    *, business: Business, name: str, user, phone: str | None = None, **fields
+) -> Caller:
+    """Create a caller with an optional first phone number (a number by the rule the call
+    form and the lookup panel read numbers with: callers.phones.parse). The caution flag and
+    its note are a manager's to set (`user`), as on an edit."""
+    number = None
+    if phone:
+        number = to_e164(str(phone))
+        if number is None:
+            raise ValidationError({"phone": NOT_A_NUMBER})
+    if any(fields.get(name) for name in CAUTION_FIELDS) and not user.has_perm(
+        "callers.flag_caller"
+    ):
+        raise ValidationError(
+            {"caution": "Only a manager can set or clear the caution flag or its note."}
+        )
     caller = Caller(business=business, name=name.strip(), **fields)
     caller.full_clean(exclude=["business"])
     caller.save()
-    if phone:
-        CallerPhone.objects.create(caller=caller, number=phone)
+    if number:
+        CallerPhone.objects.create(caller=caller, number=number)
     return caller
 
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from callers import phones
-from callers.models import HANDLING_NOTE_NEEDED, Business, Caller
+from callers.models import HANDLING_NOTE_NEEDED, Business, Caller, active_businesses
 from callers.services import caller_add_phone, caller_create, caller_set_caution, caller_unknown
 from calls import signals
 from calls.models import (
@@ -106,6 +106,8 @@ NOBODY_TO_CALL_BACK = (
 
 BUSINESS_INACTIVE = "That business takes no calls now (it was made inactive): pick another."
 NOT_YOUR_BUSINESS = "That business is not one you work for: pick one of yours."
+BUSINESS_NEEDED = "Say which business the call is for: several take calls here."
+KEY_OF_ANOTHER = "This key was sent with someone else's call: make a new key for each call."
 
 
 class UnknownCaller:
@@ -251,6 +253,9 @@ def call_log(
     if submission_key is not None:
         earlier = Call.objects.filter(submission_key=submission_key).first()
         if earlier is not None:
+            if earlier.taken_by_id != user.pk:
+                # Someone else's call: neither theirs to be given, nor this one to drop.
+                raise ValidationError({"submission_key": KEY_OF_ANOTHER})
             raise CallAlreadyLogged(earlier)
     _check_callback_choice(
         outcome=fields.get("outcome", Outcome.RESOLVED), callback=callback, attach_to=attach_to
@@ -277,13 +282,17 @@ def call_log(
         number_withheld=number_withheld,
         business=business,
     )
+    if business is None and not isinstance(known, Caller) and len(active_businesses()) > 1:
+        # A new caller, or nobody known, is filed under a business: with several active,
+        # not the first one by default (the form asks; an API client must say).
+        raise ValidationError({"business": BUSINESS_NEEDED})
     home = business or Business.objects.default()
     if known is UNKNOWN_CALLER:
         if callback:
             raise ValidationError({"callback": NOBODY_TO_CALL_BACK})
         caller = caller_unknown(business=home)
     elif known is None:
-        caller = caller_create(business=home, name=caller_name, phone=phone)
+        caller = caller_create(business=home, name=caller_name, phone=phone, user=user)
     else:
         # The caller's row lock: a merge of this caller waits for this call, and moves it
         # too; a merge that went first leaves no caller here, and the form says so.
@@ -356,6 +365,10 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     if "ended_at" in changes and changes["ended_at"] is None:
         # call_log stops the timer when a call is logged; an edit cannot un-end a call.
         raise ValidationError({"ended_at": "Say when the call ended."})
+    if all(getattr(call, name) == value for name, value in changes.items()):
+        # Nothing to save: no new version (which would make others' copies stale), no
+        # entry in the history.
+        return call
     was_abusive = must_escalate(mood=call.mood, outcome=call.outcome)
     outcome_before = call.outcome
     for name, value in changes.items():

@@ -7,6 +7,7 @@ followups.services (`callback_claim`, `callback_release`, `callback_attempt`,
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
@@ -17,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from callers.models import Business
-from calls.api import CallerRefSerializer, PersonSerializer, person
+from calls.api import CallerRefSerializer, PersonSerializer
 from calls.models import Call, Outcome
 from calls.services import message_mark_read
 from followups.models import AttemptResult, Callback, CallbackStatus, Priority
@@ -31,7 +32,17 @@ from followups.services import (
     callback_release,
 )
 from followups.views import VIEWS
-from receptionist.api import ApiView, conflict, page_of, paged
+from receptionist.api import (
+    ApiView,
+    Body,
+    conflict,
+    page_of,
+    paged,
+    person_columns,
+    person_of,
+    when,
+)
+from receptionist.roles import display_name
 
 PAGE_SIZE = 50
 
@@ -55,29 +66,58 @@ class CallbackSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
     def to_representation(self, c):
-        when = serializers.DateTimeField().to_representation
+        """`c`: a row of `callback_rows`."""
         return {
-            "id": c.pk,
-            "business": c.business_id,
-            "call": c.call_id,
-            "caller": {"id": c.caller_id, "name": c.caller.name},
-            "reason": c.reason,
-            "promise": c.promise,
-            "preferred_window": c.preferred_window,
-            "due_at": when(c.due_at),
-            "priority": c.priority,
-            "status": c.status,
-            "assigned_to": person(c.assigned_to),
-            "claimed_by": person(c.claimed_by),
-            "attempt_count": c.attempt_count,
-            "outcome": c.outcome,
-            "closed_at": c.closed_at and when(c.closed_at),
-            "version": c.version,
+            "id": c["pk"],
+            "business": c["business_id"],
+            "call": c["call_id"],
+            "caller": {"id": c["caller_id"], "name": c["caller_name"]},
+            "reason": c["reason"],
+            "promise": c["promise"],
+            "preferred_window": c["preferred_window"],
+            "due_at": when(c["due_at"]),
+            "priority": c["priority"],
+            "status": c["status"],
+            "assigned_to": person_of(c, "assigned_to"),
+            "claimed_by": person_of(c, "claimed_by"),
+            "attempt_count": c["attempt_count"],
+            "outcome": c["outcome"],
+            "closed_at": when(c["closed_at"]),
+            "version": c["version"],
         }
 
 
+CALLBACK_COLUMNS = (
+    "pk",
+    "business_id",
+    "call_id",
+    "caller_id",
+    "reason",
+    "promise",
+    "preferred_window",
+    "due_at",
+    "priority",
+    "status",
+    "attempt_count",
+    "outcome",
+    "closed_at",
+    "version",
+)
+
+
+def callback_rows(callbacks):
+    """`callbacks` as the API reads them: values() rows with the caller's name and the
+    people they are assigned to and claimed by (no model instances: see calls.api)."""
+    return callbacks.values(
+        *CALLBACK_COLUMNS,
+        caller_name=F("caller__name"),
+        **person_columns("assigned_to"),
+        **person_columns("claimed_by"),
+    )
+
+
 def _visible(user):
-    return Callback.objects.for_user(user).select_related("caller", "assigned_to", "claimed_by")
+    return Callback.objects.for_user(user)
 
 
 class CallbackList(ApiView):
@@ -100,8 +140,11 @@ class CallbackList(ApiView):
             raise ValidationError({"view": [f"One of: {', '.join(VIEWS)}."]})
         _, shown, values_of = VIEWS[view]
         found = shown(_visible(request.user), **values_of(request.user, timezone.now()))
-        page = page_of(request, found, key="due_at", descending=False, size=PAGE_SIZE)
-        return paged(request, page, [CallbackSerializer(c).data for c in page.items])
+        page = page_of(
+            request, callback_rows(found), key="due_at", descending=False, size=PAGE_SIZE
+        )
+        serializer = CallbackSerializer()
+        return paged(request, page, [serializer.to_representation(c) for c in page.items])
 
 
 class CallbackDetail(ApiView):
@@ -109,11 +152,13 @@ class CallbackDetail(ApiView):
 
     @extend_schema(responses=CallbackSerializer)
     def get(self, request, pk):
-        return Response(CallbackSerializer(get_object_or_404(_visible(request.user), pk=pk)).data)
+        return Response(_shown(request.user, pk))
 
 
 def _shown(user, pk) -> dict:
-    return CallbackSerializer(_visible(user).get(pk=pk)).data
+    """The callback as the API gives it, or 404 when the person may not see it."""
+    row = get_object_or_404(callback_rows(_visible(user)), pk=pk)
+    return CallbackSerializer().to_representation(row)
 
 
 class CallbackClaim(ApiView):
@@ -126,8 +171,8 @@ class CallbackClaim(ApiView):
         callback = get_object_or_404(_visible(request.user), pk=pk)
         try:
             callback_claim(callback_id=callback.pk, user=request.user)
-        except CallbackTaken:
-            return conflict(_shown(request.user, pk))
+        except CallbackTaken as taken:
+            return conflict(_shown(request.user, pk), _taken(taken, request.user))
         return Response(_shown(request.user, pk))
 
 
@@ -139,12 +184,12 @@ class CallbackRelease(ApiView):
         callback = get_object_or_404(_visible(request.user), pk=pk)
         try:
             callback_release(callback_id=callback.pk, user=request.user)
-        except CallbackTaken:
-            return conflict(_shown(request.user, pk))
+        except CallbackTaken as taken:
+            return conflict(_shown(request.user, pk), _taken(taken, request.user))
         return Response(_shown(request.user, pk))
 
 
-class AttemptSerializer(serializers.Serializer):
+class AttemptSerializer(Body):
     """A try: its result; an `outcome` closes the callback (always needed when the caller
     was reached); otherwise `next_due_at` says when to try again."""
 
@@ -153,12 +198,6 @@ class AttemptSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     outcome = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     next_due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-    def validate(self, data):
-        for name, value in data.items():
-            if isinstance(value, str) and "\x00" in value:
-                raise ValidationError({name: ["No NUL characters, please."]})
-        return data
 
 
 class CallbackAttempt(ApiView):
@@ -180,12 +219,14 @@ class CallbackAttempt(ApiView):
                 expected_version=data.pop("version"),
                 **data,
             )
-        except (CallbackConflict, CallbackTaken):
+        except CallbackConflict:
             return conflict(_shown(request.user, pk))
+        except CallbackTaken as taken:
+            return conflict(_shown(request.user, pk), _taken(taken, request.user))
         return Response(_shown(request.user, pk), status=status.HTTP_201_CREATED)
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(Body):
     reason = serializers.CharField(max_length=2000)
 
 
@@ -201,15 +242,23 @@ class CallbackCancel(ApiView):
         callback = get_object_or_404(_visible(request.user), pk=pk)
         sent = CancelSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
-        if "\x00" in sent.validated_data["reason"]:
-            raise ValidationError({"reason": ["No NUL characters, please."]})
         try:
             callback_cancel(
                 callback_id=callback.pk, user=request.user, reason=sent.validated_data["reason"]
             )
-        except CallbackTaken:
-            return conflict(_shown(request.user, pk))
+        except CallbackTaken as taken:
+            return conflict(_shown(request.user, pk), _taken(taken, request.user))
         return Response(_shown(request.user, pk))
+
+
+def _taken(taken: CallbackTaken, user) -> str:
+    """Why the callback could not be claimed, given back or tried as asked."""
+    callback = taken.callback
+    if not callback.is_active:
+        return f"It is {callback.get_status_display().lower()} already: here it is as it is now."
+    if callback.claimed_by_id and callback.claimed_by_id != user.pk:
+        return f"{display_name(callback.claimed_by)} claimed it first: here it is as it is now."
+    return "It is not claimed by you: here it is as it is now."
 
 
 # --- a client's messages --------------------------------------------------------------------
@@ -227,12 +276,11 @@ class MessageSerializer(serializers.Serializer):
     read_at = serializers.DateTimeField(allow_null=True)
 
     def to_representation(self, call):
-        when = serializers.DateTimeField().to_representation
         return {
             "id": call.pk,
             "started_at": when(call.started_at),
             "caller": {"id": call.caller_id, "name": call.caller.name},
-            "phone": str(call.phone or ""),
+            "phone": call.phone.as_e164 if call.phone else "",
             "summary": call.summary,
             "wants": call.wants,
             "message": call.message,

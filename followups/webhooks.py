@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import json
 import secrets
 import socket
@@ -279,6 +280,10 @@ def signature_header(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={signature(secret, timestamp, body)}"
 
 
+class PrivateAddress(Exception):
+    """The endpoint's host leads inside this network."""
+
+
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> tuple:
     """POST `body` to `url`; (HTTP status or None, "" or why it failed). Redirects are
     not followed. The whole exchange (name lookup, connecting, sending, the answer's
@@ -292,6 +297,13 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> t
 
     def exchange():
         try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            if not settings.WEBHOOK_PRIVATE_ADDRESSES and _addresses_inside(parts.hostname, port):
+                # Looked up again at each try (the name may lead elsewhere since); the
+                # connection then looks it up once more: a name made to change between the
+                # two within a second is the one case this leaves.
+                answer["error"] = PrivateAddress(PRIVATE_ADDRESS)
+                return
             connection.request("POST", target, body=body, headers=headers)
             answer["status"] = connection.getresponse().status
         except Exception as exc:  # whatever goes wrong over there is a failed try
@@ -313,6 +325,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> t
         error = answer["error"]
         if isinstance(error, TimeoutError | socket.timeout):
             return None, f"No answer within {timeout:g} seconds."
+        if isinstance(error, PrivateAddress):
+            return None, str(error)
         return None, f"{type(error).__name__}: {error}"[:500]
     status = answer["status"]
     if 200 <= status < 300:
@@ -473,7 +487,41 @@ def url_refusal(url: str) -> str | None:
         _url_validator(url)
     except (ValueError, ValidationError):
         return "Not a URL: type it in full, e.g. https://crm.example.com/hooks/calls."
+    if not settings.WEBHOOK_PRIVATE_ADDRESSES and _inside(parts.hostname or ""):
+        return PRIVATE_ADDRESS
     return None
+
+
+PRIVATE_ADDRESS = (
+    "That is an address inside this network (this machine, a private or link-local range): "
+    "events go to receivers on the internet. Its administrator can allow such addresses "
+    "(WEBHOOK_PRIVATE_ADDRESSES)."
+)
+
+
+def _inside(host: str) -> bool:
+    """Whether `host`, as written (no name is looked up), is this machine or an address that
+    is not on the internet (private, loopback, link-local, reserved: not is_global)."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: checked once it is looked up (_addresses_inside)
+    return _not_global(address)
+
+
+def _not_global(address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    return not (mapped or address).is_global
+
+
+def _addresses_inside(host: str, port: int) -> bool:
+    """Whether any address the name `host` is looked up to is not on the internet: a name
+    that leads inside this network (or is made to, after the endpoint was saved)."""
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return any(_not_global(ipaddress.ip_address(info[4][0].split("%")[0])) for info in found)
 
 
 def secret_refusal(secret: str) -> str | None:

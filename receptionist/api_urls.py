@@ -2,11 +2,12 @@
 app), the OpenAPI schema, its interactive docs, and the page for one's own tokens."""
 
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
 from receptionist import token_views
+from receptionist.api import not_found
 
 # Like every page, for people logged in (or with a token) only.
 schema = SpectacularAPIView.as_view(permission_classes=[IsAuthenticated])
@@ -15,6 +16,7 @@ urlpatterns = [
     path("v1/", include("callers.api")),
     path("v1/", include("calls.api")),
     path("v1/", include("followups.api")),
+    re_path(r"^v1/", not_found, name="api-not-found"),
     path("schema/", schema, name="api-schema"),
     # A page: someone not logged in is sent to the login form (DRF marks its views exempt
     # from the site's login redirect; this decorator puts it back).

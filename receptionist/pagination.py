@@ -121,6 +121,9 @@ def keyset_paginate(
     the ids, and returns the rows in their order. The key of each id is read with the
     ids: `rows` need not compute it.
 
+    The rows may be model instances or values() rows (dicts holding "pk" and the key:
+    an API's, which writes no instance).
+
     A cursor this page did not make raises BadCursor, which Django turns into a 400.
     """
     cursor = request.GET.get("cursor")
@@ -147,7 +150,8 @@ def keyset_paginate(
             items = rows(ids)
         else:
             found = {
-                item.pk: item for item in (queryset if rows is None else rows).filter(pk__in=ids)
+                _value(item, "pk"): item
+                for item in (queryset if rows is None else rows).filter(pk__in=ids)
             }
             items = [found[pk] for pk in ids if pk in found]
     else:
@@ -178,14 +182,20 @@ def keyset_read(
     return _page(request, items, key=key, size=size)
 
 
+def _value(row, name: str):
+    """A row's value: an instance's attribute, or a values() row's key ("pk" among them)."""
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
 def _page(request, items: list, *, key: str, size: int, keys: dict | None = None) -> KeysetPage:
     """The page of the first `size` of `items` (one more than that says there is a next
     page, whose cursor is the last row's key and id; `keys` holds keys not on the rows)."""
     if len(items) > size:
         items = items[:size]
         last = items[-1]
-        value = keys[last.pk] if keys and last.pk in keys else getattr(last, key)
-        next_cursor = _encode(value, last.pk)
+        pk = _value(last, "pk")
+        value = keys[pk] if keys and pk in keys else _value(last, key)
+        next_cursor = _encode(value, pk)
         return KeysetPage(
             items=items,
             next_cursor=next_cursor,

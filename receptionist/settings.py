@@ -315,7 +315,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["receptionist.api_parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "receptionist.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
+    "GET_LIB_DOC_EXCLUDES": "receptionist.api.doc_excludes",
 }
 
 # --- Webhooks (followups/webhooks.py; README, "Webhooks") ---------------------------------
@@ -343,6 +344,11 @@ WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "10"))
 WEBHOOK_RETRY_SECONDS = int(os.environ.get("WEBHOOK_RETRY_SECONDS", "60"))
 # An endpoint whose last this-many tries all failed is paused and the managers e-mailed.
 WEBHOOK_PAUSE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_PAUSE_AFTER_FAILURES", "15"))
+# Whether an endpoint may be on this machine or inside its network (loopback, private and
+# link-local addresses: a cloud's metadata service, the database). Off: a manager's webhook
+# cannot be used to probe the network the app runs in. On for a receiver run beside it
+# (and by default under DEBUG, as `make run` serves: a receiver tried on this machine).
+WEBHOOK_PRIVATE_ADDRESSES = env_bool("WEBHOOK_PRIVATE_ADDRESSES", DEBUG)
 
 # --- Confirmed delivery of urgent messages (followups/deliveries.py; README, "On call and
 # confirmed delivery") ----------------------------------------------------------------------

@@ -63,7 +63,7 @@ def _stand_in(kind):
 
 
 class _Compiled:
-    def __init__(self, compiler, sql, params, places, patterns, literals, kinds, prefetch):
+    def __init__(self, compiler, sql, params, places, patterns, literals, kinds, prefetch, names):
         self.compiler = compiler
         self.sql = sql
         self.params = params
@@ -72,6 +72,7 @@ class _Compiled:
         self.literals = literals  # {value's name: its stand-in's array literal in the SQL}
         self.kinds = kinds
         self.prefetch = prefetch
+        self.names = names  # a values() QuerySet's names, in the SQL's order
 
 
 class Statement:
@@ -138,6 +139,7 @@ class Statement:
             literals,
             self.kinds,
             queryset._prefetch_related_lookups,
+            list(queryset.query.selected or ()) if self.values_only else None,
         )
 
     @staticmethod
@@ -159,7 +161,8 @@ class Statement:
         return kind(value)
 
     def all(self, *, using: str = "default", **values) -> list:
-        compiler, results, prefetch = self._execute(using, values)
+        compiler, results, compiled = self._execute(using, values)
+        prefetch = compiled.prefetch
         if self.values_only:
             raise TypeError("A Statement of a values() QuerySet is read with rows().")
         # As django.db.models.query.ModelIterable turns rows into instances.
@@ -196,8 +199,17 @@ class Statement:
         compiler, results, _ = self._execute(using, values)
         return [tuple(row) for row in compiler.results_iter(results)]
 
+    def dicts(self, *, using: str = "default", **values) -> list[dict]:
+        """Each row of a values() QuerySet as a dict, as the QuerySet gives it (each
+        annotation read through its field: a list, JSON), without building the QuerySet."""
+        compiler, results, compiled = self._execute(using, values)
+        if compiled.names is None:
+            raise TypeError("dicts() reads a Statement of a values() QuerySet.")
+        names = compiled.names
+        return [dict(zip(names, row, strict=True)) for row in compiler.results_iter(results)]
+
     def _execute(self, using: str, values: dict):
-        """(compiler, results, prefetch lookups) of a run with these values."""
+        """(compiler, results, the _Compiled) of a run with these values."""
         shape = {name: values.pop(name) for name in self.shape}
         names = tuple(sorted(values))
         key = (using, names, *shape.values())
@@ -219,7 +231,7 @@ class Statement:
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connection
         compiler.as_sql = lambda *args, **kwargs: (sql, tuple(params))
-        return compiler, compiler.execute_sql(MULTI), compiled.prefetch
+        return compiler, compiler.execute_sql(MULTI), compiled
 
     def first(self, **values):
         """The first instance, or None."""

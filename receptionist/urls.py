@@ -44,3 +44,4 @@ urlpatterns = [
 ]
 
 handler400 = "receptionist.views.bad_request"
+handler500 = "receptionist.views.server_error"

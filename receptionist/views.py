@@ -6,9 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import DatabaseError, connection, transaction
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils.decorators import method_decorator
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -58,11 +59,25 @@ class LoginView(auth_views.LoginView):
         return resolve_url(start_page(self.request.user))
 
 
+def _for_the_api(request) -> bool:
+    """An address of the REST API: its refusals are JSON, as its endpoints' are."""
+    return request.path_info.startswith("/api/v1/")
+
+
 def bad_request(request, exception=None):
     """The 400 page. It says why when the reason was written for people (BadRequest, such as
     a bad page cursor), never for SuspiciousOperation, whose message may echo headers."""
     reason = str(exception) if isinstance(exception, BadRequest) else ""
+    if _for_the_api(request):
+        return JsonResponse({"detail": reason or "The request was not understood."}, status=400)
     return render(request, "400.html", {"reason": reason}, status=400)
+
+
+def server_error(request):
+    """The 500 page (Django's own), or for the API its JSON."""
+    if _for_the_api(request):
+        return JsonResponse({"detail": "Server error: it has been logged."}, status=500)
+    return defaults.server_error(request)
 
 
 def navigation_badge(permission: str):

@@ -19,6 +19,9 @@ def _test_settings(settings):
     # Nor the active businesses (a test's rolled-back business is no other test's;
     # tests/calls/test_business_calls.py tests the keeping).
     settings.BUSINESSES_SECONDS = 0
+    # The webhook tests' receivers run on loopback (tests/followups/test_webhook_private.py
+    # tests the refusal).
+    settings.WEBHOOK_PRIVATE_ADDRESSES = True
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -240,3 +240,16 @@ def test_a_values_queryset_is_read_as_rows_and_only_so():
     ]
     with pytest.raises(TypeError, match="rows"):
         COUNTS_BY_NATURE.all(caller=ann.pk, since=now)
+
+
+def test_a_values_queryset_is_read_as_dicts_as_the_queryset_gives_them():
+    now = timezone.now()
+    ann = CallerFactory()
+    for nature, hours in (("sales", 1), ("sales", 2), ("urgent", 3)):
+        CallFactory(caller=ann, nature=nature, started_at=now - timedelta(hours=hours))
+    since = now - timedelta(hours=10)
+    expected = list(counts_by_nature(ann.pk, since))
+    assert expected == [{"nature": "sales", "n": 2}, {"nature": "urgent", "n": 1}]
+    assert COUNTS_BY_NATURE.dicts(caller=ann.pk, since=since) == expected
+    with pytest.raises(TypeError, match="values"):
+        CALLS_OF.dicts(caller=ann.pk, since=since)

@@ -1,6 +1,7 @@
 """The API of calls and escalations: the same services and visibility as the pages."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -140,9 +141,12 @@ def test_the_screen_pop_finds_the_caller_and_what_is_open(receptionist, manager,
 
     ann.is_vip, ann.caution, ann.caution_note = True, True, "Keep it short."
     ann.save()
-    call = CallFactory(caller=ann, summary="Asked about the invoice")
+    # An escalation of a call someone else took and raised: the managers' to read.
+    theirs = CallFactory(caller=ann, started_at=timezone.now() - timedelta(hours=1))
+    their_escalation = escalation_raise(call=theirs, user=theirs.taken_by, playbook_steps=[])
+    call = CallFactory(caller=ann, taken_by=receptionist, summary="Asked about the invoice")
     callback = CallbackFactory(call=call)
-    escalation = escalation_raise(call=call, user=call.taken_by, playbook_steps=[])
+    escalation = escalation_raise(call=call, user=receptionist, playbook_steps=[])
     other = CallFactory()  # someone else's escalation is not ann's
     escalation_raise(call=other, user=other.taken_by, playbook_steps=[])
     client, auth = token_client(receptionist)
@@ -154,18 +158,46 @@ def test_the_screen_pop_finds_the_caller_and_what_is_open(receptionist, manager,
     assert found["id"] == ann.pk and found["is_vip"] and found["caution"]
     assert found["handling_note"] == "Keep it short."
     assert [c["id"] for c in found["open_callbacks"]] == [callback.pk]
+    # The front desk reads the escalations involving them (Escalation.objects.visible_to).
     assert [e["id"] for e in found["open_escalations"]] == [escalation.pk]
     assert found["last_calls"][0]["summary"] == "Asked about the invoice"
+    assert found["last_calls"][0]["started_at"] == call.started_at.astimezone(
+        timezone.get_current_timezone()
+    ).isoformat().replace("+00:00", "Z")
+    assert [c["id"] for c in found["last_calls"]] == [call.pk, theirs.pk]
+    assert found["numbers"] == ["+12125550147"]
     assert found["calls_today"] >= 1 and found["calls_week"] >= found["calls_today"]
+    client, auth = token_client(manager)
+    [found] = client.get("/api/v1/lookup/?phone=(212) 555-0147", **auth).json()["callers"]
+    assert [e["id"] for e in found["open_escalations"]] == [escalation.pk, their_escalation.pk]
 
 
 def test_the_screen_pop_refuses_what_it_cannot_read(receptionist):
     client, auth = token_client(receptionist)
-    assert client.get("/api/v1/lookup/", **auth).status_code == 400
     assert client.get("/api/v1/lookup/?phone=12", **auth).status_code == 400
-    response = client.get("/api/v1/lookup/?phone=2125550147&dialed=+1 999 555 0000", **auth)
+    response = client.get("/api/v1/lookup/?phone=2125550147&dialed=garbage", **auth)
     assert response.status_code == 400 and "dialed" in response.json()
     assert client.get("/api/v1/lookup/?phone=212%00555", **auth).status_code == 400
+
+
+def test_the_screen_pop_of_a_withheld_number_or_an_unknown_dialed_one(receptionist, ann):
+    """A phone system sends no number (or "anonymous") when it is withheld: the business
+    alone. A number dialed that no business answers on: the callers of every business the
+    person answers for, and `dialed_known` false."""
+    from callers.services import business_save
+    from tests.factories import manager_user
+
+    harbor = business_save(user=manager_user(), name="Harbor Vet", numbers=["(212) 555-0100"])
+    client, auth = token_client(receptionist)
+    for phone in ("", "&phone=", "&phone=anonymous"):
+        body = client.get(f"/api/v1/lookup/?dialed=2125550100{phone}", **auth).json()
+        assert body["business"]["id"] == harbor.pk and body["dialed_known"] is True
+        assert body["callers"] == []
+    body = client.get("/api/v1/lookup/?phone=2125550147&dialed=+1 310 555 0100", **auth).json()
+    assert body["business"] is None and body["dialed_known"] is False
+    assert [c["id"] for c in body["callers"]] == [ann.pk]
+    body = client.get("/api/v1/lookup/?phone=2125550147", **auth).json()
+    assert body["dialed_known"] is None
 
 
 def test_the_form_and_the_api_make_the_same_records(receptionist, reception_client):

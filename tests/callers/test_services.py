@@ -59,3 +59,33 @@ def test_a_caller_cannot_be_merged_into_itself():
     with pytest.raises(ValidationError) as refused:
         caller_merge(source=caller, target=caller, user=manager_user())
     assert refused.value.message_dict == {"into": ["A caller cannot be merged into itself."]}
+
+
+def test_a_new_callers_number_is_one_by_the_call_forms_rule():
+    from callers.phones import NOT_A_NUMBER
+    from callers.services import caller_create
+
+    manager = manager_user()
+    business = CallerFactory().business
+    for typed in ("abc", "12", "++++", "212 555 0199 x12", "1-800-FLOWERS"):
+        with pytest.raises(ValidationError) as refused:
+            caller_create(business=business, name="Bad phone", phone=typed, user=manager)
+        assert refused.value.message_dict["phone"] == [NOT_A_NUMBER]
+    assert not Caller.objects.filter(name="Bad phone").exists()
+    made = caller_create(business=business, name="Good", phone="(212) 555-0199", user=manager)
+    assert [p.number.as_e164 for p in made.phones.all()] == ["+12125550199"]
+
+
+def test_only_a_manager_sets_the_caution_flag_of_a_new_caller():
+    from callers.services import caller_create
+    from tests.factories import receptionist_user
+
+    business = CallerFactory().business
+    for fields in ({"caution": True}, {"caution_note": "Shouts"}):
+        with pytest.raises(ValidationError) as refused:
+            caller_create(business=business, name="X", user=receptionist_user(), **fields)
+        assert "Only a manager" in refused.value.message_dict["caution"][0]
+    made = caller_create(
+        business=business, name="Y", user=manager_user(), caution=True, caution_note="Shouts"
+    )
+    assert made.caution and made.caution_note == "Shouts"

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from callers.models import Business, active_businesses, business_dialed
 from callers.services import business_save, business_set_active
-from calls.services import BUSINESS_INACTIVE, call_log
+from calls.services import BUSINESS_INACTIVE, BUSINESS_NEEDED, call_log
 from tests.calls.test_services import fields
 from tests.factories import CallerFactory, manager_user, receptionist_user
 
@@ -378,3 +378,20 @@ def test_the_promise_preview_warns_of_a_due_time_when_the_business_is_closed(two
         assert ("data-due-closed" in preview) is warned, due
         if warned:
             assert "Tokyo Dental is closed then (Wed 03:00 on its clock, Asia/Tokyo)" in preview
+
+
+def test_with_several_active_a_new_or_unknown_caller_needs_the_business(two):
+    """A new caller, or nobody known, is filed under the business the call is for: with
+    several active, call_log asks which rather than filing it under the first."""
+    _, harbor = two
+    rita = receptionist_user(username="rita-n")
+    for sent in (
+        {"phone": "+12125550150", "caller_name": "New Person"},
+        {"number_withheld": True},
+    ):
+        with pytest.raises(ValidationError) as refused:
+            call_log(user=rita, **sent, **fields())
+        assert refused.value.message_dict["business"] == [BUSINESS_NEEDED]
+    # A caller known by the number is their own business's, as before.
+    CallerFactory(name="Ann Lee", phone="+12125550151", business=harbor)
+    assert call_log(user=rita, phone="+12125550151", **fields()).business == harbor

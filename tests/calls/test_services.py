@@ -110,3 +110,39 @@ def test_call_update_refuses_what_the_lookup_panel_calls_no_number():
     assert "phone" in refused.value.message_dict
     call.refresh_from_db()
     assert (call.version, str(call.phone)) == before
+
+
+def test_a_submission_key_is_one_persons_call():
+    """The same key again from the same person is their call, logged once; from someone
+    else it is refused (not their call to be given, nor theirs to drop)."""
+    import uuid
+
+    from calls.services import KEY_OF_ANOTHER, CallAlreadyLogged
+
+    key = uuid.uuid4()
+    rita, sam = receptionist_user(), receptionist_user()
+    first = call_log(
+        user=rita, phone="+12125550147", caller_name="Ann", submission_key=key, **fields()
+    )
+    with pytest.raises(CallAlreadyLogged) as again:
+        call_log(user=rita, phone="+12125550147", submission_key=key, **fields())
+    assert again.value.call == first
+    with pytest.raises(ValidationError) as refused:
+        call_log(user=sam, phone="+12125550147", submission_key=key, **fields())
+    assert refused.value.message_dict["submission_key"] == [KEY_OF_ANOTHER]
+
+
+def test_an_edit_that_changes_nothing_makes_no_new_version():
+    rita = receptionist_user()
+    call = call_log(user=rita, phone="+12125550147", caller_name="Ann", **fields())
+    same = call_update(
+        call_id=call.pk,
+        expected_version=1,
+        user=rita,
+        changes={"summary": call.summary, "nature": call.nature},
+    )
+    assert same.version == 1 and call.history.count() == 1
+    changed = call_update(
+        call_id=call.pk, expected_version=1, user=rita, changes={"summary": "Other"}
+    )
+    assert changed.version == 2

@@ -185,7 +185,7 @@ def test_each_event_is_recorded_for_the_endpoints_that_asked_for_it_only(maya, r
     home_escalations = endpoint(
         maya, "https://esc.example.com/h", events=["escalation.raised"], businesses=[home]
     )
-    log_a_call(rita, mood="abusive", outcome="message_taken")
+    log_a_call(rita, mood="abusive", outcome="message_taken", business=home)
     assert names(everything) == ["call.logged", "message.taken", "escalation.raised"]
     assert names(calls_only) == ["call.logged"]
     assert names(harbor_only) == []
