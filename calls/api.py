@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from callers import phones
 from callers.models import Business, Caller, NumbersOf, active_businesses, business_dialed
+from callers.oncall import on_call_now
 from calls.forms import CallFilter
 from calls.models import (
     PLAYBOOK_KEYS,
@@ -547,6 +548,14 @@ class EscalationResolve(ApiView):
 LOOKUP_CALLS = 3
 
 
+class PopContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    role = serializers.CharField()
+    phone = serializers.CharField(help_text="E.164, or empty.")
+    email = serializers.CharField()
+
+
 class PopBusinessSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -556,6 +565,9 @@ class PopBusinessSerializer(serializers.Serializer):
     )
     instructions = serializers.CharField()
     after_hours_instructions = serializers.CharField()
+    on_call = PopContactSerializer(
+        many=True, help_text="Who is on call now, first to tell first (empty: nobody)."
+    )
 
 
 class PopCallSerializer(serializers.Serializer):
@@ -628,6 +640,16 @@ def _business_shown(business, user) -> dict | None:
         "open_now": business.is_open(),
         "instructions": business.instructions,
         "after_hours_instructions": business.after_hours_instructions,
+        "on_call": [
+            {
+                "id": contact.pk,
+                "name": contact.name,
+                "role": contact.role,
+                "phone": contact.phone.as_e164 if contact.phone else "",
+                "email": contact.email,
+            }
+            for contact in on_call_now(business)
+        ],
     }
 
 

@@ -256,3 +256,34 @@ def test_the_form_and_the_api_make_the_same_records(receptionist, reception_clie
         len({(c.status, c.priority, c.due_at.replace(second=0, microsecond=0)) for c in callbacks})
         == 1
     )
+
+
+def test_the_screen_pop_says_who_is_on_call_now(receptionist, manager, ann):
+    """The business dialed with who is on call for it now, first to tell first."""
+    from datetime import time
+
+    from callers.models import Business, BusinessContact
+    from callers.services import on_call_save
+
+    business = Business.objects.default()
+    hale = BusinessContact.objects.create(
+        business=business, name="Dr Hale", email="hale@example.com", phone="+12125550190"
+    )
+    lee = BusinessContact.objects.create(business=business, name="Dr Lee")
+    every_day_all_day = [
+        {"weekday": day, "starts": time(0), "ends": time(0), "contacts": [hale.pk, lee.pk]}
+        for day in range(7)
+    ]
+    on_call_save(user=manager, business=business, weekly=every_day_all_day)
+    client, auth = token_client(receptionist)
+    body = client.get("/api/v1/lookup/?phone=2125550147", **auth).json()
+    assert body["business"]["on_call"] == [
+        {
+            "id": hale.pk,
+            "name": "Dr Hale",
+            "role": "",
+            "phone": "+12125550190",
+            "email": "hale@example.com",
+        },
+        {"id": lee.pk, "name": "Dr Lee", "role": "", "phone": "", "email": ""},
+    ]
