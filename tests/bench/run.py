@@ -217,6 +217,19 @@ def main():
     from receptionist.roles import CLIENTS
 
     client_business = Business.objects.exclude(pk=Business.objects.default().pk).order_by("pk")[0]
+    from callers.models import OnCallShift
+
+    if not OnCallShift.objects.exists():
+        # Data seeded before on-call schedules existed: give each business seed_demo's week.
+        from django.core.exceptions import ValidationError
+
+        from followups.demo.businesses import demo_on_call
+
+        for business in Business.objects.order_by("pk"):
+            try:
+                demo_on_call([business], user)
+            except (ValidationError, TypeError, ValueError):
+                print(f"  (no on-call week for {business.name}: its contacts differ)")
     at_client, _ = User.objects.get_or_create(
         username="bench-client", defaults={"first_name": "Bench", "last_name": "Client"}
     )
@@ -295,6 +308,7 @@ def main():
         ("portal: kept callbacks (client)", "/portal/callbacks/?view=kept"),
         ("portal: escalations (client)", "/portal/escalations/"),
         ("portal: month summary (client)", "/portal/summary/"),
+        ("on call, the next 14 days", f"/businesses/{client_business.pk}/on-call/"),
         ("dashboard, a day", f"/dashboard/?start={newest}&end={newest}"),
         ("dashboard, 90 days", f"/dashboard/?start={newest - timedelta(days=89)}&end={newest}"),
         (
