@@ -252,6 +252,18 @@
     }
   });
 
+  // Words typed while a preview was on its way are kept: its answer was made from the
+  // words as they were when it was asked (still the preview's own), not as they are now.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "callback-promise-box") return;
+    var field = byId("id_callback_promise");
+    var shown = byId("id_callback_words_shown");
+    if (field && field.value && (!shown || field.value !== shown.value)) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-attach-callback]");
     if (!button) return;

@@ -123,3 +123,25 @@ def test_a_mood_picked_by_mistake_takes_its_flag_back(live_server, page, login):
     page.locator("label[for=id_mood_1]").click()
     page.locator("label[for=id_mood_2]").click()
     expect(flag).to_be_checked()  # angry again ticks it again, by default
+
+
+def test_words_typed_while_a_preview_is_on_its_way_are_kept(live_server, page, login):
+    """The preview asked before the words were typed answers after: its words are not put
+    over the ones typed meanwhile (the answer is held back here until they are typed)."""
+    receptionist_user(username="rita")
+    login("rita")
+    page.keyboard.type("(646) 555-0199")
+    page.locator("#id_caller_name").fill("Carla Cruz")
+    page.get_by_label("Call back", exact=True).check()
+    expect(page.locator("#id_callback_promise")).to_have_value(re.compile("^We'll call you"))
+    held = []
+    page.route("**/callbacks/promise/**", lambda route: held.append(route))
+    page.locator("label[for=id_urgency_3]").click()  # Emergency: a new preview is asked
+    page.wait_for_timeout(300)
+    assert held, "the preview was asked"
+    page.locator("#id_callback_promise").fill("Dr Ames will ring you on Friday")
+    for route in held:
+        route.continue_()
+    page.unroute("**/callbacks/promise/**")
+    page.wait_for_timeout(500)
+    expect(page.locator("#id_callback_promise")).to_have_value("Dr Ames will ring you on Friday")
