@@ -563,7 +563,7 @@ ExceptionFormSet = forms.formset_factory(
 
 def shift_initial(shift) -> dict:
     """A saved shift as its form row shows it."""
-    people = [place.contact_id for place in shift.places.all()]
+    people = [contact.pk for contact in shift.contacts_in_order()]
     values = {name: (people[n] if n < len(people) else None) for n, name in enumerate(PLACES)}
     values.update(starts=shift.starts, ends=shift.ends)
     if shift.is_exception:

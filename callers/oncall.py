@@ -76,8 +76,12 @@ def read_shifts(business_ids, since: date) -> dict[int, list[OnCallShift]]:
     """The on-call shifts of these businesses that matter from the day `since` on (the
     whole rotation, the exceptions not over before it), each with its places and their
     contacts in order: two queries, however many businesses."""
+    # Into a list of each shift's own (to_attr): through the relation's manager, Django
+    # built a QuerySet per shift, which took longer than the two queries (4 ms for 14).
     places = Prefetch(
-        "places", queryset=OnCallPlace.objects.select_related("contact").order_by("position")
+        "places",
+        queryset=OnCallPlace.objects.select_related("contact").order_by("position"),
+        to_attr="places_in_order",
     )
     found: dict[int, list[OnCallShift]] = {pk: [] for pk in business_ids}
     shifts = (
@@ -105,7 +109,7 @@ def on_call_of(businesses, at: datetime | None = None) -> dict[int, OnCall]:
     for business in businesses:
         own = shifts[business.pk]
         shift = covering(own, at, business.zone) if own else None
-        contacts = [place.contact for place in shift.places.all()] if shift else []
+        contacts = shift.contacts_in_order() if shift else []
         answer[business.pk] = OnCall(contacts=contacts, shift=shift, scheduled=bool(own))
     return answer
 
@@ -192,7 +196,7 @@ def coverage(business: Business, shifts, *, first: date, days: int, now=None) ->
             starts=f"{starts:%H:%M}",
             ends="24:00" if end in midnights else f"{ends:%H:%M}",
             shift=shift,
-            contacts=[place.contact for place in shift.places.all()] if shift else [],
+            contacts=shift.contacts_in_order() if shift else [],
             now=start <= now < end,
         )
         by_day[day].append(stretch)

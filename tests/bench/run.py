@@ -221,15 +221,17 @@ def main():
 
     if not OnCallShift.objects.exists():
         # Data seeded before on-call schedules existed: give each business seed_demo's week.
-        from django.core.exceptions import ValidationError
-
-        from followups.demo.businesses import demo_on_call
+        from callers.models import BusinessContact
+        from followups.demo.businesses import CONTACTS, demo_on_call
 
         for business in Business.objects.order_by("pk"):
-            try:
-                demo_on_call([business], user)
-            except (ValidationError, TypeError, ValueError):
-                print(f"  (no on-call week for {business.name}: its contacts differ)")
+            for name, role, mailbox in CONTACTS:
+                BusinessContact.objects.get_or_create(
+                    business=business,
+                    name=name,
+                    defaults={"role": role, "email": f"{mailbox}@example.com"},
+                )
+        demo_on_call(list(Business.objects.order_by("pk")), user)
     at_client, _ = User.objects.get_or_create(
         username="bench-client", defaults={"first_name": "Bench", "last_name": "Client"}
     )

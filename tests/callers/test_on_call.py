@@ -549,7 +549,7 @@ def test_what_cannot_be_saved_is_said_on_its_row_and_nothing_is_lost(world):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert "A date, e.g. 2026-12-24." in page
     assert "A time on the 24-hour clock, e.g. 18:00." in page
-    assert "Pick one of the business&#x27;s contacts." in page
+    assert "Pick one of the business&#39;s contacts." in page
     assert "Null characters are not allowed." in page
     assert not OnCallShift.objects.filter(business=harbor).exists()
     # With the rows' own errors mended, the service's refusals come on their rows.
@@ -629,3 +629,26 @@ def test_the_call_form_shows_who_is_on_call_now(world, reception_client):
     )
     page = reception_client.get("/calls/new/").content.decode()
     assert "Nobody on call now:" in page and "data-on-call-gap" in page
+
+
+def test_a_refused_save_keeps_the_rows_ticked_for_removal(world):
+    """Remove ticked on a saved row, and another row refused: the page comes back with the
+    box still there and still ticked (it was lost, and the row then stayed on the next
+    save), and a summary saying it was not saved."""
+    harbor, client = world["harbor"], _client(world["maya"])
+    p = people(harbor)
+    data = form_data(
+        harbor,
+        weekly=[
+            {"weekday": "0", "starts": "18:00", "ends": "08:00", "first": p["Dr Hale"]},
+            {"weekday": "1", "starts": "09:00", "ends": "10:00", "first": p["Dr Lee"]},
+            {"weekday": "1", "starts": "09:30", "ends": "11:00", "first": p["Dr Lee"]},
+        ],
+    )
+    data.update({"weekly-INITIAL_FORMS": "1", "weekly-0-DELETE": "on"})
+    response = client.post(f"/businesses/{harbor.pk}/on-call/", data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'name="weekly-0-DELETE" id="id_weekly-0-DELETE" checked' in page
+    assert 'name="weekly-1-DELETE"' not in page  # a new row has nothing to remove
+    assert "data-form-errors" in page and "Not saved" in page
