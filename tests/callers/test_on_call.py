@@ -652,3 +652,14 @@ def test_a_refused_save_keeps_the_rows_ticked_for_removal(world):
     assert 'name="weekly-0-DELETE" id="id_weekly-0-DELETE" checked' in page
     assert 'name="weekly-1-DELETE"' not in page  # a new row has nothing to remove
     assert "data-form-errors" in page and "Not saved" in page
+
+
+def test_the_page_says_when_the_people_on_call_get_no_message_text(world):
+    harbor, client = world["harbor"], _client(world["maya"])
+    url = f"/businesses/{harbor.pk}/on-call/"
+    harbor.message_text_in_email = False
+    harbor.save()
+    assert "data-no-text-in-email" in client.get(url).content.decode()
+    harbor.message_text_in_email = True
+    harbor.save()
+    assert "data-no-text-in-email" not in client.get(url).content.decode()
