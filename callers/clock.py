@@ -37,19 +37,27 @@ class OpenClock:
                 found.append((start, end))
         return sorted(found)
 
-    def after(self, start: datetime, minutes: float) -> datetime | None:
+    def after(
+        self, start: datetime, minutes: float, *, until: datetime | None = None
+    ) -> datetime | None:
         """The moment `minutes` of open time have run from `start` (a moment the business
-        is closed counts from its next opening); None when it never opens again."""
+        is closed counts from its next opening); None when it never opens again, or, with
+        `until`, when that moment would be later than `until`."""
         remaining = timedelta(minutes=minutes)
         start = start.astimezone(UTC)
         first = start.astimezone(self.zone).date()
+        last = until.astimezone(self.zone).date() if until is not None else None
         for offset in range(LOOK_DAYS):
-            for begin, end in self.open_on(first + timedelta(days=offset)):
+            day = first + timedelta(days=offset)
+            if last is not None and day > last:
+                return None
+            for begin, end in self.open_on(day):
                 if end <= start:
                     continue
                 begin = max(begin, start)
                 if remaining <= end - begin:
-                    return begin + remaining
+                    due = begin + remaining
+                    return due if until is None or due <= until else None
                 remaining -= end - begin
         return None
 

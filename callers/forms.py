@@ -10,7 +10,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from callers import phones
 from callers.models import Business, Caller, CallerPhone, Weekday
-from callers.services import EDITABLE_FIELDS, MOST_CONTACTS
+from callers.services import EDITABLE_FIELDS, MOST_CONTACTS, MOST_EXCEPTIONS, MOST_WEEKLY_SHIFTS
 from receptionist.templatetags.words import phone as phone_as_read
 
 
@@ -553,11 +553,23 @@ class _ShiftFormSet(forms.BaseFormSet):
         ]
 
 
+# on_call_save's limits. The page at those limits sends 1,412 fields: within
+# settings.DATA_UPLOAD_MAX_NUMBER_FIELDS, which says how it is counted.
 WeeklyFormSet = forms.formset_factory(
-    WeeklySlotForm, formset=_ShiftFormSet, extra=2, can_delete=True, max_num=50, validate_max=True
+    WeeklySlotForm,
+    formset=_ShiftFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=MOST_WEEKLY_SHIFTS,
+    validate_max=True,
 )
 ExceptionFormSet = forms.formset_factory(
-    ExceptionForm, formset=_ShiftFormSet, extra=1, can_delete=True, max_num=100, validate_max=True
+    ExceptionForm,
+    formset=_ShiftFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=MOST_EXCEPTIONS,
+    validate_max=True,
 )
 
 

@@ -4,7 +4,8 @@ ladder of urgent messages (followups.deliveries) ask `on_call_of` / `on_call_now
 on-call page draws `coverage`.
 
 An exception (a holiday, a swap) replaces the rotation while it lasts; a time no shift
-covers, or an exception that names nobody, is a gap: nobody is on call."""
+covers, or an exception that names nobody, is a gap: nobody is on call. A business with
+no weekly rotation keeps a schedule only while one of its exceptions holds."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +20,11 @@ from callers.models import Business, BusinessContact, OnCallPlace, OnCallShift
 
 class OnCall(NamedTuple):
     """Who is on call at a moment: `contacts` first first ([] in a gap), the shift that
-    says so (None in a gap), and whether the business keeps a schedule at all."""
+    says so (None in a gap), and whether the schedule speaks for that moment (`scheduled`):
+    the business keeps a weekly rotation, or one of its exceptions holds then. A business
+    with exceptions only (a holiday ahead, say) keeps no schedule outside them: its urgent
+    messages go to its contacts in turn (followups.deliveries.ladder_for), as for one with
+    no schedule at all, rather than straight to the managers."""
 
     contacts: list[BusinessContact]
     shift: OnCallShift | None
@@ -95,28 +100,39 @@ def read_shifts(business_ids, since: date) -> dict[int, list[OnCallShift]]:
     return found
 
 
-def on_call_of(businesses, at: datetime | None = None) -> dict[int, OnCall]:
+def shifts_since(at: datetime) -> date:
+    """The day from which the shifts that may hold at `at` are read (two days before it, in
+    UTC: the day before the earliest business's date then)."""
+    return at.astimezone(UTC).date() - timedelta(days=2)
+
+
+def on_call_of(businesses, at: datetime | None = None, *, shifts=None) -> dict[int, OnCall]:
     """Who is on call for each of these businesses at `at` (now by default): two queries
-    whatever their number."""
+    whatever their number. `shifts`: theirs as read_shifts read them (from two days before
+    `at`), when already read (callers.oncall_shown keeps them for the pages)."""
     at = at or timezone.now()
     businesses = list(businesses)
     if not businesses:
         return {}
-    # The day before the earliest business's date now: every exception still holding.
-    since = at.astimezone(UTC).date() - timedelta(days=2)
-    shifts = read_shifts([business.pk for business in businesses], since)
+    if shifts is None:
+        # The day before the earliest business's date now: every exception still holding.
+        shifts = read_shifts([business.pk for business in businesses], shifts_since(at))
     answer = {}
     for business in businesses:
         own = shifts[business.pk]
         shift = covering(own, at, business.zone) if own else None
         contacts = shift.contacts_in_order() if shift else []
-        answer[business.pk] = OnCall(contacts=contacts, shift=shift, scheduled=bool(own))
+        rotation = any(not kept.is_exception for kept in own)
+        answer[business.pk] = OnCall(
+            contacts=contacts, shift=shift, scheduled=rotation or shift is not None
+        )
     return answer
 
 
 def on_call_now(business: Business, at: datetime | None = None) -> list[BusinessContact]:
     """Who is on call for `business` at `at` (now by default), in order: the first to tell,
-    then the backups. [] when nobody is (a gap, or no schedule kept). Two queries."""
+    then the backups. [] when nobody is (a gap, or no schedule for that moment). Two
+    queries."""
     return on_call_of([business], at)[business.pk].contacts
 
 

@@ -23,6 +23,7 @@ from callers.models import (
     Weekday,
     forget_active_businesses,
 )
+from callers.oncall_shown import forget_on_call
 from callers.phones import NOT_A_NUMBER, to_e164
 from receptionist.bounds import EARLIEST, LATEST, OUT_OF_RANGE
 from receptionist.templatetags.words import phone as phone_as_read
@@ -522,6 +523,7 @@ def business_save(
     if "contacts" in wanted:
         _keep_contacts(business, wanted["contacts"])
     transaction.on_commit(forget_active_businesses)
+    transaction.on_commit(forget_on_call)
     return business
 
 
@@ -752,4 +754,5 @@ def on_call_save(
             for position, contact in enumerate(chosen, start=1)
         ]
     OnCallPlace.objects.bulk_create(places)
+    transaction.on_commit(forget_on_call)
     return business

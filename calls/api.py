@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from callers import phones
 from callers.models import Business, Caller, NumbersOf, active_businesses, business_dialed
-from callers.oncall import on_call_now
+from callers.oncall_shown import on_call_shown
 from calls.forms import CallFilter
 from calls.models import (
     PLAYBOOK_KEYS,
@@ -648,7 +648,7 @@ def _business_shown(business, user) -> dict | None:
                 "phone": contact.phone.as_e164 if contact.phone else "",
                 "email": contact.email,
             }
-            for contact in on_call_now(business)
+            for contact in on_call_shown([business])[business.pk].contacts
         ],
     }
 

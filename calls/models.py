@@ -71,11 +71,13 @@ MESSAGE_STATES = {
 class DeliveryState(models.TextChoices):
     """Where the confirmed delivery of an urgent message stands (Call.delivery_state; the
     ladder itself is followups'): told to someone on call and waiting, confirmed by a
-    person, or nobody confirmed and the managers were told to phone the business."""
+    person, nobody confirmed and the managers were told to phone the business, or stopped
+    while waiting because the call was edited to a message that needs no confirming."""
 
     SENT = "sent", "Sent: waiting for someone on call to confirm"
     CONFIRMED = "confirmed", "Confirmed"
     ESCALATED = "escalated", "Nobody confirmed: escalated to the managers"
+    STOPPED = "stopped", "Stopped: no longer a message to confirm"
 
 
 # Call.delivery_word and .delivery_tone for each state: a row of the call log's badge.
@@ -83,6 +85,7 @@ DELIVERY_WORDS = {
     DeliveryState.SENT: ("sent", "warning"),
     DeliveryState.CONFIRMED: ("confirmed", "success"),
     DeliveryState.ESCALATED: ("escalated", "danger"),
+    DeliveryState.STOPPED: ("stopped", "secondary"),
 }
 
 

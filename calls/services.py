@@ -28,7 +28,7 @@ from calls.tasks import notify_managers_of_escalation, send_message
 # The one place where calls reaches into followups (see DESIGN.md): logging a call creates
 # its callback, or attaches it to the caller's open one, in the same transaction; a message
 # taken that must be confirmed starts its delivery to whoever is on call.
-from followups.deliveries import delivery_start
+from followups.deliveries import delivery_follow, delivery_start
 from followups.services import callback_attach, callback_create
 from receptionist.roles import display_name, managers
 from receptionist.sweeps import mark_and_notify
@@ -391,7 +391,6 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
     call.save()
     if message:
         signals.message_taken.send(sender=Call, instance=call)
-        delivery_start(call=call)
     if (
         must_escalate(mood=call.mood, outcome=call.outcome)
         and not was_abusive
@@ -404,6 +403,10 @@ def call_update(*, call_id: int, expected_version: int, user, changes: dict) -> 
             reason=f"Recorded as abusive after the call: {call.summary}",
             playbook_steps=[],
         )
+    # The confirmed delivery follows the message as it now is, as its e-mail does: raised
+    # to high or emergency (or edited to a message), it starts; edited down, or away from
+    # "Message taken", a ladder still waiting stops. After the escalation, as in call_log.
+    delivery_follow(call=call)
     return call
 
 

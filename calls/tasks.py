@@ -23,13 +23,23 @@ def manager_emails(*, include_unavailable: bool) -> list[str]:
 def notify_managers_of_escalation(escalation_id: int, kind: str) -> int:
     """E-mail the managers about an escalation: a link only, never the caller's details.
 
-    kind is "raised" (available managers) or "overdue" (every manager: nobody took it).
+    kind is "raised" (available managers), "overdue" (every manager: nobody took it) or
+    "undelivered" (available managers: an urgent message of a call already escalated was
+    not delivered, followups.deliveries, and the escalation now says so too).
     """
     link = settings.SITE_URL + reverse("escalations:detail", args=[escalation_id])
     if kind == "overdue":
         subject = f"Escalation #{escalation_id} has not been acknowledged"
         body = f"Nobody has acknowledged escalation #{escalation_id} in time.\n\n{link}\n"
         recipients = manager_emails(include_unavailable=True)
+    elif kind == "undelivered":
+        subject = f"Escalation #{escalation_id}: an urgent message was not delivered"
+        body = (
+            f"The urgent message of the call of escalation #{escalation_id} reached nobody "
+            "who confirmed it: phone the business by hand and tell them the message.\n\n"
+            f"{link}\n"
+        )
+        recipients = manager_emails(include_unavailable=False)
     else:
         subject = f"New escalation #{escalation_id}"
         body = f"A receptionist needs a manager for a call.\n\n{link}\n"

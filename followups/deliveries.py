@@ -14,6 +14,9 @@
 - delivery_confirm(): by the signed link in the notice (no login; it expires) or by the
   client portal's Confirm button. Of two confirmations at once, one wins and the other is
   told who confirmed first (DeliveryAlreadyConfirmed).
+- delivery_follow(): in call_update's transaction: an edit that makes the message one to
+  confirm starts its delivery (or starts a stopped one again); an edit that makes it one
+  that needs no confirming stops a ladder still waiting.
 """
 
 import logging
@@ -22,12 +25,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from callers.models import Business
+from callers.models import Business, BusinessContact
 from callers.oncall import on_call_of
 from calls.models import Call, DeliveryState, Outcome, Urgency
 from followups.channels import Notice, channel_named, reach
@@ -89,8 +92,9 @@ def person_of(contact) -> dict:
 
 def ladder_for(business: Business, at) -> tuple[list[dict], bool]:
     """Who is told, in order, of an urgent message taken at `at`: who is on call then by
-    the business's schedule ([] in a gap), or, for a business that keeps no schedule, its
-    contacts by name; and whether it came from a schedule."""
+    the business's schedule ([] in a gap), or, when no schedule speaks for that moment (no
+    weekly rotation, and no exception holding then: callers.oncall.OnCall.scheduled), its
+    contacts by name; and whether it came from the schedule."""
     on_call = on_call_of([business], at)[business.pk]
     people = on_call.contacts if on_call.scheduled else list(business.contacts.all())
     return [person_of(contact) for contact in people], on_call.scheduled
@@ -106,26 +110,23 @@ def _set_state(call: Call, state: str) -> None:
 def delivery_start(*, call: Call, now=None) -> MessageDelivery | None:
     """Start the delivery of the message of `call` when it must be confirmed (see
     needs_confirming): tell the first person on call, after commit. None when it need not;
-    the call's delivery when it has one already. The caller holds the call's row (it has
-    just saved it)."""
+    the call's delivery when it has one already (a stopped one starts again: see
+    _restart). The caller holds the call's row (it has just saved it)."""
     business = Business.objects.get(pk=call.business_id)
     if not needs_confirming(call, business):
         return None
-    existing = MessageDelivery.objects.filter(call_id=call.pk).first()
-    if existing is not None:
-        return existing
+    existing = MessageDelivery.objects.select_for_update().filter(call_id=call.pk).first()
     now = now or timezone.now()
+    if existing is not None:
+        if existing.state == DeliveryState.STOPPED:
+            _restart(existing, call, business, now)
+        return existing
     ladder, scheduled = ladder_for(business, now)
-    window = (
-        business.confirm_minutes_emergency
-        if call.urgency == Urgency.EMERGENCY
-        else business.confirm_minutes_high
-    )
     delivery = MessageDelivery.objects.create(
         call=call,
         business=business,
         started_at=now,
-        window_minutes=window,
+        window_minutes=_window(call, business),
         ladder=ladder,
         scheduled=scheduled,
     )
@@ -135,22 +136,88 @@ def delivery_start(*, call: Call, now=None) -> MessageDelivery | None:
     return delivery
 
 
+def _window(call: Call, business: Business) -> int:
+    """The minutes each person has to confirm a message of this urgency."""
+    if call.urgency == Urgency.EMERGENCY:
+        return business.confirm_minutes_emergency
+    return business.confirm_minutes_high
+
+
+def _restart(delivery: MessageDelivery, call: Call, business: Business, now) -> None:
+    """A delivery stopped by an edit (delivery_stop) whose message must be confirmed again:
+    the people on call now are added to its ladder after those already told (the log
+    keeps every step), and the first of them is told. The caller holds its row lock."""
+    ladder, scheduled = ladder_for(business, now)
+    delivery.ladder = delivery.ladder[: delivery.next_rung] + ladder
+    delivery.scheduled = scheduled
+    delivery.window_minutes = _window(call, business)
+    delivery.state = DeliveryState.SENT
+    delivery.save(update_fields=["ladder", "scheduled", "window_minutes", "state"])
+    _set_state(call, DeliveryState.SENT)
+    _climb(delivery, now)
+    transaction.on_commit(lambda: send_delivery_notices.enqueue(delivery.pk))
+
+
+@transaction.atomic
+def delivery_stop(*, call: Call, now=None) -> MessageDelivery | None:
+    """The message of `call` no longer needs confirming (edited to a lower urgency, or to
+    another outcome): a ladder still waiting stops, and whoever has it is told nothing more
+    (their step is withdrawn; a notice not sent yet is not sent). A delivery confirmed or
+    escalated already stays as it is. The caller holds the call's row."""
+    delivery = MessageDelivery.objects.select_for_update().filter(call_id=call.pk).first()
+    if delivery is None or not delivery.is_waiting:
+        return delivery
+    now = now or timezone.now()
+    delivery.state = DeliveryState.STOPPED
+    delivery.next_at = None
+    delivery.save(update_fields=["state", "next_at"])
+    delivery.steps.filter(result=StepResult.WAITING).update(
+        result=StepResult.WITHDRAWN, closed_at=now
+    )
+    _set_state(call, DeliveryState.STOPPED)
+    return delivery
+
+
+@transaction.atomic
+def delivery_follow(*, call: Call, now=None) -> MessageDelivery | None:
+    """After an edit of `call` (call_update, under its row lock): its delivery follows the
+    message as it now is. One that must be confirmed starts (or starts again), one that no
+    longer must stops. No query for a call that is no message and never had a delivery."""
+    if call.outcome != Outcome.MESSAGE_TAKEN and not call.delivery_state:
+        return None
+    if call.delivery_state in (DeliveryState.CONFIRMED, DeliveryState.ESCALATED):
+        return None  # someone has it, or the managers do: an edit changes nothing of that
+    business = Business.objects.get(pk=call.business_id)
+    if needs_confirming(call, business):
+        return delivery_start(call=call, now=now)
+    return delivery_stop(call=call, now=now)
+
+
 def _climb(delivery: MessageDelivery, now) -> bool:
-    """Tell the next person on the ladder who can be reached (recording those who cannot)
-    and give them the window to confirm; when nobody is left, escalate. True when someone
-    was told. The caller holds the delivery's row lock."""
+    """Tell the next person on the ladder who can be reached (recording those who cannot,
+    and those deleted from the business's contacts since the message was taken) and give
+    them the window to confirm; when nobody is left, escalate. True when someone was told.
+    The caller holds the delivery's row lock."""
     window = timedelta(minutes=delivery.window_minutes)
     while delivery.next_rung < len(delivery.ladder):
         person = delivery.ladder[delivery.next_rung]
         delivery.next_rung += 1
-        found = reach(person)
         step = DeliveryStep(
             delivery=delivery,
             position=delivery.next_rung,
-            contact_id=person.get("contact"),
-            name=person.get("name") or "?",
+            name=(person.get("name") or "?")[:200],
             notified_at=now,
         )
+        contact_id = person.get("contact")
+        if contact_id is not None and not _still_a_contact(contact_id, delivery.business_id):
+            # Deleted (business_save) after the message was taken: the ladder keeps their
+            # name, and nobody tells someone who is no longer the business's.
+            step.result, step.notice = StepResult.REMOVED, NoticeStatus.NOT_SENT
+            step.closed_at = now
+            step.save()
+            continue
+        step.contact_id = contact_id
+        found = reach(person)
         if found is None:
             step.result, step.notice = StepResult.UNREACHABLE, NoticeStatus.NOT_SENT
             step.closed_at = now
@@ -167,38 +234,32 @@ def _climb(delivery: MessageDelivery, now) -> bool:
     return False
 
 
+def _still_a_contact(contact_id, business_id: int) -> bool:
+    """Whether the contact is still one of the business's. One deleted in the instant
+    between this and the commit fails the foreign key check of this delivery's savepoint
+    (_move_on), and the next sweep skips them."""
+    if type(contact_id) is not int:
+        return False
+    return BusinessContact.objects.filter(pk=contact_id, business_id=business_id).exists()
+
+
 def _escalate(delivery: MessageDelivery, now) -> None:
     """Nobody (left) to tell: the managers get an escalation to phone the business by
-    hand, through calls' own service (its notice, its queue). The caller holds the
-    delivery's row lock."""
+    hand, through calls' own service (its notice, its queue). A call already with the
+    managers (raised by hand, or for abuse) keeps that one escalation, which then says
+    that the message went undelivered, and the managers are e-mailed again. The caller
+    holds the delivery's row lock and the call's."""
     # Imported here: calls.services imports this module to start a delivery.
     from calls.services import EscalationAlreadyOpen, escalation_raise
 
     call = Call.objects.select_related("taken_by").get(pk=delivery.call_id)
-    business = delivery.business
-    told = [step.name for step in delivery.steps.all() if step.result != StepResult.UNREACHABLE]
-    if not delivery.ladder:
-        reason = (
-            f"Urgent message for {business.name}: nobody is on call now. Phone the business "
-            "by hand and tell them the message."
-        )
-    elif not told:
-        reason = (
-            f"Urgent message for {business.name}: nobody on call can be reached (no e-mail "
-            "address). Phone the business by hand and tell them the message."
-        )
-    else:
-        reason = (
-            f"Urgent message for {business.name} not confirmed: {', '.join(told)} "
-            f"({delivery.window_minutes} min each). Phone the business by hand."
-        )
+    reason = _why_escalated(delivery)
     try:
         escalation = escalation_raise(
             call=call, user=call.taken_by, reason=reason[:2000], playbook_steps=[]
         )
     except EscalationAlreadyOpen as exc:
-        # The call is with the managers already (an abusive caller, say): that one it is.
-        escalation = exc.escalation
+        escalation = _tell_the_open_escalation(exc.escalation, reason)
     delivery.state = DeliveryState.ESCALATED
     delivery.next_at = None
     delivery.escalated_at = now
@@ -217,22 +278,112 @@ def _escalate(delivery: MessageDelivery, now) -> None:
     _set_state(call, DeliveryState.ESCALATED)
 
 
+def _why_escalated(delivery: MessageDelivery) -> str:
+    """What the managers read: who had the message and did not confirm it, whose notice
+    could not be sent (never counted among those told), or that nobody was there."""
+    name = delivery.business.name
+    # Not a step an edit withdrew (delivery_stop): that turn ended with the stop, not
+    # unconfirmed, and a ladder started again says who was on call then.
+    steps = [step for step in delivery.steps.all() if step.result != StepResult.WITHDRAWN]
+
+    def names(keep) -> list[str]:
+        return list(dict.fromkeys(step.name for step in steps if keep(step)))
+
+    told = names(lambda step: step.notice == NoticeStatus.SENT)
+    failed = names(lambda step: step.notice == NoticeStatus.FAILED)
+    # Still on its way when its time ran out (a mail server slow to answer, no worker).
+    unsent = names(
+        lambda step: step.channel and step.notice in (NoticeStatus.PENDING, NoticeStatus.SENDING)
+    )
+    if told or failed or unsent:
+        problems = []
+        if failed:
+            problems.append(f"it could not be sent to {', '.join(failed)}")
+        if unsent:
+            problems.append(f"it had not gone out yet to {', '.join(unsent)}")
+        if told:
+            waited = f"{', '.join(told)} ({delivery.window_minutes} min each)"
+            said = "; ".join([f"not confirmed: {waited}", *problems])
+        else:
+            said = f"not delivered: {'; '.join(problems)}"
+        return f"Urgent message for {name} {said}. Phone the business by hand."
+    if steps:
+        return (
+            f"Urgent message for {name}: nobody on call can be reached (no e-mail address, "
+            "or no longer one of its contacts). Phone the business by hand and tell them "
+            "the message."
+        )
+    return (
+        f"Urgent message for {name}: nobody is on call now. Phone the business by hand and "
+        "tell them the message."
+    )
+
+
+def _tell_the_open_escalation(escalation, reason: str):
+    """The call's open escalation (raised by hand, or for abuse) takes on the undelivered
+    message: a note under its reason, in its history, and the managers' e-mail of a new
+    escalation, so that nobody reads it as being about something else only."""
+    from calls.models import Escalation
+    from calls.tasks import notify_managers_of_escalation
+
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    note = f"Undelivered: {reason}"
+    room = max(2000 - len(note) - 2, 0)
+    escalation.reason = f"{escalation.reason[:room]}\n\n{note}"[:2000]
+    escalation._change_reason = "The urgent message of the call was not delivered"
+    escalation.save(update_fields=["reason"])
+    transaction.on_commit(
+        lambda pk=escalation.pk: notify_managers_of_escalation.enqueue(pk, "undelivered")
+    )
+    return escalation
+
+
 def _time_is_up(pks: list[int], now) -> dict[str, int]:
     """The sweep's step, in its transaction, for the deliveries it marked (their rows
-    locked): the person told last had their time (or their notice failed); tell the next."""
+    locked): the person told last had their time (or their notice failed); tell the next.
+    Each delivery on its own savepoint: one that fails (or whose call is being edited
+    right now) is due again at once, and never holds back the others."""
     done = {"advanced": 0, "escalated": 0}
     for delivery in (
         MessageDelivery.objects.filter(pk__in=pks).select_related("business").order_by("pk")
     ):
-        delivery.steps.filter(result=StepResult.WAITING).update(
-            result=Case(
-                When(notice=NoticeStatus.FAILED, then=Value(StepResult.FAILED)),
-                default=Value(StepResult.TIMED_OUT),
-            ),
-            closed_at=now,
-        )
-        done["advanced" if _climb(delivery, now) else "escalated"] += 1
+        try:
+            with transaction.atomic():
+                moved = _move_on(delivery, now)
+        except Exception:
+            logger.exception("Delivery %s could not move on: tried again next sweep", delivery.pk)
+            moved = None
+        if moved is None:
+            # The sweep's mark was taken (next_at None): set it again, due now.
+            MessageDelivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENT).update(
+                next_at=now
+            )
+            continue
+        done["advanced" if moved else "escalated"] += 1
     return done
+
+
+def _move_on(delivery: MessageDelivery, now) -> bool | None:
+    """Close the step of the person told last and climb to the next (see _climb); None,
+    leaving it all as it was, while the call's row is held by an edit (which may stop or
+    restart this very delivery: call_update locks the call, then the delivery)."""
+    held = Call.objects.select_for_update(skip_locked=True).filter(pk=delivery.call_id)
+    if not held.values_list("pk", flat=True):
+        return None
+    delivery.steps.filter(result=StepResult.WAITING).update(
+        result=Case(
+            When(notice=NoticeStatus.FAILED, then=Value(StepResult.FAILED)),
+            default=Value(StepResult.TIMED_OUT),
+        ),
+        closed_at=now,
+    )
+    moved = _climb(delivery, now)
+    if connection.vendor == "postgresql":
+        # Foreign keys are checked at commit: check them here, inside this delivery's
+        # savepoint, so that a row of this one (a step naming a contact deleted meanwhile)
+        # cannot fail the whole sweep's commit.
+        connection.check_constraints()
+    return moved
 
 
 def deliveries_sweep(*, now=None, limit: int = 200) -> dict[str, int]:
@@ -362,10 +513,20 @@ def send_notices(delivery_id: int, now=None) -> int:
         except Exception as exc:  # whatever goes wrong over there is a failed notice
             logger.exception("The notice of delivery step %s failed", step_id)
             this.update(notice=NoticeStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:300])
-            # Nobody can confirm what they were not told: the next sweep moves on.
+            # Its time ran out while it was being sent (a mail server that hung): the log
+            # says why it came to nothing.
+            this.filter(result=StepResult.TIMED_OUT).update(result=StepResult.FAILED)
+            failed_at = now or timezone.now()
+            # Nobody can confirm what they were not told: the next sweep moves on, but only
+            # from this step while it is still the one waiting (next_rung is its position).
+            # A failure that comes after the sweep moved on (a send that outlived its
+            # window) must not cut the next person's window short.
             MessageDelivery.objects.filter(
-                pk=delivery.pk, state=DeliveryState.SENT, next_at__gt=at
-            ).update(next_at=at)
+                pk=delivery.pk,
+                state=DeliveryState.SENT,
+                next_rung=step.position,
+                next_at__gt=failed_at,
+            ).update(next_at=failed_at)
             continue
         this.update(notice=NoticeStatus.SENT, sent_at=timezone.now())
         sent += 1
@@ -390,6 +551,10 @@ def delivery_confirm(
     Under the delivery's row lock: of two confirmations at once, one wins."""
     if (step_id is None) == (user is None):
         raise ValueError("Confirmed by the person of a step, or by a user: one of the two.")
+    # The call's row lock first, then the delivery's: the order call_update takes them in
+    # (an edit may stop or start this delivery), so that the two never wait on each other.
+    call_id = MessageDelivery.objects.filter(pk=delivery_id).values_list("call_id", flat=True)
+    Call.objects.select_for_update().filter(pk__in=call_id).values_list("pk").first()
     delivery = (
         MessageDelivery.objects.select_for_update().select_related("call").get(pk=delivery_id)
     )

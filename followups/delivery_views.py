@@ -1,8 +1,9 @@
 """The confirmation link of an urgent message (followups.deliveries), for whoever is on
 call: no login needed, since the signed link itself says whose step it is, and it expires.
 
-A GET shows which business and when, with a Confirm button; only that button's POST
-confirms, so a mail scanner that opens every link of an e-mail confirms nothing. A link
+A GET (or a HEAD, answered as the GET is) shows which business and when, with a Confirm
+button; only that button's POST confirms, so a mail scanner that opens every link of an
+e-mail confirms nothing. A link
 this app did not make is a 400, an expired one a 410, one whose message someone else
 confirmed first a 409: each a page that says so and what to do instead."""
 
@@ -35,7 +36,7 @@ STATES = {
 
 @login_not_required
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
     delivery = step = None
     try:

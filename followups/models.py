@@ -990,6 +990,10 @@ class StepResult(models.TextChoices):
     FAILED = "failed", "Could not be sent"
     UNREACHABLE = "unreachable", "Not reachable: no address for any channel"
     STOPPED = "stopped", "No longer needed: someone else confirmed"
+    # The call was edited to a message that needs no confirming while this person had it.
+    WITHDRAWN = "withdrawn", "No longer needed: no longer a message to confirm"
+    # On the ladder when the message was taken, deleted from the business's contacts since.
+    REMOVED = "removed", "Skipped: no longer one of the business's contacts"
 
 
 class NoticeStatus(models.TextChoices):
@@ -1098,6 +1102,16 @@ class MessageDelivery(models.Model):
     def is_escalated(self) -> bool:
         return self.escalated_at is not None
 
+    @property
+    def is_stopped(self) -> bool:
+        """Stopped while waiting: the call was edited to a message that needs no confirming."""
+        return self.state == DeliveryState.STOPPED
+
+    @property
+    def asks_confirming(self) -> bool:
+        """Whether the portal offers its Confirm button: not confirmed, and not stopped."""
+        return not self.is_confirmed and not self.is_stopped
+
 
 class DeliveryStep(models.Model):
     """One rung of a delivery: who was told, when, by which channel, and what came of it."""
@@ -1169,4 +1183,9 @@ class DeliveryStep(models.Model):
 
     @property
     def went_wrong(self) -> bool:
-        return self.result in (StepResult.TIMED_OUT, StepResult.FAILED, StepResult.UNREACHABLE)
+        return self.result in (
+            StepResult.TIMED_OUT,
+            StepResult.FAILED,
+            StepResult.UNREACHABLE,
+            StepResult.REMOVED,
+        )

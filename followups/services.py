@@ -72,18 +72,42 @@ def callback_due_at(
     """When the policy says a callback of this nature and urgency is due, to the minute:
     its minutes from now, on the business's promise clock (promise_clock: within business
     hours, a promise made at 5:50 pm for 30 minutes, at a business closing at 6, is due 20
-    minutes after it opens again)."""
+    minutes after it opens again; never more than PROMISE_HORIZON ahead: open_time_due)."""
     now = now or timezone.now()
     minutes = CallbackPolicy.objects.minutes_for(
         business_id=business_id, nature=nature, urgency=urgency
     )
     if clock is LOOK_UP:
         clock = promise_clock(business_id, now)
-    due = clock.after(now, minutes) if clock is not None else None
+    due = open_time_due(clock, now, minutes) if clock is not None else None
     due = due or now + timedelta(minutes=minutes)
     # Round up to the next minute: "by 3:15", never "by 3:14:37".
     if due.second or due.microsecond:
         due = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return due
+
+
+# However few a business's hours, a promise kept within them is due at most this long
+# after the business (next) opens: the longest a policy may say (30 days), on the calendar.
+PROMISE_HORIZON = timedelta(minutes=POLICY_MAX_MINUTES)
+
+
+def open_time_due(clock: OpenClock, now: datetime, minutes: int) -> datetime | None:
+    """When `minutes` of the business's open time have run from `now`, bounded: at most
+    PROMISE_HORIZON after it next opens. Counted in open time alone, a long policy lands
+    far away (30 days of minutes at a business open 9 to 6 on weekdays: 16 weeks; open a
+    few hours a week: more than a year, then refused as a typo though nobody typed a
+    time). A promise its hours cannot fit by then is due at the last moment the business
+    is open before then. None when it does not open within MAX_DUE_AHEAD: the caller keeps
+    the plain clock."""
+    opens = clock.after(now, 0)
+    if opens is None:
+        return None
+    horizon = opens + PROMISE_HORIZON
+    due = clock.after(opens, minutes, until=horizon) or clock.before(horizon, 0)
+    # A minute's room: the due time is rounded up to the minute.
+    if due is None or due >= now + MAX_DUE_AHEAD - timedelta(minutes=1):
+        return None
     return due
 
 

@@ -184,6 +184,14 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_ENGINE = "receptionist.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 
+# Fields one request may send (Django's guard against a flood of them: 1,000 by default).
+# The largest form is a business's on-call page at its limits (callers.forms): 50 weekly
+# slots of 8 fields (day, from, to, four people, remove) and 100 exceptions of 10 (two
+# days, two times, a note, four people, remove), 8 of the two row counts, 3 of how
+# messages are confirmed and the CSRF token: 1,412. Django's 1,000 refused it whole (a
+# 400, everything typed lost); tests/callers/test_on_call.py counts it again.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1500
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -270,6 +278,10 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds the SMTP connection may wait on the server (Django's default: forever). A notice
+# to someone on call must fail in good time, well within the shortest confirmation window,
+# for the ladder to move on to the next person.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT_SECONDS", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "front-desk@localhost")
 # Links in e-mails point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from callers.models import Business, Caller, active_businesses, business_dialed, business_names
-from callers.oncall import on_call_of
+from callers.oncall_shown import on_call_shown
 from calls import search
 from calls.forms import (
     CALL_FIELDS,
@@ -115,7 +115,7 @@ def _business_panels(form, user) -> list[dict]:
     businesses = [b for b in (form.businesses if "business" in form.fields else [shown]) if b]
     # Who is on call now at each (two queries for them all): the first to tell of an urgent
     # message, then the backups.
-    on_call = on_call_of(businesses)
+    on_call = on_call_shown(businesses)
     panels = []
     for business in businesses:
         open_now = business.is_open(hours=business.hours.all(), closed=business.closed_days.all())

@@ -663,3 +663,93 @@ def test_the_page_says_when_the_people_on_call_get_no_message_text(world):
     harbor.message_text_in_email = True
     harbor.save()
     assert "data-no-text-in-email" not in client.get(url).content.decode()
+
+
+def full_form(harbor) -> dict:
+    """The on-call form at its limits, every field sent as the page sends it: 50 weekly
+    slots and 100 exceptions, none ticked for removal."""
+    p = people(harbor)
+    named = {"first": p["Dr Hale"], "second": p["Dr Lee"], "third": p["Owner"], "fourth": ""}
+    weekly = [
+        {
+            "weekday": str(n % 7),
+            "starts": f"{2 * (n // 7):02d}:00",
+            "ends": f"{2 * (n // 7):02d}:30",
+            **named,
+            "DELETE": "",
+        }
+        for n in range(50)
+    ]
+    exceptions = [
+        {
+            "starts_on": (date(2090, 1, 1) + timedelta(days=n)).isoformat(),
+            "starts": "10:00",
+            "ends_on": (date(2090, 1, 1) + timedelta(days=n)).isoformat(),
+            "ends": "11:00",
+            "note": f"Swap {n}",
+            **named,
+            "DELETE": "",
+        }
+        for n in range(100)
+    ]
+    data = form_data(harbor, weekly=weekly, exceptions=exceptions, always_confirm="")
+    for prefix in ("weekly", "exceptions"):
+        data.update({f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"})
+    return data
+
+
+def test_the_schedule_at_its_limits_is_saved(world):
+    harbor, client = world["harbor"], _client(world["maya"])
+    data = full_form(harbor)
+    assert len(data) == 1411  # and the CSRF token: Django's 1,000 refused it whole
+    response = client.post(f"/businesses/{harbor.pk}/on-call/", data)
+    assert response.status_code == 302
+    shifts = OnCallShift.objects.filter(business=harbor)
+    assert shifts.filter(weekday__isnull=False).count() == 50
+    assert shifts.filter(weekday__isnull=True).count() == 100
+    assert OnCallPlace.objects.filter(shift__business=harbor).count() == 150 * 3
+
+
+def test_the_largest_form_is_within_the_fields_a_request_may_send(settings):
+    from callers.forms import ConfirmingForm, ExceptionFormSet, WeeklyFormSet
+
+    fields = 1 + len(ConfirmingForm.base_fields)  # and the CSRF token
+    for formset in (WeeklyFormSet(prefix="weekly"), ExceptionFormSet(prefix="exceptions")):
+        rows = formset.max_num * len(formset.empty_form.fields)
+        fields += rows + len(formset.management_form.fields)
+    assert fields == 1412
+    assert fields <= settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+
+
+def test_exceptions_alone_are_a_schedule_only_while_one_holds(maya, harbor):
+    p = people(harbor)
+    on_call_save(
+        user=maya,
+        business=harbor,
+        today=date(2026, 3, 1),
+        exceptions=[
+            {
+                "starts_on": date(2026, 3, 4),
+                "starts": time(18),
+                "ends_on": date(2026, 3, 5),
+                "ends": time(8),
+                "contacts": [p["Dr Lee"]],
+            },
+            {
+                # Nobody on call over a holiday: a gap, said so.
+                "starts_on": date(2026, 3, 6),
+                "starts": time(0),
+                "ends_on": date(2026, 3, 7),
+                "ends": time(0),
+                "contacts": [],
+            },
+        ],
+    )
+    before = on_call_of([harbor], at(2026, 3, 4, 12, 0))[harbor.pk]
+    assert before.contacts == [] and not before.scheduled  # its contacts, by name
+    during = on_call_of([harbor], at(2026, 3, 4, 20, 0))[harbor.pk]
+    assert names(during.contacts) == ["Dr Lee"] and during.scheduled
+    holiday = on_call_of([harbor], at(2026, 3, 6, 12, 0))[harbor.pk]
+    assert holiday.contacts == [] and holiday.scheduled
+    after = on_call_of([harbor], at(2026, 3, 7, 12, 0))[harbor.pk]
+    assert not after.scheduled

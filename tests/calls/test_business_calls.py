@@ -91,15 +91,32 @@ def test_the_active_businesses_are_read_again_once_one_changes(two):
     assert [b.name for b in active_businesses()] == [first.name]
 
 
-def test_the_call_form_keeps_the_active_businesses_a_while(reception_client, settings, two):
-    from callers.models import forget_active_businesses
+def test_the_call_form_keeps_the_active_businesses_a_while(
+    reception_client, settings, two, django_capture_on_commit_callbacks
+):
+    from callers.models import BusinessContact, forget_active_businesses
+    from callers.oncall_shown import forget_on_call
+    from callers.services import on_call_save
     from tests.querycounts import count_queries
 
+    _, harbor = two
+    maya = manager_user(username="maya-k")
+    hale = BusinessContact.objects.create(business=harbor, name="Dr Hale")
+    slot = {"weekday": 0, "starts": time(8), "ends": time(18), "contacts": [hale.pk]}
+    on_call_save(user=maya, business=harbor, weekly=[slot])
     settings.BUSINESSES_SECONDS = 60
     forget_active_businesses()
+    forget_on_call()
     first = count_queries(reception_client, "/calls/new/")
     kept = count_queries(reception_client, "/calls/new/")
-    assert kept == first - 4  # the businesses, their hours, numbers and closed days
+    # The businesses, their hours, numbers and closed days; who is on call (shifts, places).
+    assert kept == first - 6
+    # A schedule saved: who is on call is read again on the next form (in this process;
+    # the others within BUSINESSES_SECONDS), the businesses stay kept.
+    with django_capture_on_commit_callbacks(execute=True):
+        on_call_save(user=maya, business=harbor, weekly=[{**slot, "weekday": 1}])
+    assert count_queries(reception_client, "/calls/new/") == kept + 2
+    assert count_queries(reception_client, "/calls/new/") == kept
 
 
 # --- the call form ------------------------------------------------------------------------

@@ -268,3 +268,61 @@ def test_closed_days_are_typed_on_the_business_form_and_close_it(harbor, maya):
     harbor = Business.objects.get(pk=harbor.pk)
     assert harbor.is_open(ny(2026, 12, 25, 10, 0)) is False
     assert harbor.is_open(ny(2026, 12, 28, 10, 0)) is True
+
+
+# --- long policies within few hours: bounded ---------------------------------------------
+
+
+def thirty_days_within(maya, hours, name="Few Hours"):
+    business = business_save(user=maya, name=name, time_zone="America/New_York", hours=hours)
+    policy_save(
+        user=maya,
+        business=business,
+        minutes={("urgent", "high"): 30 * 24 * 60},
+        within_business_hours=True,
+    )
+    return business
+
+
+@pytest.mark.parametrize(
+    "hours, due",
+    [
+        # Open 9 to 6 on weekdays: 30 days of open minutes would be 16 weeks away. At most
+        # 30 days after it opens (now): the last open moment before then.
+        (WEEKDAYS_9_TO_6, ny(2026, 4, 3, 18, 0)),
+        # Open 1 h 57 a day: 369 days away, refused as "more than a year away".
+        ([(day, time(9), time(10, 57)) for day in range(7)], ny(2026, 4, 6, 10, 0)),
+        # Open an hour on Sundays: never within a year, so the plain clock, while closed.
+        ([(6, time(9), time(10))], ny(2026, 4, 5, 10, 0)),
+    ],
+)
+def test_a_30_day_policy_within_few_hours_is_due_within_30_days_of_opening(maya, clock, hours, due):
+    business = thirty_days_within(maya, hours)
+    call = log_callback(business, receptionist_user(username="rita-long"))
+    callback = Callback.objects.get(call=call)
+    assert callback.due_at == due
+    assert callback.due_at - clock.at <= timedelta(days=32)
+    zone_clock = open_clock(NEW_YORK, [Hours(*row) for row in hours])
+    assert any(
+        begin < callback.due_at <= end for begin, end in zone_clock.open_on(due.date())
+    )  # while it is open
+
+
+def test_a_business_closed_for_a_season_counts_from_when_it_reopens(maya, clock):
+    # Closed from Monday March 9 to Thursday April 30.
+    business = business_save(
+        user=maya,
+        name="Seasonal",
+        time_zone="America/New_York",
+        hours=WEEKDAYS_9_TO_6,
+        closed_days=[(date(2026, 3, 9) + timedelta(days=n), "Closed") for n in range(53)],
+    )
+    policy_save(
+        user=maya, business=business, minutes={("urgent", "high"): 30}, within_business_hours=True
+    )
+    saturday = ny(2026, 3, 7, 12, 0)
+    due = callback_due_at(business_id=business.pk, nature="urgent", urgency="high", now=saturday)
+    assert due == ny(2026, 5, 1, 9, 30)  # Friday May 1, its first day open again
+    # Ten minutes before it closes for all that time: by its closing, not eight weeks on.
+    due = callback_due_at(business_id=business.pk, nature="urgent", urgency="high", now=clock.at)
+    assert due == ny(2026, 3, 6, 18, 0)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail, signing
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
 from django.db import connection, connections
 from django.test import Client
@@ -684,3 +685,420 @@ def test_a_call_with_nothing_to_confirm_is_a_404_in_the_portal(harbor, rita):
     c.force_login(client_of(harbor, "clara-404"))
     assert c.post(f"/portal/calls/{call.pk}/confirm/").status_code == 404
     assert c.post("/portal/calls/99999999/confirm/").status_code == 404
+
+
+# --- found in review: a contact deleted meanwhile, failures that come late, edits ---------
+
+
+def test_a_contact_deleted_meanwhile_is_skipped_and_the_ladder_goes_on(
+    taken, harbor, clock, django_capture_on_commit_callbacks
+):
+    from callers.services import business_save
+
+    hale, owner = harbor.contacts.get(name="Dr Hale"), harbor.contacts.get(name="Owner")
+    # The business form, Dr Lee's row removed (contacts-N-DELETE=on).
+    business_save(
+        user=harbor.maya,
+        business=harbor,
+        contacts=[
+            {"id": hale.pk, "name": hale.name, "email": hale.email, "phone": "", "role": ""},
+            {"id": owner.pk, "name": owner.name, "email": "", "phone": "", "role": ""},
+        ],
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_sweep(now=clock.move(minutes=10)) == {"advanced": 0, "escalated": 1}
+    # Foreign keys are checked at commit: a step naming the deleted contact fails here.
+    connection.check_constraints()
+    delivery = MessageDelivery.objects.get(call=taken)
+    assert steps(delivery) == [
+        ("Dr Hale", "timed_out", "sent"),
+        ("Dr Lee", "removed", "not_sent"),  # their name kept from the ladder
+        ("Owner", "unreachable", "not_sent"),
+    ]
+    assert delivery.steps.get(name="Dr Lee").contact_id is None
+    assert urgent_mail() == []  # nobody tells someone no longer the business's
+    assert delivery.state == DeliveryState.ESCALATED
+    assert "not confirmed: Dr Hale (10 min each)" in Escalation.objects.get().reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_contact_holds_back_no_other_business_s_delivery(harbor, rita):
+    if connection.vendor != "postgresql":
+        pytest.skip("foreign keys checked at commit: PostgreSQL")
+    plain = Business.objects.create(name="Plain Office")
+    BusinessContact.objects.create(business=plain, name="Amy", email="amy@p.test")
+    BusinessContact.objects.create(business=plain, name="Zed", email="zed@p.test")
+    harbor_call, plain_call = take_message(rita, harbor), take_message(rita, plain)
+    BusinessContact.objects.filter(business=harbor, name="Dr Lee").delete()
+    mail.outbox.clear()
+    later = START + timedelta(minutes=10)
+    assert deliveries_sweep(now=later) == {"advanced": 1, "escalated": 1}
+    assert steps(MessageDelivery.objects.get(call=plain_call)) == [
+        ("Amy", "timed_out", "sent"),
+        ("Zed", "waiting", "sent"),
+    ]
+    assert [r for _, r, _ in steps(MessageDelivery.objects.get(call=harbor_call))] == [
+        "timed_out",
+        "removed",
+        "unreachable",
+    ]
+    assert [m.to for m in urgent_mail()] == [["zed@p.test"]]
+    assert deliveries_sweep(now=later + timedelta(minutes=1)) == {"advanced": 0, "escalated": 0}
+
+
+def test_one_delivery_that_fails_holds_back_no_other(
+    harbor, rita, clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    from followups import deliveries
+
+    first, second = take_message(rita, harbor), take_message(rita, harbor)
+    bad = MessageDelivery.objects.get(call=first)
+    climb = deliveries._climb
+
+    def broken(delivery, now):
+        if delivery.pk == bad.pk:
+            raise RuntimeError("a bug on this one delivery")
+        return climb(delivery, now)
+
+    monkeypatch.setattr(deliveries, "_climb", broken)
+    later = clock.move(minutes=10)
+    assert deliveries_sweep(now=later) == {"advanced": 1, "escalated": 0}
+    assert results(MessageDelivery.objects.get(call=second)) == [
+        ("Dr Hale", "timed_out"),
+        ("Dr Lee", "waiting"),
+    ]
+    # The bad one is untouched and due again at once: the next sweep tries it again.
+    bad.refresh_from_db()
+    assert bad.next_at == later and bad.next_rung == 1
+    assert results(bad) == [("Dr Hale", "waiting")]
+    monkeypatch.setattr(deliveries, "_climb", climb)
+    assert deliveries_sweep(now=clock.move(minutes=1)) == {"advanced": 1, "escalated": 0}
+    assert results(bad) == [("Dr Hale", "timed_out"), ("Dr Lee", "waiting")]
+
+
+def results(delivery) -> list[tuple]:
+    return [(name, result) for name, result, _ in steps(delivery)]
+
+
+class SlowThenRefusingBackend(LocmemBackend):
+    """A mail server that hangs on Dr Hale's notice past his window (the sweep moves on to
+    Dr Lee meanwhile, and the clock to a minute later), then refuses it; it takes every
+    other."""
+
+    def send_messages(self, messages):
+        if any(m.subject.startswith("URGENT") and m.to == ["hale@h.test"] for m in messages):
+            deliveries_sweep(now=START + timedelta(minutes=10))
+            timezone.now = lambda: START + timedelta(minutes=11)
+            raise TimeoutError("timed out")
+        return super().send_messages(messages)
+
+
+def test_a_notice_failing_late_does_not_cut_the_next_person_s_window(
+    harbor, rita, clock, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.followups.test_deliveries.SlowThenRefusingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor)
+    delivery = MessageDelivery.objects.get(call=call)
+    assert steps(delivery) == [("Dr Hale", "failed", "failed"), ("Dr Lee", "waiting", "sent")]
+    delivery.refresh_from_db()
+    # Dr Lee keeps his whole window, whenever Dr Hale's notice failed.
+    assert delivery.next_at == START + timedelta(minutes=20)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert deliveries_sweep(now=clock.move(minutes=12)) == {"advanced": 0, "escalated": 0}
+    assert steps(delivery)[-1] == ("Dr Lee", "waiting", "sent")
+
+
+def test_sending_mail_cannot_hang_forever(settings):
+    from django.core.mail import get_connection
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    timeout = get_connection().timeout
+    assert timeout is not None and 0 < timeout <= 60
+
+
+def test_a_business_with_exceptions_only_tells_its_contacts_outside_them(
+    rita, clock, django_capture_on_commit_callbacks
+):
+    maya = manager_user(username="maya-x")
+    plain = Business.objects.create(name="Plain Office", time_zone="America/New_York")
+    amy = BusinessContact.objects.create(business=plain, name="Amy", email="amy@p.test")
+    zed = BusinessContact.objects.create(business=plain, name="Zed", email="zed@p.test")
+    # No weekly rotation; Zed alone on call over Thursday, two days ahead.
+    on_call_save(
+        user=maya,
+        business=plain,
+        today=START.date(),
+        exceptions=[
+            {
+                "starts_on": START.date() + timedelta(days=2),
+                "starts": time(0),
+                "ends_on": START.date() + timedelta(days=3),
+                "ends": time(0),
+                "contacts": [zed.pk],
+                "note": "Amy away",
+            }
+        ],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        now_call = take_message(rita, plain)
+    delivery = MessageDelivery.objects.get(call=now_call)
+    assert [p["name"] for p in delivery.ladder] == ["Amy", "Zed"] and not delivery.scheduled
+    assert delivery.state == DeliveryState.SENT and not Escalation.objects.exists()
+    assert [m.to for m in urgent_mail()] == [[amy.email]]
+    # While the exception holds, it decides.
+    clock.move(days=2, hours=1)
+    later_call = take_message(rita, plain)
+    assert [p["name"] for p in MessageDelivery.objects.get(call=later_call).ladder] == ["Zed"]
+
+
+def edit(call, user, **changes):
+    call = Call.objects.get(pk=call.pk)
+    return call_update(call_id=call.pk, expected_version=call.version, user=user, changes=changes)
+
+
+def test_a_message_edited_to_high_urgency_starts_its_delivery(
+    harbor, rita, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor, urgency="normal")
+    assert not MessageDelivery.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        call = edit(call, rita, urgency="high")
+    delivery = MessageDelivery.objects.get(call=call)
+    assert delivery.window_minutes == 30 and steps(delivery) == [("Dr Hale", "waiting", "sent")]
+    assert Call.objects.get(pk=call.pk).delivery_state == DeliveryState.SENT
+    assert [m.to for m in urgent_mail()] == [["hale@h.test"]]
+
+
+@pytest.mark.parametrize(
+    "changes", [{"urgency": "normal"}, {"urgency": "low"}, {"outcome": "resolved"}]
+)
+def test_a_message_edited_down_stops_its_ladder(
+    changes, taken, rita, clock, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        edit(taken, rita, **changes)
+        assert deliveries_sweep(now=clock.move(hours=2)) == {"advanced": 0, "escalated": 0}
+    delivery = MessageDelivery.objects.get(call=taken)
+    assert delivery.state == DeliveryState.STOPPED and delivery.next_at is None
+    assert steps(delivery) == [("Dr Hale", "withdrawn", "sent")]
+    assert Call.objects.get(pk=taken.pk).delivery_state == DeliveryState.STOPPED
+    assert urgent_mail() == [] and not Escalation.objects.exists()
+    portal = Client()
+    portal.force_login(client_of(taken.business, "clara-stop"))
+    page = portal.get(f"/portal/calls/{taken.pk}/").content.decode()
+    assert "data-delivery-stopped" in page and "data-portal-confirm" not in page
+
+
+def test_a_message_edited_up_again_into_a_gap_goes_to_the_managers_saying_so(
+    taken, harbor, rita, clock
+):
+    edit(taken, rita, urgency="normal")
+    on_call_save(
+        user=harbor.maya,
+        business=harbor,
+        weekly=[
+            {
+                "weekday": 1,
+                "starts": time(12),
+                "ends": time(13),
+                "contacts": [harbor.contacts.get(name="Dr Lee").pk],
+            }
+        ],
+    )
+    edit(taken, rita, urgency="high")  # 10:00 on Tuesday: nobody until noon
+    delivery = MessageDelivery.objects.get(call=taken)
+    assert delivery.state == DeliveryState.ESCALATED
+    assert "nobody is on call now" in Escalation.objects.get(call=taken).reason
+
+
+def test_a_message_edited_down_then_up_again_starts_again(
+    taken, rita, clock, django_capture_on_commit_callbacks
+):
+    clock.move(minutes=3)
+    edit(taken, rita, urgency="normal")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        edit(taken, rita, urgency="emergency")
+    delivery = MessageDelivery.objects.get(call=taken)
+    assert delivery.state == DeliveryState.SENT
+    assert delivery.next_at == START + timedelta(minutes=13)
+    assert steps(delivery) == [("Dr Hale", "withdrawn", "sent"), ("Dr Hale", "waiting", "sent")]
+    assert [m.to for m in urgent_mail()] == [["hale@h.test"]]
+
+
+def test_a_notice_not_sent_yet_is_not_sent_once_edited_down(harbor, rita):
+    call = take_message(rita, harbor)  # the worker has not come to it yet
+    edit(call, rita, urgency="normal")
+    assert send_notices(MessageDelivery.objects.get(call=call).pk) == 0
+    assert urgent_mail() == []
+
+
+def test_a_ladder_run_out_on_a_call_escalated_already_tells_the_managers(
+    harbor, rita, clock, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor, mood="abusive")
+    escalation = Escalation.objects.get(call=call)
+    assert "Undelivered" not in escalation.reason
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+    delivery = MessageDelivery.objects.get(call=call)
+    assert delivery.state == DeliveryState.ESCALATED and delivery.escalation == escalation
+    escalation.refresh_from_db()
+    assert Escalation.objects.filter(call=call).count() == 1
+    assert "Undelivered: Urgent message for Harbor Vet not confirmed: Dr Hale, Dr Lee" in (
+        escalation.reason
+    )
+    assert escalation.history.first().history_change_reason.startswith("The urgent message")
+    told = [m for m in mail.outbox if m.to == ["maya@front.test"]]
+    assert [m.subject for m in told] == [
+        f"Escalation #{escalation.pk}: an urgent message was not delivered"
+    ]
+
+
+def test_a_person_whose_notice_failed_is_not_said_to_have_been_told(
+    harbor, rita, clock, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.followups.test_deliveries.RefusingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor)
+    for _ in range(2):  # Dr Lee's fails too
+        with django_capture_on_commit_callbacks(execute=True):
+            deliveries_sweep(now=clock.move(seconds=30))
+    reason = Escalation.objects.get(call=call).reason
+    assert "not confirmed" not in reason
+    assert "not delivered: it could not be sent to Dr Hale, Dr Lee." in reason
+
+
+def test_the_client_reads_that_a_notice_could_not_be_sent_and_staff_read_why(
+    harbor, rita, reception_client, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.followups.test_deliveries.RefusingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor)
+    portal = Client()
+    portal.force_login(client_of(harbor, "clara-err"))
+    page = portal.get(f"/portal/calls/{call.pk}/").content.decode()
+    assert "it could not be sent" in page
+    assert "ConnectionRefusedError" not in page and "refused by the test" not in page
+    staff = reception_client.get(f"/calls/{call.pk}/").content.decode()
+    assert "ConnectionRefusedError: refused by the test" in staff
+
+
+def test_the_link_answers_head_as_get_and_confirms_nothing(taken):
+    link = path_of(link_in(urgent_mail()[0]))
+    response = Client().head(link)
+    assert response.status_code == 200 and response.content == b""
+    assert MessageDelivery.objects.get(call=taken).state == DeliveryState.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_leaves_a_delivery_whose_call_is_being_edited_for_the_next_run(harbor, rita):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    from django.db import transaction
+
+    call = take_message(rita, harbor)
+    later = START + timedelta(minutes=10)
+    held, release = threading.Event(), threading.Event()
+
+    def editing():
+        # call_update's order: the call's row, then (delivery_follow) the delivery's.
+        with transaction.atomic():
+            Call.objects.select_for_update().get(pk=call.pk)
+            held.set()
+            release.wait(10)
+        return "edited"
+
+    def sweeping():
+        held.wait(10)
+        try:
+            return deliveries_sweep(now=later)
+        finally:
+            release.set()
+
+    results = at_once(editing, sweeping)
+    assert results == ["edited", {"advanced": 0, "escalated": 0}]
+    delivery = MessageDelivery.objects.get(call=call)
+    assert delivery.next_at == later and steps(delivery) == [("Dr Hale", "waiting", "sent")]
+    assert deliveries_sweep(now=later) == {"advanced": 1, "escalated": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_deleted_as_the_sweep_tells_them_fails_neither(harbor, rita):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    from django.db import transaction
+
+    from callers.services import business_save
+
+    call = take_message(rita, harbor)
+    hale, owner = harbor.contacts.get(name="Dr Hale"), harbor.contacts.get(name="Owner")
+    told = threading.Event()
+
+    def sweeping():
+        with transaction.atomic():
+            deliveries_sweep(now=START + timedelta(minutes=10))  # tells Dr Lee
+            told.set()
+            # Committed once the business's edit, deleting Dr Lee, waits on this one.
+            for _ in range(200):
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_stat_clear_snapshot()")  # read afresh
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                time_module.sleep(0.02)
+        return "swept"
+
+    def deleting():
+        told.wait(10)
+        business_save(
+            user=harbor.maya,
+            business=harbor,
+            contacts=[
+                {"id": hale.pk, "name": hale.name, "email": hale.email, "phone": "", "role": ""},
+                {"id": owner.pk, "name": owner.name, "email": "", "phone": "", "role": ""},
+            ],
+        )
+        return "saved"
+
+    assert at_once(sweeping, deleting) == ["swept", "saved"]
+    assert not BusinessContact.objects.filter(name="Dr Lee").exists()
+    lee = MessageDelivery.objects.get(call=call).steps.get(name="Dr Lee")
+    assert lee.contact_id is None and lee.result == StepResult.WAITING
+
+
+def test_a_contact_deleted_between_the_check_and_the_commit_is_skipped_next_sweep(
+    harbor, rita, clock, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("foreign keys checked in the savepoint: PostgreSQL")
+    from followups import deliveries
+
+    plain = Business.objects.create(name="Plain Office")
+    BusinessContact.objects.create(business=plain, name="Amy", email="amy@p.test")
+    BusinessContact.objects.create(business=plain, name="Zed", email="zed@p.test")
+    harbor_call, plain_call = take_message(rita, harbor), take_message(rita, plain)
+    BusinessContact.objects.filter(business=harbor, name="Dr Lee").delete()
+    # As if Dr Lee was deleted in the instant after the sweep found him still there.
+    monkeypatch.setattr(deliveries, "_still_a_contact", lambda *args: True)
+    later = clock.move(minutes=10)
+    assert deliveries_sweep(now=later) == {"advanced": 1, "escalated": 0}
+    connection.check_constraints()  # nothing left naming him
+    assert results(MessageDelivery.objects.get(call=plain_call))[-1] == ("Zed", "waiting")
+    harbor_delivery = MessageDelivery.objects.get(call=harbor_call)
+    assert harbor_delivery.next_at == later
+    assert results(harbor_delivery) == [("Dr Hale", "waiting")]
+    monkeypatch.undo()
+    assert deliveries_sweep(now=clock.move(minutes=1)) == {"advanced": 0, "escalated": 1}
+    assert [r for _, r in results(harbor_delivery)] == ["timed_out", "removed", "unreachable"]
