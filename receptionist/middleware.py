@@ -27,6 +27,24 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every page and answer of the app (static files are
+    served before this, by whitenoise, and cached for good).
+
+    Front desks share computers: after one person logs out, nothing they read (a caller's
+    name, a message, a call's notes) may be shown again from the browser's cache or its
+    back button. A view that sets its own Cache-Control keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store"
+        return response
+
+
 class RefuseNulInQueryMiddleware:
     """A NUL character in the address (its path or its parameters) is a 400 with the reason.
 

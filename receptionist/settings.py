@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "receptionist.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Nothing the app answers stays in a shared computer's browser cache (the middleware).
+    "receptionist.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "receptionist.middleware.RefuseNulInQueryMiddleware",
@@ -142,7 +144,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, for the test database: with an in-memory one every thread of the
     # browser tests' live server shares one connection, so two requests at once (a page
     # polling while a form posts) interleave their transactions.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+    # Beside the database's own file ("test-" before its name: test-db.sqlite3 by default),
+    # so that two checkouts or two runs with their own DATABASE_URL never share one.
+    _sqlite_file = Path(DATABASES["default"]["NAME"])
+    _test_file = _sqlite_file.with_name(f"test-{_sqlite_file.name}")
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_file)}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short queries only: PostgreSQL's JIT compiler spends a second compiling a search
     # that runs in milliseconds (its cost estimate counts the rows it will never read).
@@ -223,12 +229,14 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Login lockout: after AXES_FAILURE_LIMIT failures, the account is locked for AXES_COOLOFF_HOURS.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+# Login lockout: after AXES_FAILURE_LIMIT failures, logging in as that name from that address
+# is locked for AXES_COOLOFF_HOURS after the last one; the page says until when.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "receptionist.lockout.locked_out"
 
 # Content-Security-Policy: nothing inline, nothing from another origin.
 CONTENT_SECURITY_POLICY = {
@@ -247,11 +255,24 @@ CONTENT_SECURITY_POLICY = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
+    # Production is HTTPS only, behind a TLS-terminating proxy (`python manage.py check
+    # --deploy` with .env.example's values reports nothing: tests/test_deploy.py). To try it
+    # over plain HTTP on one's own machine: SECURE_COOKIES=0 SECURE_SSL_REDIRECT=0.
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    # The proxy's X-Forwarded-Proto is trusted: gunicorn must be reachable from the proxy
+    # alone (docker-compose publishes it on loopback only), or anyone could claim HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # A year, the subdomains included (browsers then never speak plain HTTP to the site).
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 60 * 60)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Off on purpose: the preload list is compiled into browsers and leaving it takes
+    # months, a decision for the domain's owner (SECURE_HSTS_PRELOAD=1 once they submit the
+    # domain at hstspreload.org). Its check (security.W021) is silenced while it is off.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Background work goes through the Tasks API. The immediate backend runs a task as soon
 # as it is enqueued (always after the transaction commits); set TASKS_BACKEND=database
@@ -343,7 +364,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Escalations and callbacks both have a "status": each its own named enum.
+    "ENUM_NAME_OVERRIDES": {
+        "EscalationStatusEnum": "calls.models.EscalationStatus",
+        "CallbackStatusEnum": "followups.models.CallbackStatus",
+    },
     "GET_LIB_DOC_EXCLUDES": "receptionist.api.doc_excludes",
 }
 

@@ -42,6 +42,16 @@ def _static_files_without_collectstatic():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _plain_http():
+    """The test client and the browser tests' live server speak plain HTTP, as the app does
+    behind its TLS proxy; production's redirect to HTTPS is tested in tests/test_deploy.py.
+    Session-wide, before the live server builds its middleware (which reads the setting
+    once)."""
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _jinja_pages_report_their_context():
     """Pages drawn by Jinja2 report the template and context they rendered, as Django's own
     test setup makes its template engine do: `response.context` and assertTemplateUsed work

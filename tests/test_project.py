@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from tests.factories import receptionist_user
 
@@ -74,15 +76,32 @@ def test_wrong_password_is_refused_with_a_message(client):
     assert b"correct username and password" in response.content
 
 
-def test_repeated_failures_lock_the_account(client, settings):
-    settings.AXES_FAILURE_LIMIT = 3
+def test_five_failures_lock_the_login_and_the_page_says_until_when(client):
     receptionist_user(username="rita")
-    for _ in range(3):
-        client.post("/accounts/login/", {"username": "rita", "password": "nope"})
+    for _ in range(4):
+        response = client.post("/accounts/login/", {"username": "rita", "password": "nope"})
+        assert response.status_code == 200
+    last_failure = timezone.now()
+    response = client.post("/accounts/login/", {"username": "rita", "password": "nope"})
+    assert response.status_code == 429
+    # The right password is refused too while the lock holds.
     response = client.post(
         "/accounts/login/", {"username": "rita", "password": "correct-horse-battery"}
     )
     assert response.status_code == 429
+    page = response.content.decode()
+    assert "After 5 failed attempts, logging in as <strong>rita</strong>" in page
+    assert "locked for 60 minutes" in page
+    until = timezone.localtime(last_failure + timedelta(hours=1))
+    assert f"try again after <strong>{until:%H:%M}</strong>" in page or (
+        f"try again after <strong>{until + timedelta(minutes=1):%H:%M}</strong>" in page
+    )
+    # Another person at the same desk still logs in.
+    receptionist_user(username="sam")
+    response = client.post(
+        "/accounts/login/", {"username": "sam", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
 
 
 def test_roles_exist_with_their_permissions():

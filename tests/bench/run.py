@@ -115,7 +115,10 @@ class Server:
         """One request on its own connection; the status and the milliseconds it took."""
         started = time.perf_counter()
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Cookie": cookie} if cookie else {}
+        # As the TLS proxy in front of gunicorn says (production redirects plain HTTP).
+        headers = {"X-Forwarded-Proto": "https"}
+        if cookie:
+            headers["Cookie"] = cookie
         connection.request("GET", quote(path, safe="/?=&%:+;,"), headers=headers)
         response = connection.getresponse()
         response.read()
@@ -182,7 +185,7 @@ def main():
         username="bench-manager", defaults={"first_name": "Bench", "last_name": "Manager"}
     )
     user.groups.add(ensure_groups()[MANAGERS])
-    client = Client()
+    client = Client(HTTP_X_FORWARDED_PROTO="https")  # as behind the TLS proxy
     client.force_login(user)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
@@ -199,7 +202,7 @@ def main():
         .order_by("-n")
         .values_list("taken_by_id", flat=True)[0]
     )
-    taker_client = Client()
+    taker_client = Client(HTTP_X_FORWARDED_PROTO="https")
     taker_client.force_login(busiest_taker)
     taker_cookie = (
         f"{settings.SESSION_COOKIE_NAME}={taker_client.cookies[settings.SESSION_COOKIE_NAME].value}"
@@ -237,7 +240,7 @@ def main():
     )
     at_client.groups.add(ensure_groups()[CLIENTS])
     StaffBusiness.objects.get_or_create(user=at_client, business=client_business)
-    portal_client = Client()
+    portal_client = Client(HTTP_X_FORWARDED_PROTO="https")
     portal_client.force_login(at_client)
     portal_session = portal_client.cookies[settings.SESSION_COOKIE_NAME].value
     portal_cookie = f"{settings.SESSION_COOKIE_NAME}={portal_session}"
