@@ -1,13 +1,15 @@
 """Project-wide views: health check and login."""
 
 import functools
+import sys
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, resolve_url
+from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -73,8 +75,46 @@ def bad_request(request, exception=None):
     return render(request, "400.html", {"reason": reason}, status=400)
 
 
+# Fields a page never writes back into its retry form: they are typed again.
+NOT_KEPT = ("password",)
+# Fields kept for the retry but not listed as "what you typed".
+NOT_SHOWN = {"csrfmiddlewaretoken", "submission_key", "version", "expected_version", "next"}
+
+
+def database_unavailable(request):
+    """503 while the database does not answer (a restart, a failover, a network fault).
+
+    Drawn without the request's context (the navigation, the user and the session all need
+    the database). A form sent meanwhile is kept: the page holds what was posted in a form
+    that sends it again, and lists it, so that nothing typed during the outage is lost (a
+    call sent twice is logged once: its submission key)."""
+    retry_after = {"Retry-After": "10"}
+    if _for_the_api(request):
+        return JsonResponse(
+            {"detail": "The database is not answering: nothing was saved. Try again shortly."},
+            status=503,
+            headers=retry_after,
+        )
+    kept, shown = [], []
+    if request.method == "POST":
+        for name, values in request.POST.lists():
+            if any(word in name.lower() for word in NOT_KEPT):
+                continue
+            for value in values:
+                kept.append((name, value))
+                if value.strip() and name not in NOT_SHOWN:
+                    shown.append((name.replace("_", " ").capitalize(), value))
+    page = render_to_string(
+        "503.html", {"kept": kept, "shown": shown, "action": request.get_full_path()}
+    )
+    return HttpResponse(page, status=503, headers=retry_after)
+
+
 def server_error(request):
-    """The 500 page (Django's own), or for the API its JSON."""
+    """The 500 page (Django's own), or for the API its JSON; 503 when the reason is the
+    database not answering (handler500 runs inside the handler's `except`)."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable(request)
     if _for_the_api(request):
         return JsonResponse({"detail": "Server error: it has been logged."}, status=500)
     return defaults.server_error(request)
