@@ -22,6 +22,7 @@ from callers.services import (
     caller_create,
     caller_merge,
     caller_update,
+    caller_viewed,
 )
 from receptionist.api import ApiView, Body, conflict, page_of, paged, refusal, stale
 
@@ -268,7 +269,9 @@ class CallerDetail(ApiView):
 
     @extend_schema(responses=CallerSerializer)
     def get(self, request, pk):
-        return Response(_caller_data(request.user, pk))
+        data = _caller_data(request.user, pk)
+        caller_viewed(caller_id=pk, user=request.user)
+        return Response(data)
 
     @extend_schema(
         request=CallerUpdateSerializer,

@@ -926,3 +926,34 @@ class CallerPhone(models.Model):
 
     def __str__(self):
         return str(self.number)
+
+
+class CallerViewQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The openings of the pages of callers of the person's businesses."""
+        allowed = Business.objects.ids_for(user)
+        return self if allowed is None else self.filter(caller__business_id__in=allowed)
+
+
+class CallerView(models.Model):
+    """Someone opened a caller's page: who read whose record, and when (privacy).
+
+    Written by callers.services.caller_viewed, read by managers per caller and per person
+    (callers.views.caller_views). A merged caller's openings move to the caller kept."""
+
+    caller = models.ForeignKey(Caller, on_delete=models.CASCADE, related_name="page_views")
+    viewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="callers_viewed"
+    )
+    viewed_at = models.DateTimeField(default=timezone.now)
+
+    objects = CallerViewQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["caller", "-viewed_at", "-id"], name="callerview_caller_idx"),
+            models.Index(fields=["viewed_by", "-viewed_at", "-id"], name="callerview_person_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.viewed_by_id} opened caller {self.caller_id} at {self.viewed_at}"

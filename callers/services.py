@@ -15,6 +15,7 @@ from callers.models import (
     BusinessContact,
     Caller,
     CallerPhone,
+    CallerView,
     ClosedDay,
     InboundNumber,
     OnCallPlace,
@@ -179,6 +180,13 @@ def _set_phones(caller: Caller, wanted: list[tuple[str, str]]) -> None:
 
 
 @transaction.atomic
+def caller_viewed(*, caller_id: int, user) -> CallerView:
+    """Record that `user` opened the record of caller `caller_id` (the caller's page, the
+    API's caller): who read whose record and when, for managers to read (privacy). The
+    caller was read within the person's businesses by the page that calls this."""
+    return CallerView.objects.create(caller_id=caller_id, viewed_by=user)
+
+
 def caller_set_caution(
     *, caller_id: int, user, caution: bool, note: str = "", reason: str
 ) -> Caller:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", views.caller_list, name="list"),
     path("<int:pk>/edit/", views.caller_edit, name="edit"),
     path("<int:pk>/merge/", views.caller_merge_view, name="merge"),
+    path("opened/", views.caller_views, name="opened"),
 ]

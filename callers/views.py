@@ -35,6 +35,7 @@ from callers.forms import (
 from callers.models import (
     Business,
     Caller,
+    CallerView,
     ClosedDay,
     Hours,
     InboundNumber,
@@ -96,6 +97,51 @@ def caller_list(request):
             else "callers/caller-results.html"
         )
     return render(request, template, context)
+
+
+BIG_ID = 2**63 - 1
+
+
+def _id_param(request, name: str, what: str) -> int | None:
+    """The id given as `name` in the address, or None; anything else is a 400 that says so."""
+    given = request.GET.get(name, "")
+    if not given:
+        return None
+    if not given.isascii() or not given.isdigit() or not 0 < int(given) <= BIG_ID:
+        raise BadRequest(f"“{name}” must be the number of {what}.")
+    return int(given)
+
+
+@permission_required("callers.view_callerview", raise_exception=True)
+def caller_views(request):
+    """Who opened which caller's page, newest first: one caller's (?caller=), one person's
+    (?person=), or everyone's; a manager limited to some businesses reads their callers'."""
+    openings = CallerView.objects.visible_to(request.user)
+    caller = person = None
+    if (caller_id := _id_param(request, "caller", "a caller")) is not None:
+        caller = get_object_or_404(Caller.objects.for_user(request.user), pk=caller_id)
+        openings = openings.filter(caller=caller)
+    if (person_id := _id_param(request, "person", "a person")) is not None:
+        person = get_object_or_404(get_user_model(), pk=person_id)
+        openings = openings.filter(viewed_by=person)
+    page = keyset_paginate(
+        request,
+        openings.select_related("viewed_by")
+        .select_related("caller")
+        .only(
+            "viewed_at",
+            "caller__name",
+            "viewed_by__username",
+            "viewed_by__first_name",
+            "viewed_by__last_name",
+        ),
+        key="viewed_at",
+        descending=True,
+        size=settings.CALLERS_PAGE_SIZE,
+    )
+    return render(
+        request, "callers/caller_views.html", {"page": page, "caller": caller, "person": person}
+    )
 
 
 @permission_required("callers.change_caller", raise_exception=True)

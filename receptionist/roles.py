@@ -38,6 +38,7 @@ MANAGER_PERMISSIONS = [
     *RECEPTIONIST_PERMISSIONS,
     "callers.merge_caller",
     "callers.flag_caller",
+    "callers.view_callerview",
     "calls.change_escalation",
     "calls.manage_escalation",
     "followups.manage_callback",

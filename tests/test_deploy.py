@@ -5,6 +5,7 @@ is sent over HTTPS."""
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,36 @@ def test_docker_compose_publishes_gunicorn_on_loopback_only():
         and any(lines[earlier].strip() == "ports:" for earlier in range(number - 1, number))
     ]
     assert published == ["127.0.0.1:8000:8000"]
+
+
+def test_the_access_log_keeps_no_query_string(tmp_path):
+    """gunicorn's access log line for a lookup by number and a search by name: the path
+    only (gunicorn.conf.py), never the caller's number or name."""
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    namespace: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), namespace)
+    config = Config()
+    config.set("access_log_format", namespace["access_log_format"])
+    config.set("accesslog", str(tmp_path / "access.log"))
+
+    class Response:
+        status = "200 OK"
+        response_length = 512
+        headers = ()
+        sent = 512
+
+    for path, query in (("/callers/lookup/", "phone=2125550147"), ("/search/", "q=Ann+Lee")):
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "RAW_URI": f"{path}?{query}",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        Logger(config).access(Response(), (), environ, timedelta(0))
+    logged = (tmp_path / "access.log").read_text()
+    assert '"GET /callers/lookup/ HTTP/1.1" 200' in logged
+    assert "2125550147" not in logged and "Ann" not in logged

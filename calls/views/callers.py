@@ -21,6 +21,7 @@ from callers.models import (
     NumbersOf,
     active_businesses,
 )
+from callers.services import caller_viewed
 from calls.forms import LookupForm
 from calls.models import Call, Escalation
 from calls.search import AmongIds
@@ -162,6 +163,7 @@ def caller_detail(request, pk):
     context = {"caller": caller, "page": page}
     if request.htmx and request.GET.get("cursor"):
         return render(request, "calls/caller-history-rows.html", context)
+    caller_viewed(caller_id=caller.pk, user=user)
     labels = dict(CallerPhone.Label.choices)
     context["phones"] = [
         ShownNumber(number, labels.get(label, label))

@@ -170,9 +170,10 @@ def create_callers(rng, business, total, batch, *, out) -> list[tuple[int, str]]
         for _ in range(size):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             values.append(caller_values(rng, first, last))
-            numbers.append(
-                f"+1{rng.choice(AREA_CODES)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
-            )
+            # Fictional numbers only (the 555 exchange, which is given to no subscriber):
+            # demo data never holds a real-looking person's number. 8000-9999 in 212 are
+            # the demo businesses' own lines and contacts (followups.demo.businesses).
+            numbers.append(f"+1{rng.choice(AREA_CODES)}555{rng.randint(0, 7999):04d}")
         if connection.vendor == "postgresql":
             ids = copy_callers(business, values, numbers)
         else:

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import F
 
-from callers.models import Business, Caller
+from callers.models import Business, Caller, CallerPhone
 from calls.models import Call
 from followups.models import Callback, CallbackStatus, KeptBy, PromiseKeeping
 
@@ -44,6 +44,15 @@ def test_seed_demo_loads_a_realistic_mix(capsys, settings):
     # A few calls came from a withheld number (the call log's filter has rows to show).
     withheld = Call.objects.filter(phone="")
     assert withheld.exists() and not withheld.filter(outcome="callback_scheduled").exists()
+    # Privacy: every number is a fictional one (the 555 exchange), the e-mails example.com.
+    numbers = [p.number.national_number for p in CallerPhone.objects.all()]
+    assert numbers and all(str(n)[3:6] == "555" for n in numbers)
+    called = [
+        p.national_number for p in Call.objects.exclude(phone="").values_list("phone", flat=True)
+    ]
+    assert called and all(str(n)[3:6] == "555" for n in called)
+    emails = [e for e in Caller.objects.values_list("email", flat=True) if e]
+    assert emails and all(e.endswith("@example.com") for e in emails)
 
 
 def test_seed_demo_if_empty_is_idempotent(capsys):
