@@ -6,8 +6,10 @@ PORT ?= 8000
 # Benchmark size; BENCH_DATABASE_URL defaults to a local PostgreSQL database.
 BENCH_CALLS ?= 1000000
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/calllog_bench
+# Where `make backup` writes (README, "Backups").
+BACKUP_DIR ?= backups
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean backup restore
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +42,15 @@ format: install
 
 bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=bench-only-key $(PY) tests/bench/run.py --calls $(BENCH_CALLS)
+
+# A backup of the DATABASE_URL database: backups/calllog-YYYYMMDD-HHMMSS.dump (pg_dump -Fc).
+backup: install
+	$(PY) manage.py backup --dir "$(BACKUP_DIR)"
+
+# Put one back: make restore FILE=backups/calllog-....dump (asks first; YES=1 does not).
+restore: install
+	@test -n "$(FILE)" || { echo "Which backup? make restore FILE=backups/calllog-....dump" >&2; exit 2; }
+	$(PY) manage.py restore "$(FILE)" $(if $(YES),--yes)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache *.egg-info
