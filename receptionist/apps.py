@@ -9,6 +9,8 @@ class ReceptionistConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
+        # The moment a person logs in is their session's first activity (receptionist.idle).
+        from receptionist import idle  # noqa: F401
         from receptionist.roles import forget_staff_choices
 
         User = get_user_model()

@@ -21,6 +21,7 @@ from jinja2 import Environment, pass_eval_context
 from markupsafe import Markup, escape
 
 from receptionist.formfields import FIELD_GLOBALS
+from receptionist.idle import idle_seconds, ping_seconds
 from receptionist.navigation import nav_link_attrs
 from receptionist.roles import display_name
 from receptionist.templatetags.words import due_in, duration, phone, span, tel
@@ -170,6 +171,8 @@ def environment(**options):
         url=url,
         url_with_pk=url_with_pk,
         nav_link_attrs=nav_link_attrs,
+        idle_seconds=idle_seconds,
+        ping_seconds=ping_seconds,
         **FIELD_GLOBALS,
     )
     env.filters.update(

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "receptionist.middleware.RefuseNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A session idle for SESSION_IDLE_MINUTES ends (shared front-desk computers).
+    "receptionist.idle.IdleSessionMiddleware",
     "receptionist.middleware.HtmxLoginRedirectMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -189,6 +191,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_ENGINE = "receptionist.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
+# Shared front-desk computers: a session with nothing done for this long ends (0: never).
+# The page warns a minute before and keeps what was being typed (receptionist/idle.py).
+SESSION_IDLE_SECONDS = int(float(os.environ.get("SESSION_IDLE_MINUTES", "15")) * 60)
 
 # Fields one request may send (Django's guard against a flood of them: 1,000 by default).
 # The largest form is a business's on-call page at its limits (callers.forms): 50 weekly

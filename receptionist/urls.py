@@ -14,6 +14,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The page's "someone is here" while they type without asking for anything (idle.py).
+    path("accounts/alive/", views.alive, name="alive"),
     # Anyone logged in changes their own password (the first one a manager gave them).
     path(
         "accounts/password/",

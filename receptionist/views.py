@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from receptionist.forms import LoginForm
+from receptionist.idle import idle_seconds
 from receptionist.rendering import render
 
 
@@ -38,6 +39,13 @@ def database_health(request):
 healthz = login_not_required(transaction.non_atomic_requests(require_GET(database_health)))
 
 
+@require_GET
+def alive(request):
+    """204: the person is at the computer (receptionist.idle counts this request as the
+    activity it is; the page sends it while they type without asking for anything)."""
+    return HttpResponse(status=204)
+
+
 def start_page(user) -> str:
     """Where a person starts: managers on the escalation queue, the front desk on the call
     form, a client business in its portal. (URL names only: this module imports no app.)"""
@@ -56,6 +64,11 @@ def home(request):
 class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["idle_minutes"] = round(idle_seconds() / 60)
+        return context
 
     def get_default_redirect_url(self):
         return resolve_url(start_page(self.request.user))

@@ -336,3 +336,164 @@ document.addEventListener("click", function (event) {
   });
   from.dispatchEvent(new Event("change", { bubbles: true }));
 });
+
+// Shared front-desk computers (receptionist/idle.py): after a while with nothing done the
+// session ends. A minute before, the page warns; at the limit it keeps what was typed in
+// this tab's sessionStorage, logs out and goes to the login page, which brings the person
+// back here with the text restored. Activity in any tab of the call log counts (the last
+// moment is shared through localStorage); the badges and queues that refresh themselves
+// are not activity (X-Poll).
+(function () {
+  "use strict";
+  var DRAFTS = "calllog.drafts";
+  var ACTIVITY = "calllog.activity";
+  var marker = document.querySelector("[data-idle]");
+  var here = location.pathname + location.search;
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-poll")) {
+      event.detail.headers["X-Poll"] = "1";
+    }
+  });
+
+  // The forms people type in (the ones Ctrl+Enter saves), their fields as typed.
+  function typingForms() {
+    return document.querySelectorAll("form[data-ctrl-enter]");
+  }
+  function changed(el) {
+    if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+    if (el.tagName === "SELECT") {
+      return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return el.type !== "hidden" && el.value !== el.defaultValue;
+  }
+  function keepDrafts() {
+    var forms = {};
+    var any = false;
+    typingForms().forEach(function (form, index) {
+      var fields = [];
+      var typed = false;
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || el.disabled || el.name === "csrfmiddlewaretoken") return;
+        if (el.type === "password" || el.type === "file" || el.type === "submit") return;
+        if (el.tagName === "BUTTON") return;
+        typed = typed || changed(el);
+        if (el.type === "checkbox" || el.type === "radio") fields.push([el.name, el.value, el.checked]);
+        else fields.push([el.name, el.value]);
+      });
+      if (typed) {
+        forms[index] = fields;
+        any = true;
+      }
+    });
+    if (!any) return;
+    try {
+      sessionStorage.setItem(DRAFTS, JSON.stringify({
+        user: marker.getAttribute("data-idle-user"), path: here, at: Date.now(), forms: forms
+      }));
+    } catch (e) { /* storage full or refused: nothing more to do */ }
+  }
+  function restoreDrafts() {
+    var saved;
+    try { saved = JSON.parse(sessionStorage.getItem(DRAFTS) || "null"); } catch (e) { saved = null; }
+    if (!saved || !marker) return;
+    // Someone else logging in at this computer never gets another person's text.
+    sessionStorage.removeItem(DRAFTS);
+    if (saved.user !== marker.getAttribute("data-idle-user") || saved.path !== here) return;
+    if (Date.now() - saved.at > 8 * 3600 * 1000) return;
+    var forms = typingForms();
+    var first = null;
+    Object.keys(saved.forms).forEach(function (index) {
+      var form = forms[Number(index)];
+      if (!form) return;
+      saved.forms[index].forEach(function (field) {
+        form.querySelectorAll('[name="' + CSS.escape(field[0]) + '"]').forEach(function (el) {
+          if (el.type === "checkbox" || el.type === "radio") {
+            if (el.value === field[1]) el.checked = field[2];
+          } else {
+            el.value = field[1];
+          }
+        });
+      });
+      if (!first) first = form;
+    });
+    if (!first) return;
+    var notice = document.createElement("div");
+    notice.className = "alert alert-warning";
+    notice.setAttribute("role", "status");
+    notice.setAttribute("data-draft-restored", "");
+    notice.textContent = "Restored what you were typing when you were logged out. It is not saved yet: check it, then save.";
+    first.parentNode.insertBefore(notice, first);
+  }
+  restoreDrafts();
+  if (!marker) return;
+
+  var idle = 1000 * Number(marker.getAttribute("data-idle"));
+  var ping = 1000 * Number(marker.getAttribute("data-idle-ping"));
+  var warnFrom = idle - Math.min(60000, idle / 3);
+  var lastHere = Date.now();
+  var lastPing = lastHere;
+  var leaving = false;
+  var warning = null;
+
+  function lastActivity() {
+    var shared = 0;
+    try { shared = Number(localStorage.getItem(ACTIVITY)) || 0; } catch (e) { shared = 0; }
+    return Math.max(lastHere, shared);
+  }
+  function active() {
+    var now = Date.now();
+    if (now - lastHere < 1000) return;
+    lastHere = now;
+    try { localStorage.setItem(ACTIVITY, String(now)); } catch (e) { /* private mode */ }
+    if (now - lastPing >= ping) {
+      lastPing = now;
+      fetch(marker.getAttribute("data-idle-alive"), { credentials: "same-origin" });
+    }
+    check();
+  }
+  ["keydown", "mousedown", "pointermove", "wheel", "touchstart", "input"].forEach(function (name) {
+    document.addEventListener(name, active, { capture: true, passive: true });
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    // A request the person asked for is activity the server has just seen.
+    if (!event.detail.elt.hasAttribute("data-poll")) lastPing = Date.now();
+  });
+
+  function warn(seconds) {
+    if (!warning) {
+      warning = document.createElement("div");
+      warning.className = "alert alert-warning shadow position-fixed bottom-0 end-0 m-3 z-3";
+      warning.setAttribute("role", "alert");
+      warning.setAttribute("data-idle-warning", "");
+      document.body.appendChild(warning);
+    }
+    warning.textContent = "Nothing has been done on this computer for a while: you will be logged out in " +
+      seconds + " s. Press a key or move the mouse to stay logged in. What you are typing is kept either way.";
+  }
+  function check() {
+    if (leaving) return;
+    var quiet = Date.now() - lastActivity();
+    if (quiet >= idle) {
+      logOut();
+    } else if (quiet >= warnFrom) {
+      warn(Math.ceil((idle - quiet) / 1000));
+    } else if (warning) {
+      warning.remove();
+      warning = null;
+    }
+  }
+  function logOut() {
+    leaving = true;
+    keepDrafts();
+    var form = document.querySelector("form[data-logout]");
+    var token = form.querySelector("[name=csrfmiddlewaretoken]").value;
+    var login = marker.getAttribute("data-idle-login") + "?next=" + encodeURIComponent(here) + "&idle=1";
+    fetch(form.action, {
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      body: new URLSearchParams({ csrfmiddlewaretoken: token })
+    }).finally(function () { location.assign(login); });
+  }
+  window.setInterval(check, 1000);
+})();
