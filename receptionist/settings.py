@@ -243,6 +243,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "receptionist.lockout.locked_out"
 
+# The audit trail's reason for a change is text, not 100 characters: it names people and
+# callers ("Merged caller #12 (…)", "Assigned to … by …"), and PostgreSQL refused a longer
+# one (a merge of two long names answered 500).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 # Content-Security-Policy: nothing inline, nothing from another origin.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
