@@ -118,6 +118,8 @@ def test_every_staff_page_answers_403_to_a_client(world):
             "logout",
             "password_change",
             "password_change_done",
+            # The idle timeout's "someone is here" (204; tests/test_idle_sessions.py).
+            "alive",
             # One's own API tokens and the API's docs: for anyone logged in.
             "api-tokens",
             "api-token-revoke",
