@@ -52,6 +52,7 @@ from callers.services import (
     business_set_active,
     caller_merge,
     caller_update,
+    caller_viewed,
     on_call_save,
 )
 from receptionist.forms import VERSION_UNKNOWN, add_service_errors
@@ -122,7 +123,16 @@ def caller_views(request):
         caller = get_object_or_404(Caller.objects.for_user(request.user), pk=caller_id)
         openings = openings.filter(caller=caller)
     if (person_id := _id_param(request, "person", "a person")) is not None:
-        person = get_object_or_404(get_user_model(), pk=person_id)
+        people = get_user_model().objects.all()
+        allowed = Business.objects.ids_for(request.user)
+        if allowed is not None:
+            # Someone limited to some businesses names only the people of those: who
+            # works for one of them, or opened one of their callers.
+            people = people.filter(
+                Q(pk__in=StaffBusiness.objects.filter(business_id__in=allowed).values("user_id"))
+                | Q(pk__in=openings.values("viewed_by_id"))
+            )
+        person = get_object_or_404(people, pk=person_id)
         openings = openings.filter(viewed_by=person)
     page = keyset_paginate(
         request,
@@ -147,6 +157,9 @@ def caller_views(request):
 @permission_required("callers.change_caller", raise_exception=True)
 def caller_edit(request, pk):
     caller = get_object_or_404(Caller.objects.for_user(request.user), pk=pk)
+    if request.method == "GET":
+        # The edit form shows the whole record, as the caller's page does (privacy).
+        caller_viewed(caller_id=caller.pk, user=request.user)
     can_flag = request.user.has_perm("callers.flag_caller")
     conflict, status = None, 200
     if request.method == "POST":

@@ -28,8 +28,8 @@ class HealthCheckMiddleware:
 
 
 class NoStoreMiddleware:
-    """`Cache-Control: no-store` on every page and answer of the app (static files are
-    served before this, by whitenoise, and cached for good).
+    """`Cache-Control: no-store` on every page and answer of the app (static files, which
+    whitenoise serves with their own Cache-Control, are cached for good).
 
     Front desks share computers: after one person logs out, nothing they read (a caller's
     name, a message, a call's notes) may be shown again from the browser's cache or its

@@ -3,11 +3,23 @@
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+# .env.example's placeholder: known to anyone who read it, so it signs nothing (with it,
+# anyone could forge the links that confirm urgent messages).
+PLACEHOLDER_KEY = "change-me"
+
 
 def require_secret_key() -> None:
-    """Refuse to serve with the built-in development key unless DEBUG is on."""
-    if not settings.DEBUG and not settings.SECRET_KEY_FROM_ENVIRONMENT:
+    """Refuse to serve with the built-in development key, or .env.example's placeholder,
+    unless DEBUG is on."""
+    if settings.DEBUG:
+        return
+    if not settings.SECRET_KEY_FROM_ENVIRONMENT:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    if settings.SECRET_KEY.startswith(PLACEHOLDER_KEY):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is .env.example's placeholder: set a long random one, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
 
 
 def warm_up() -> None:

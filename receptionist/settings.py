@@ -63,10 +63,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /healthz answers whatever the Host header says (see the middleware).
     "receptionist.middleware.HealthCheckMiddleware",
+    # Nothing the app answers stays in a shared computer's browser cache (the middleware),
+    # the redirect to HTTPS included (its address may hold a search).
+    "receptionist.middleware.NoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Nothing the app answers stays in a shared computer's browser cache (the middleware).
-    "receptionist.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "receptionist.middleware.RefuseNulInQueryMiddleware",
@@ -193,7 +194,7 @@ SESSION_ENGINE = "receptionist.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 # Shared front-desk computers: a session with nothing done for this long ends (0: never).
 # The page warns a minute before and keeps what was being typed (receptionist/idle.py).
-SESSION_IDLE_SECONDS = int(float(os.environ.get("SESSION_IDLE_MINUTES", "15")) * 60)
+SESSION_IDLE_SECONDS = max(0, round(float(os.environ.get("SESSION_IDLE_MINUTES", "15")) * 60))
 
 # Fields one request may send (Django's guard against a flood of them: 1,000 by default).
 # The largest form is a business's on-call page at its limits (callers.forms): 50 weekly
@@ -242,6 +243,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "receptionist.lockout.locked_out"
+# A refused attempt during a lock does not start the hour again (someone who keeps trying,
+# or someone trying on their behalf, would keep them locked for good).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The address of a login: behind PROXY_COUNT proxies (the TLS proxy: 1 in production, none
+# with DEBUG), the one the nearest proxy put last in X-Forwarded-For (receptionist.lockout).
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0" if DEBUG else "1"))
+AXES_CLIENT_IP_CALLABLE = "receptionist.lockout.client_ip"
 
 # The audit trail's reason for a change is text, not 100 characters: it names people and
 # callers ("Merged caller #12 (…)", "Assigned to … by …"), and PostgreSQL refused a longer

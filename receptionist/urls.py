@@ -19,7 +19,7 @@ urlpatterns = [
     # Anyone logged in changes their own password (the first one a manager gave them).
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(success_url="/accounts/password/done/"),
+        views.PasswordChangeView.as_view(success_url="/accounts/password/done/"),
         name="password_change",
     ),
     path(

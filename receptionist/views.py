@@ -3,6 +3,8 @@
 import functools
 import sys
 
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest, PermissionDenied
@@ -11,6 +13,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -31,12 +34,47 @@ def database_health(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
-        return HttpResponse("database unavailable", status=503, content_type="text/plain")
+        return HttpResponse(
+            "database unavailable",
+            status=503,
+            content_type="text/plain",
+            headers={"Retry-After": "10"},
+        )
     return HttpResponse("ok", content_type="text/plain")
 
 
 # The same answer through the URL conf, so that reverse("healthz") and tests find it.
 healthz = login_not_required(transaction.non_atomic_requests(require_GET(database_health)))
+
+
+# Wrong current passwords in a row, in one session, before it is ended.
+OLD_PASSWORD_TRIES = 5
+OLD_PASSWORD_FAILURES = "_old_password_failures"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, with the login's limit on guessing: someone at a computer left logged in
+    cannot try current passwords without end (after OLD_PASSWORD_TRIES wrong ones the
+    session ends, and logging in again is under the login's lockout)."""
+
+    def form_invalid(self, form):
+        if "old_password" not in form.errors:
+            return super().form_invalid(form)
+        session = self.request.session
+        session[OLD_PASSWORD_FAILURES] = failures = session.get(OLD_PASSWORD_FAILURES, 0) + 1
+        if failures >= OLD_PASSWORD_TRIES:
+            logout(self.request)
+            messages.error(
+                self.request,
+                f"The current password was wrong {OLD_PASSWORD_TRIES} times: you have been "
+                "logged out. Log in again to change it.",
+            )
+            return redirect("login")
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        self.request.session.pop(OLD_PASSWORD_FAILURES, None)
+        return super().form_valid(form)
 
 
 @require_GET
@@ -88,8 +126,9 @@ def bad_request(request, exception=None):
     return render(request, "400.html", {"reason": reason}, status=400)
 
 
-# Fields a page never writes back into its retry form: they are typed again.
-NOT_KEPT = ("password",)
+# Fields a page never writes back into its retry form (any name holding one of these):
+# passwords, and secrets such as a webhook's signing secret, are typed again.
+NOT_KEPT = ("password", "passwd", "secret", "token")
 # Fields kept for the retry but not listed as "what you typed".
 NOT_SHOWN = {"csrfmiddlewaretoken", "submission_key", "version", "expected_version", "next"}
 
@@ -111,16 +150,31 @@ def database_unavailable(request):
     kept, shown = [], []
     if request.method == "POST":
         for name, values in request.POST.lists():
-            if any(word in name.lower() for word in NOT_KEPT):
+            if name != "csrfmiddlewaretoken" and any(word in name.lower() for word in NOT_KEPT):
                 continue
             for value in values:
                 kept.append((name, value))
                 if value.strip() and name not in NOT_SHOWN:
                     shown.append((name.replace("_", " ").capitalize(), value))
-    page = render_to_string(
-        "503.html", {"kept": kept, "shown": shown, "action": request.get_full_path()}
+    # The same address, or the start page: never another site's ("//evil.example/").
+    action = request.get_full_path()
+    if not url_has_allowed_host_and_scheme(action, allowed_hosts=None):
+        action = "/"
+    page = render_to_string("503.html", {"kept": kept, "shown": shown, "action": action})
+    # Its own headers: it may be made before the middleware that adds them has run.
+    return HttpResponse(
+        page,
+        status=503,
+        headers={
+            **retry_after,
+            "Content-Security-Policy": (
+                "default-src 'self'; script-src 'none'; style-src 'self'; "
+                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            ),
+            "X-Frame-Options": "DENY",
+            "Cache-Control": "no-store",
+        },
     )
-    return HttpResponse(page, status=503, headers=retry_after)
 
 
 def server_error(request):

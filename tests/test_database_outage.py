@@ -117,3 +117,22 @@ def test_a_call_sent_during_the_outage_is_kept_and_saved_once_afterwards(rita_at
         assert response.status_code == 302
     call = Call.objects.get()
     assert (call.summary, call.notes) == (typed["summary"], typed["notes"])
+
+
+def test_the_outage_page_sends_forms_to_this_site_only_and_never_echoes_secrets(
+    rita_at_the_desk,
+):
+    with database_down():
+        response = rita_at_the_desk.post(
+            "//evil.example/",
+            {"summary": "kept", "secret": "whsec-123", "new_password1": "pw", "api_token": "t"},
+        )
+        healthz = Client().get("/healthz")
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert 'action="/"' in page and "evil.example" not in page
+    assert "whsec-123" not in page and "pw" not in re.findall(r'value="([^"]*)"', page)
+    assert '"t"' not in page
+    assert "form-action 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert healthz.status_code == 503 and healthz["Retry-After"] == "10"

@@ -67,6 +67,8 @@ def test_plain_http_is_sent_to_https_and_https_gets_hsts(production_redirect):
     response = plain.get("/calls/?nature=urgent")
     assert response.status_code == 301
     assert response["Location"] == "https://testserver/calls/?nature=urgent"
+    # Not kept by the browser either: its address may hold a search.
+    assert response["Cache-Control"] == "no-store"
 
     behind_the_proxy = Client(HTTP_X_FORWARDED_PROTO="https")
     behind_the_proxy.force_login(rita)

@@ -209,6 +209,20 @@ def test_serving_without_a_secret_key_is_refused(module):
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
+def test_serving_with_the_example_placeholder_key_is_refused():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env["SECRET_KEY"] = "change-me-to-a-long-random-string"
+    result = subprocess.run(
+        [sys.executable, "-c", "import receptionist.wsgi"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is .env.example's placeholder" in result.stderr
+
+
 def test_checks_run_without_a_secret_key():
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
     result = subprocess.run(
@@ -271,3 +285,57 @@ def test_the_audit_trail_reads_as_words(reception_client, receptionist):
     assert "Claimed by: <del>—</del> → Rita Reyes" in content  # a name, not an id
     assert "Status: <del>Open</del> → Claimed" in content  # labels, not codes
     assert "Claimed at: <del>—</del> → " in content and "+00:00" not in content
+
+
+def test_behind_the_proxy_the_lock_is_the_clients_own(client, settings):
+    """Every request comes from the proxy's address: the lock is keyed on the address the
+    proxy put last in X-Forwarded-For, so one person's failures lock nobody else out, and
+    an address of one's own choosing in the header changes nothing."""
+    settings.PROXY_COUNT = 1
+    receptionist_user(username="rita")
+    via_proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for _ in range(5):
+        client.post(
+            "/accounts/login/",
+            {"username": "rita", "password": "nope"},
+            HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.7",  # the attacker's claim, then theirs
+            **via_proxy,
+        )
+    locked = client.post(
+        "/accounts/login/",
+        {"username": "rita", "password": "correct-horse-battery"},
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7",
+        **via_proxy,
+    )
+    assert locked.status_code == 429
+    rita_at_her_desk = client.post(
+        "/accounts/login/",
+        {"username": "rita", "password": "correct-horse-battery"},
+        HTTP_X_FORWARDED_FOR="198.51.100.20",
+        **via_proxy,
+    )
+    assert rita_at_her_desk.status_code == 302
+
+
+def test_trying_during_the_lock_does_not_make_it_longer(client):
+    from axes.models import AccessAttempt
+
+    receptionist_user(username="rita")
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "rita", "password": "nope"})
+    locked_at = AccessAttempt.objects.get(username="rita").attempt_time
+    client.post("/accounts/login/", {"username": "rita", "password": "nope"})
+    assert AccessAttempt.objects.get(username="rita").attempt_time == locked_at
+
+
+def test_guessing_the_current_password_ends_the_session(client):
+    receptionist_user(username="rita")
+    client.post("/accounts/login/", {"username": "rita", "password": "correct-horse-battery"})
+    guess = {"new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"}
+    for _ in range(4):
+        response = client.post("/accounts/password/", {**guess, "old_password": "nope"})
+        assert response.status_code == 200
+    response = client.post("/accounts/password/", {**guess, "old_password": "nope"}, follow=True)
+    assert response.redirect_chain[0] == ("/accounts/login/", 302)
+    assert "wrong 5 times: you have been logged out" in response.content.decode()
+    assert client.get("/calls/").status_code == 302

@@ -161,9 +161,10 @@ def caller_detail(request, pk):
         size=settings.CALLS_PAGE_SIZE,
     )
     context = {"caller": caller, "page": page}
+    # Each opening, and each further page of their calls, is recorded (privacy).
+    caller_viewed(caller_id=caller.pk, user=user)
     if request.htmx and request.GET.get("cursor"):
         return render(request, "calls/caller-history-rows.html", context)
-    caller_viewed(caller_id=caller.pk, user=user)
     labels = dict(CallerPhone.Label.choices)
     context["phones"] = [
         ShownNumber(number, labels.get(label, label))

@@ -377,6 +377,8 @@ document.addEventListener("click", function (event) {
       Array.prototype.forEach.call(form.elements, function (el) {
         if (!el.name || el.disabled || el.name === "csrfmiddlewaretoken") return;
         if (el.type === "password" || el.type === "file" || el.type === "submit") return;
+        // Secrets are typed again, never kept (a webhook's signing secret).
+        if (/password|passwd|secret|token/i.test(el.name)) return;
         if (el.tagName === "BUTTON") return;
         typed = typed || changed(el);
         if (el.type === "checkbox" || el.type === "radio") fields.push([el.name, el.value, el.checked]);
@@ -397,11 +399,15 @@ document.addEventListener("click", function (event) {
   function restoreDrafts() {
     var saved;
     try { saved = JSON.parse(sessionStorage.getItem(DRAFTS) || "null"); } catch (e) { saved = null; }
-    if (!saved || !marker) return;
-    // Someone else logging in at this computer never gets another person's text.
+    if (!saved) return;
+    // Kept for an hour at most, readable by nobody after that (nor by anyone else who
+    // logs in at this computer: it is removed whoever logs in, and restored only for
+    // the person who typed it, on the page they typed it in).
+    var stale = Date.now() - saved.at > 3600 * 1000;
+    if (stale) sessionStorage.removeItem(DRAFTS);
+    if (stale || !marker) return;
     sessionStorage.removeItem(DRAFTS);
     if (saved.user !== marker.getAttribute("data-idle-user") || saved.path !== here) return;
-    if (Date.now() - saved.at > 8 * 3600 * 1000) return;
     var forms = typingForms();
     var first = null;
     Object.keys(saved.forms).forEach(function (index) {

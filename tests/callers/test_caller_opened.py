@@ -31,20 +31,20 @@ def test_the_service_records_who_opened_whose_record_and_when(people):
     assert opening.viewed_at is not None
 
 
-def test_opening_the_page_or_the_api_caller_is_recorded_and_paging_its_calls_is_not(people):
+def test_opening_the_page_or_the_api_caller_is_recorded_each_time(people):
     ann = CallerFactory(name="Ann Lee")
     CallFactory.create_batch(60, caller=ann)
     rita = logged_in(people["rita"])
     response = rita.get(f"/callers/{ann.pk}/")
     assert response.status_code == 200
-    # The next calls of the history, as htmx asks for them: the same opening.
+    # The next calls of the history, as htmx asks for them: read too.
     more = rita.get(f"/callers/{ann.pk}/?cursor={next_cursor(response)}", HTTP_HX_REQUEST="true")
     assert more.status_code == 200
     assert rita.get(f"/api/v1/callers/{ann.pk}/").status_code == 200
-    assert CallerView.objects.filter(caller=ann, viewed_by=people["rita"]).count() == 2
+    assert CallerView.objects.filter(caller=ann, viewed_by=people["rita"]).count() == 3
     # A caller the person may not read: nothing is recorded.
     assert rita.get("/callers/999999/").status_code == 404
-    assert CallerView.objects.count() == 2
+    assert CallerView.objects.count() == 3
 
 
 def test_managers_read_the_openings_per_caller_and_per_person(people):
@@ -118,3 +118,28 @@ def test_a_merge_moves_the_openings_to_the_caller_kept(people):
     caller_viewed(caller_id=copy.pk, user=people["rita"])
     caller_merge(source=copy, target=ann, user=people["maya"])
     assert list(CallerView.objects.values_list("caller_id", flat=True)) == [ann.pk]
+
+
+def test_the_edit_form_and_each_page_of_calls_are_recorded_too(people):
+    ann = CallerFactory(name="Ann Lee")
+    CallFactory.create_batch(60, caller=ann)
+    rita = logged_in(people["rita"])
+    assert rita.get(f"/callers/{ann.pk}/edit/").status_code == 200
+    first = rita.get(f"/callers/{ann.pk}/")
+    rita.get(f"/callers/{ann.pk}/?cursor={next_cursor(first)}", HTTP_HX_REQUEST="true")
+    assert CallerView.objects.filter(caller=ann).count() == 3
+
+
+def test_a_limited_manager_names_only_the_people_of_their_businesses(people):
+    harbor = business_save(user=people["maya"], name="Harbor Vet")
+    limited = manager_user(username="lee")
+    StaffBusiness.objects.create(user=limited, business=harbor)
+    elsewhere = receptionist_user(username="zed")
+    StaffBusiness.objects.create(
+        user=elsewhere, business=business_save(user=people["maya"], name="Other Vet")
+    )
+    lee = logged_in(limited)
+    assert lee.get(f"/callers/opened/?person={elsewhere.pk}").status_code == 404
+    harbor_desk = receptionist_user(username="hal")
+    StaffBusiness.objects.create(user=harbor_desk, business=harbor)
+    assert lee.get(f"/callers/opened/?person={harbor_desk.pk}").status_code == 200
