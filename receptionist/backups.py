@@ -81,8 +81,10 @@ def _run(argv, env, **kwargs) -> subprocess.CompletedProcess:
 def _private_file(path: Path) -> int:
     """Open `path` for writing, readable by its owner only: a backup holds every caller's
     name and number and every password hash."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    # A new file only, never through a symlink: a link planted at the partial name would
+    # otherwise have the dump written over whatever it points at.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
     return fd
 
 
@@ -93,9 +95,17 @@ def _write_then_rename(destination: Path, write) -> None:
         raise BackupError(f"{destination} already exists: a backup never overwrites another.")
     destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = destination.with_name(f"{destination.name}.partial")
+    if partial.is_symlink() or partial.exists():
+        raise BackupError(f"{partial} exists: remove it (a backup that did not finish?).")
     try:
         write(partial)
-        partial.rename(destination)
+        # link + unlink, not rename: a file that appeared at the final name meanwhile is
+        # refused, never replaced.
+        os.link(partial, destination)
+    except FileExistsError:
+        raise BackupError(
+            f"{destination} already exists: a backup never overwrites another."
+        ) from None
     finally:
         partial.unlink(missing_ok=True)
 
@@ -103,7 +113,7 @@ def _write_then_rename(destination: Path, write) -> None:
 def pg_archive_contents(archive: Path, settings_dict) -> list[str]:
     """The table of contents of a custom-format archive (pg_restore --list): proof that
     pg_restore can read the file, and what it holds."""
-    argv, env = pg_invocation(settings_dict, "pg_restore", "--list", str(archive))
+    argv, env = pg_invocation(settings_dict, "pg_restore", "--list", str(archive.resolve()))
     listing = _run(argv, env, stdout=subprocess.PIPE).stdout.decode(errors="replace")
     return listing.splitlines()
 
@@ -187,7 +197,7 @@ def pg_restore(settings_dict, archive: Path) -> str:
         "--no-password",
         "--dbname",
         str(settings_dict["NAME"]),
-        str(archive),
+        str(archive.resolve()),
     )
     return _run(argv, env, stdout=subprocess.PIPE).stderr.decode(errors="replace").strip()
 

@@ -298,3 +298,23 @@ def test_restore_on_sqlite_refuses_and_says_how(tmp_path, _sqlite_only):
     assert f"cp {copy} {connection.settings_dict['NAME']}" in message
     assert "-wal" in message
     assert ".backup" in message
+
+
+def test_a_link_planted_at_the_partial_name_is_refused_and_its_target_untouched(tmp_path):
+    from receptionist.backups import _write_then_rename
+
+    target = tmp_path / "someone-elses.txt"
+    target.write_text("keep me")
+    destination = tmp_path / "backups" / "b.dump"
+    destination.parent.mkdir()
+    (destination.parent / "b.dump.partial").symlink_to(target)
+    with pytest.raises(BackupError, match="exists"):
+        _write_then_rename(destination, lambda path: path.write_text("dump"))
+    assert target.read_text() == "keep me" and not destination.exists()
+
+
+def test_a_backup_directory_that_is_a_file_is_said_plainly(tmp_path):
+    a_file = tmp_path / "not-a-directory"
+    a_file.write_text("")
+    with pytest.raises(CommandError, match="Cannot write"):
+        call_command("backup", "--dir", str(a_file), stdout=StringIO())

@@ -2,6 +2,7 @@
 made with SQLite's online backup API on the zero-setup file (receptionist.backups)."""
 
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -79,6 +80,9 @@ class Command(BaseCommand):
                 tables = ""
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
+        except OSError as exc:
+            # A --dir that is a file, a directory that cannot be written: said, not a trace.
+            raise CommandError(f"Cannot write {shown}: {exc.strerror}.") from exc
         self.stdout.write(
             self.style.SUCCESS(
                 f"Wrote {shown} ({size_text(output.stat().st_size)}{tables}) "
@@ -86,4 +90,4 @@ class Command(BaseCommand):
             )
         )
         if postgresql:
-            self.stdout.write(f"Restore it with: make restore FILE={shown}")
+            self.stdout.write(f"Restore it with: make restore FILE={shlex.quote(str(shown))}")
