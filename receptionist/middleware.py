@@ -85,6 +85,9 @@ class HtmxLoginRedirectMiddleware:
         ):
             response.status_code = 204
             response["HX-Redirect"] = response["Location"]
+            if getattr(request, "idle_logged_out", False):
+                # The login page says why (receptionist.idle).
+                response["HX-Redirect"] += "&idle=1"
         return response
 
 

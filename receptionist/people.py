@@ -157,6 +157,12 @@ def person_save(
     StaffBusiness.objects.bulk_create(
         [StaffBusiness(user=person, business_id=pk) for pk in business_ids if pk not in have]
     )
+    if password:
+        # A manager giving a new password lifts a lockout of that name (the locked page
+        # says so): the new password is the way back in.
+        from axes.models import AccessAttempt
+
+        AccessAttempt.objects.filter(username=person.username).delete()
     return person
 
 

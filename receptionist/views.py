@@ -198,7 +198,9 @@ def navigation_badge(permission: str):
         @functools.wraps(view)
         def badge(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                return HttpResponse(status=286)
+                # Why it ended, for the page to say on the login page (static/js/app.js).
+                why = "idle" if getattr(request, "idle_logged_out", False) else "ended"
+                return HttpResponse(status=286, headers={"X-Session-Ended": why})
             if not request.user.has_perm(permission):
                 raise PermissionDenied
             return view(request, *args, **kwargs)

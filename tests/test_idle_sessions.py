@@ -89,7 +89,7 @@ def test_no_limit_when_the_setting_is_zero(settings):
     rita = logged_in(receptionist_user(username="rita"))
     last_seen(rita, ago=10 * 24 * 3600)
     assert rita.get("/calls/").status_code == 200
-    assert 'data-idle="' not in rita.get("/calls/new/").content.decode()
+    assert 'data-idle="0"' in rita.get("/calls/new/").content.decode()
 
 
 def test_pages_tell_the_script_the_limit_and_the_polls_are_marked(idle_two_minutes):

@@ -83,6 +83,27 @@ def test_a_change_replaces_the_role_and_the_businesses(world):
     assert [g.name for g in changed.groups.all()] == ["Receptionists"]
 
 
+def test_a_new_password_from_a_manager_lifts_the_lock(world, client):
+    person = new(world)
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "newbie", "password": "nope"})
+    assert (
+        client.post("/accounts/login/", {"username": "newbie", "password": PASSWORD}).status_code
+        == 429
+    )
+    person_save(
+        user=world["maya"],
+        person=person,
+        username="newbie",
+        role="receptionist",
+        password="another-long-Pa55word",
+    )
+    response = client.post(
+        "/accounts/login/", {"username": "newbie", "password": "another-long-Pa55word"}
+    )
+    assert response.status_code == 302
+
+
 def test_nobody_changes_their_own_role_businesses_or_access(world):
     maya = world["maya"]
     for change in (

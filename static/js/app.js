@@ -423,6 +423,10 @@ document.addEventListener("click", function (event) {
         });
       });
       if (!first) first = form;
+      // A restored choice redraws what depends on it (the call form's business panel).
+      form.querySelectorAll("select").forEach(function (select) {
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      });
     });
     if (!first) return;
     var notice = document.createElement("div");
@@ -433,14 +437,52 @@ document.addEventListener("click", function (event) {
     first.parentNode.insertBefore(notice, first);
   }
   restoreDrafts();
+  // Whatever htmx kept of earlier pages (before its cache was turned off) goes at logout.
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches && event.target.matches("form[data-logout]")) {
+      sessionStorage.removeItem("htmx-history-cache");
+      sessionStorage.removeItem(DRAFTS);
+    }
+  });
   if (!marker) return;
 
+  var leaving = false;
+  var login = marker.getAttribute("data-idle-login");
+  // To the login page, which says why and brings the person back to this page (not to
+  // the fragment an htmx request asked for), with what they were typing kept.
+  function goToLogin(reason) {
+    leaving = true;
+    keepDrafts();
+    location.assign(login + "?next=" + encodeURIComponent(here) + "&" + reason + "=1");
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (leaving) event.preventDefault();
+  });
+  // The session ended while the page was open (idle, logged out elsewhere, a password
+  // changed): a badge's poll answers 286, any other request is sent to the login page.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    if (leaving) {
+      event.preventDefault();
+      return;
+    }
+    var ended = xhr.status === 286 && xhr.getResponseHeader("X-Session-Ended");
+    var redirect = xhr.getResponseHeader("HX-Redirect") || "";
+    if (ended) {
+      event.preventDefault();
+      goToLogin(ended === "idle" ? "idle" : "ended");
+    } else if (redirect.indexOf(login) === 0) {
+      event.preventDefault();
+      goToLogin(redirect.indexOf("idle=1") >= 0 ? "idle" : "ended");
+    }
+  });
+
   var idle = 1000 * Number(marker.getAttribute("data-idle"));
+  if (!idle) return;
   var ping = 1000 * Number(marker.getAttribute("data-idle-ping"));
   var warnFrom = idle - Math.min(60000, idle / 3);
   var lastHere = Date.now();
   var lastPing = lastHere;
-  var leaving = false;
   var warning = null;
 
   function lastActivity() {
@@ -492,14 +534,12 @@ document.addEventListener("click", function (event) {
   }
   function logOut() {
     leaving = true;
-    keepDrafts();
     var form = document.querySelector("form[data-logout]");
     var token = form.querySelector("[name=csrfmiddlewaretoken]").value;
-    var login = marker.getAttribute("data-idle-login") + "?next=" + encodeURIComponent(here) + "&idle=1";
     fetch(form.action, {
       method: "POST", credentials: "same-origin", redirect: "manual",
       body: new URLSearchParams({ csrfmiddlewaretoken: token })
-    }).finally(function () { location.assign(login); });
+    }).finally(function () { goToLogin("idle"); });
   }
   window.setInterval(check, 1000);
 })();

@@ -90,3 +90,23 @@ def test_another_person_logging_in_at_the_same_computer_never_gets_the_text(
     expect(page).to_have_url(f"{live_server.url}/calls/new/")
     expect(page.locator("#id_summary")).to_have_value("")
     expect(page.locator("[data-draft-restored]")).to_have_count(0)
+
+
+def test_a_session_ended_elsewhere_keeps_the_call_being_typed(live_server, page, login, rita):
+    """The password changed from another computer (or a manager set a new one): the page
+    notices at its next badge refresh, keeps the text and says why on the login page."""
+    login("rita")
+    page.locator("#id_caller_name").fill("Elsewhere Ed")
+    page.locator("#id_summary").fill("Typed while the password changed")
+    rita.set_password("a-brand-new-passphrase")
+    rita.save()
+    expect(page).to_have_url(
+        re.compile(r"/accounts/login/\?next=%2Fcalls%2Fnew%2F&ended=1$"), timeout=20_000
+    )
+    expect(page.locator("[data-session-ended]")).to_contain_text("Your session ended")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("a-brand-new-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/calls/new/")
+    expect(page.locator("#id_summary")).to_have_value("Typed while the password changed")
+    expect(page.locator("[data-draft-restored]")).to_be_visible()

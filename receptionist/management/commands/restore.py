@@ -93,7 +93,7 @@ class Command(BaseCommand):
             if not sys.stdin.isatty():
                 raise CommandError(
                     f"Not restored: this replaces everything in {target}. Run it again with "
-                    "--yes to go ahead (or at a terminal, to be asked)."
+                    "--yes (make restore ... YES=1) to go ahead, or at a terminal, to be asked."
                 )
             answer = input(f"Everything in {target} will be replaced. Type 'yes' to go on: ")
             if answer.strip().lower() != "yes":
