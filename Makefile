@@ -6,10 +6,17 @@ PORT ?= 8000
 # Benchmark size; BENCH_DATABASE_URL defaults to a local PostgreSQL database.
 BENCH_CALLS ?= 1000000
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/calllog_bench
+# Load test (tests/load/run.py): locust users, how long they are measured after all have
+# logged in, gunicorn workers; LOAD_DATABASE_URL defaults to a local PostgreSQL database.
+LOAD_USERS ?= 50
+LOAD_TIME ?= 2m
+LOAD_WORKERS ?= 3
+LOAD_SPAWN_RATE ?= 2
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/calllog_load
 # Where `make backup` writes (README, "Backups").
 BACKUP_DIR ?= backups
 
-.PHONY: install run test lint format bench clean backup restore
+.PHONY: install run test lint format bench load clean backup restore
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +49,10 @@ format: install
 
 bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=bench-only-key $(PY) tests/bench/run.py --calls $(BENCH_CALLS)
+
+# Many people at once: locust against gunicorn and PostgreSQL with 100,000 calls (README).
+load: install
+	LOAD_DATABASE_URL=$(LOAD_DATABASE_URL) SECRET_KEY=load-test-only-key $(PY) tests/load/run.py --users $(LOAD_USERS) --run-time $(LOAD_TIME) --workers $(LOAD_WORKERS) --spawn-rate $(LOAD_SPAWN_RATE)
 
 # A backup of the DATABASE_URL database: backups/calllog-YYYYMMDD-HHMMSS.dump (pg_dump -Fc).
 backup: install
