@@ -140,7 +140,9 @@ def on_call_now(business: Business, at: datetime | None = None) -> list[Business
 class Stretch:
     """A stretch of a day of the on-call page: who is on call from `start` to `end` (UTC
     instants; `starts`/`ends` as its clock shows them), or nobody (`shift` None, or an
-    exception naming nobody): a gap."""
+    exception naming nobody): a gap. Not a gap but `unscheduled`: no shift, at a business
+    that keeps no weekly rotation, whose urgent messages then go to its contacts in turn
+    (OnCall.scheduled, followups.deliveries.ladder_for)."""
 
     start: datetime
     end: datetime
@@ -149,10 +151,11 @@ class Stretch:
     shift: OnCallShift | None
     contacts: list = field(default_factory=list)
     now: bool = False
+    unscheduled: bool = False
 
     @property
     def is_gap(self) -> bool:
-        return not self.contacts
+        return not self.contacts and not self.unscheduled
 
     @property
     def is_exception(self) -> bool:
@@ -169,10 +172,14 @@ class Day:
         return any(stretch.is_gap for stretch in self.stretches)
 
 
-def coverage(business: Business, shifts, *, first: date, days: int, now=None) -> list[Day]:
+def coverage(
+    business: Business, shifts, *, first: date, days: int, now=None, has_contacts=True
+) -> list[Day]:
     """Who is on call on each of `days` days of the business's calendar from `first`, as
-    stretches that each hold one shift (or none: a gap), split at midnight."""
+    stretches that each hold one shift (or none: a gap, or, at a business without a weekly
+    rotation that `has_contacts` to tell in turn, no schedule), split at midnight."""
     zone = business.zone
+    in_turn = has_contacts and not any(not shift.is_exception for shift in shifts)
     now = now or timezone.now()
     last = first + timedelta(days=days - 1)
     bounds = [local(first + timedelta(days=n), time(0), zone) for n in range(days + 1)]
@@ -214,6 +221,7 @@ def coverage(business: Business, shifts, *, first: date, days: int, now=None) ->
             shift=shift,
             contacts=shift.contacts_in_order() if shift else [],
             now=start <= now < end,
+            unscheduled=shift is None and in_turn,
         )
         by_day[day].append(stretch)
     return [Day(day=day, stretches=stretches) for day, stretches in by_day.items()]

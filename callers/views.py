@@ -488,7 +488,9 @@ def business_on_call(request, pk):
             contacts=contacts,
             initial=[shift_initial(s) for s in shifts if s.is_exception and s.ends_on >= today],
         )
-    days = coverage(business, shifts, first=today, days=ON_CALL_DAYS, now=now)
+    days = coverage(
+        business, shifts, first=today, days=ON_CALL_DAYS, now=now, has_contacts=bool(contacts)
+    )
     return render(
         request,
         "callers/on_call.html",
@@ -498,6 +500,7 @@ def business_on_call(request, pk):
             "days": days,
             "gaps": sum(day.has_gap for day in days),
             "scheduled": bool(shifts),
+            "rotation": any(not shift.is_exception for shift in shifts),
             "confirming": confirming,
             "weekly": weekly,
             "exceptions": exceptions,

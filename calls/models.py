@@ -41,6 +41,11 @@ class Urgency(models.TextChoices):
     EMERGENCY = "emergency", "Emergency"
 
 
+# The urgencies whose messages are always confirmed (followups.deliveries), and called
+# urgent in what people read.
+URGENT_MESSAGE_URGENCIES = frozenset({Urgency.HIGH, Urgency.EMERGENCY})
+
+
 class Mood(models.TextChoices):
     CALM = "calm", "Calm"
     UPSET = "upset", "Upset"
@@ -402,6 +407,13 @@ class Call(models.Model):
         if self.message_read_at is not None:
             return "read"
         return MESSAGE_STATES.get(self.message_status, "not read")
+
+    @property
+    def is_urgent_message(self) -> bool:
+        """Its urgency makes its message one to confirm whatever the business (high or
+        emergency; followups.deliveries). A message of a business that confirms every one
+        (Business.always_confirm) is confirmed too, but not called urgent."""
+        return self.urgency in URGENT_MESSAGE_URGENCIES
 
     @property
     def delivery_word(self) -> str:

@@ -25,7 +25,9 @@ def notify_managers_of_escalation(escalation_id: int, kind: str) -> int:
 
     kind is "raised" (available managers), "overdue" (every manager: nobody took it) or
     "undelivered" (available managers: an urgent message of a call already escalated was
-    not delivered, followups.deliveries, and the escalation now says so too).
+    not delivered, followups.deliveries, and the escalation now says so too) or
+    "confirmed" (available managers: the message of an escalated delivery was confirmed
+    after all, and the escalation says so).
     """
     link = settings.SITE_URL + reverse("escalations:detail", args=[escalation_id])
     if kind == "overdue":
@@ -33,11 +35,19 @@ def notify_managers_of_escalation(escalation_id: int, kind: str) -> int:
         body = f"Nobody has acknowledged escalation #{escalation_id} in time.\n\n{link}\n"
         recipients = manager_emails(include_unavailable=True)
     elif kind == "undelivered":
-        subject = f"Escalation #{escalation_id}: an urgent message was not delivered"
+        subject = f"Escalation #{escalation_id}: a message was not delivered"
         body = (
-            f"The urgent message of the call of escalation #{escalation_id} reached nobody "
+            f"The message of the call of escalation #{escalation_id} reached nobody "
             "who confirmed it: phone the business by hand and tell them the message.\n\n"
             f"{link}\n"
+        )
+        recipients = manager_emails(include_unavailable=False)
+    elif kind == "confirmed":
+        subject = f"Escalation #{escalation_id}: the message was confirmed after all"
+        body = (
+            f"The message of the call of escalation #{escalation_id} has been confirmed by "
+            "someone at the business since you were asked to phone them: no need to pass it "
+            f"on. Resolve the escalation when you have seen it.\n\n{link}\n"
         )
         recipients = manager_emails(include_unavailable=False)
     else:

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from callers.models import Business, BusinessContact
 from callers.oncall import on_call_of
-from calls.models import Call, DeliveryState, Outcome, Urgency
+from calls.models import URGENT_MESSAGE_URGENCIES, Call, DeliveryState, Outcome, Urgency
 from followups.channels import Notice, channel_named, reach
 from followups.models import (
     ConfirmedVia,
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 # Urgencies whose messages are always confirmed; any other only at a business that
 # confirms every message (Business.always_confirm).
-CONFIRMED_URGENCIES = {Urgency.HIGH, Urgency.EMERGENCY}
+CONFIRMED_URGENCIES = URGENT_MESSAGE_URGENCIES
 LINK_SALT = "followups.deliveries.confirm"
 CLIENTS_OF_THE_BUSINESS = "Only someone at the business the message is for confirms it here."
 
@@ -77,6 +77,14 @@ def needs_confirming(call: Call, business: Business) -> bool:
     return call.outcome == Outcome.MESSAGE_TAKEN and (
         call.urgency in CONFIRMED_URGENCIES or business.always_confirm
     )
+
+
+def message_words(call: Call) -> str:
+    """What the message is called in what people read: "Urgent message" for a high or
+    emergency one, "Message" for one of normal or low urgency that its business confirms
+    all the same (Business.always_confirm): such a message is not urgent, and a notice
+    that shouts URGENT for it teaches people to ignore the ones that are."""
+    return "Urgent message" if call.is_urgent_message else "Message"
 
 
 def person_of(contact) -> dict:
@@ -282,6 +290,7 @@ def _why_escalated(delivery: MessageDelivery) -> str:
     """What the managers read: who had the message and did not confirm it, whose notice
     could not be sent (never counted among those told), or that nobody was there."""
     name = delivery.business.name
+    words = message_words(delivery.call)
     # Not a step an edit withdrew (delivery_stop): that turn ended with the stop, not
     # unconfirmed, and a ladder started again says who was on call then.
     steps = [step for step in delivery.steps.all() if step.result != StepResult.WITHDRAWN]
@@ -306,15 +315,15 @@ def _why_escalated(delivery: MessageDelivery) -> str:
             said = "; ".join([f"not confirmed: {waited}", *problems])
         else:
             said = f"not delivered: {'; '.join(problems)}"
-        return f"Urgent message for {name} {said}. Phone the business by hand."
+        return f"{words} for {name} {said}. Phone the business by hand."
     if steps:
         return (
-            f"Urgent message for {name}: nobody on call can be reached (no e-mail address, "
+            f"{words} for {name}: nobody on call can be reached (no e-mail address, "
             "or no longer one of its contacts). Phone the business by hand and tell them "
             "the message."
         )
     return (
-        f"Urgent message for {name}: nobody is on call now. Phone the business by hand and "
+        f"{words} for {name}: nobody is on call now. Phone the business by hand and "
         "tell them the message."
     )
 
@@ -330,7 +339,7 @@ def _tell_the_open_escalation(escalation, reason: str):
     note = f"Undelivered: {reason}"
     room = max(2000 - len(note) - 2, 0)
     escalation.reason = f"{escalation.reason[:room]}\n\n{note}"[:2000]
-    escalation._change_reason = "The urgent message of the call was not delivered"
+    escalation._change_reason = "The message of the call was not delivered"
     escalation.save(update_fields=["reason"])
     transaction.on_commit(
         lambda pk=escalation.pk: notify_managers_of_escalation.enqueue(pk, "undelivered")
@@ -451,9 +460,11 @@ def notice_for(delivery: MessageDelivery, step: DeliveryStep, now) -> Notice:
     urgency = call.get_urgency_display().lower()
     taken = call.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     expires = (now + timedelta(hours=settings.DELIVERY_LINK_HOURS)).astimezone(zone)
+    words = message_words(call)
     lines = [
-        f"An urgent message ({urgency}) was taken for {business.name} on a call at {taken} "
-        f"({business.time_zone}), and you are on call.",
+        f"{'An urgent' if words == 'Urgent message' else 'A'} message ({urgency} urgency) was "
+        f"taken for {business.name} on a call at {taken} ({business.time_zone}), and you are "
+        "on call.",
     ]
     if business.message_text_in_email:
         caller = call.caller
@@ -482,8 +493,9 @@ def notice_for(delivery: MessageDelivery, step: DeliveryStep, now) -> Notice:
         f"{expires:%Y-%m-%d %H:%M}.",
         "",
     ]
-    subject = " ".join(f"URGENT message for {business.name}: please confirm".split())
-    line = f"Urgent message for {business.name}: confirm you have it at {link}"
+    shout = "URGENT message" if words == "Urgent message" else "Message"
+    subject = " ".join(f"{shout} for {business.name}: please confirm".split())
+    line = f"{words} for {business.name}: confirm you have it at {link}"
     return Notice(subject=subject, text="\n".join(lines), line=line, confirm_url=link)
 
 
@@ -541,10 +553,11 @@ def delivery_confirm(
     *, delivery_id: int, step_id: int | None = None, user=None, now=None
 ) -> tuple[MessageDelivery, bool]:
     """Someone has the message: the person of step `step_id` (through their link), or
-    `user`, someone at the business (the portal's Confirm button). The ladder stops; a
-    confirmation after the escalation is recorded too (the escalation stays with the
-    managers). Returns (the delivery, whether this confirmed it: False when this same
-    person had already). DeliveryAlreadyConfirmed when someone else did first;
+    `user`, someone at the business (the portal's Confirm button, which also marks the
+    message read). The ladder stops; a confirmation after the escalation is recorded too,
+    and the managers' escalation, still theirs to resolve, says it came. Returns (the
+    delivery, whether this confirmed it: False when this same person had already).
+    DeliveryAlreadyConfirmed when someone else did first;
     PermissionDenied for a user not of the business; DoesNotExist for no such delivery or
     step.
 
@@ -578,6 +591,7 @@ def delivery_confirm(
             return delivery, False
         raise DeliveryAlreadyConfirmed(delivery)
     now = now or timezone.now()
+    late = delivery.state == DeliveryState.ESCALATED
     delivery.state = DeliveryState.CONFIRMED
     delivery.next_at = None
     delivery.confirmed_at = now
@@ -600,4 +614,40 @@ def delivery_confirm(
         result=StepResult.STOPPED, closed_at=now
     )
     _set_state(delivery.call, DeliveryState.CONFIRMED)
+    if user is not None:
+        # Confirming it in the portal is reading it: the message leaves the unread ones
+        # (message_mark_read's rule: the first reader and time are kept).
+        Call.objects.filter(pk=delivery.call_id, message_read_at__isnull=True).update(
+            message_read_at=now, message_read_by=user
+        )
+    if late and delivery.escalation_id:
+        _tell_the_escalation_it_was_confirmed(delivery, via)
     return delivery, True
+
+
+def _tell_the_escalation_it_was_confirmed(delivery: MessageDelivery, via: str) -> None:
+    """A confirmation after the managers were asked to phone the business: their escalation,
+    while not resolved, says so under its reason (and in its history), and they are
+    e-mailed, so that nobody phones to pass on a message the business has. Resolving it
+    stays theirs. The caller holds the call's and the delivery's row locks (the order
+    escalation_resolve never takes the other way round: it locks the escalation alone)."""
+    from calls.models import Escalation, EscalationStatus
+    from calls.tasks import notify_managers_of_escalation
+
+    escalation = Escalation.objects.select_for_update().get(pk=delivery.escalation_id)
+    if escalation.status == EscalationStatus.RESOLVED:
+        return
+    how = "by the link in their notice" if via == ConfirmedVia.LINK else "in the client portal"
+    at = delivery.confirmed_at.astimezone(delivery.business.zone)
+    note = (
+        f"Confirmed after all: {delivery.confirmed_by_name} confirmed the message {how} at "
+        f"{at:%H:%M} ({delivery.business.time_zone}). The business has it: no need to phone "
+        "to pass it on."
+    )
+    room = max(2000 - len(note) - 2, 0)
+    escalation.reason = f"{escalation.reason[:room]}\n\n{note}"[:2000]
+    escalation._change_reason = "The message of the call was confirmed after the escalation"
+    escalation.save(update_fields=["reason"])
+    transaction.on_commit(
+        lambda pk=escalation.pk: notify_managers_of_escalation.enqueue(pk, "confirmed")
+    )

@@ -23,7 +23,7 @@ from receptionist.rendering import render
 
 # What the page says, by what became of the link: (heading, HTTP status).
 STATES = {
-    "ask": ("Confirm the urgent message", 200),
+    "ask": ("Confirm the message", 200),
     "confirmed": ("Thank you: confirmed", 200),
     "again": ("You confirmed it already", 200),
     "taken": ("Someone else confirmed it first", 409),

@@ -40,7 +40,7 @@ from callers.services import business_save, caller_create, caller_update, on_cal
 from calls.models import Escalation
 from calls.services import call_log, call_update, escalation_resolve, escalations_sweep
 from followups import webhooks
-from followups.deliveries import confirm_token, deliveries_sweep
+from followups.deliveries import confirm_token, deliveries_sweep, delivery_confirm
 from followups.export import audit_export, safe_cell
 from followups.models import Callback, DeliveryStep, NoticeStatus
 from followups.services import callback_attempt, callback_claim, callbacks_sweep
@@ -1159,7 +1159,8 @@ MAILS = {
     "Webhook endpoint": ["webhook-error"],
     "New escalation": [],
     "has not been acknowledged": [],
-    "an urgent message was not delivered": [],
+    "a message was not delivered": [],
+    "the message was confirmed after all": [],
     "Callback #": [],
 }
 
@@ -1171,6 +1172,9 @@ def test_emails_are_plain_text_and_link_only_ones_carry_nothing_typed(
     with django_capture_on_commit_callbacks(execute=True):
         escalations_sweep(now=later)  # nobody acknowledged in time: every manager is told
         callbacks_sweep(now=later)  # the callbacks are due, then overdue
+        # The escalated message is confirmed after all: the managers are told so.
+        step = DeliveryStep.objects.get(delivery__call_id=world["ids"]["call"])
+        delivery_confirm(delivery_id=step.delivery_id, step_id=step.pk)
     seen = set()
     for message in world["mails"] + mail.outbox:
         kind = next((k for k in MAILS if k in message.subject), None)

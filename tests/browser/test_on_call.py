@@ -161,7 +161,7 @@ def test_an_emergency_climbs_the_ladder_and_is_confirmed_by_the_second(
     lee, hale = browser.new_page(), browser.new_page()
     lee.goto(confirm_link(notices[-1], live_server))
     hale.goto(confirm_link(notices[0], live_server))
-    expect(lee.get_by_role("heading", name="Confirm the urgent message")).to_be_visible()
+    expect(lee.get_by_role("heading", name="Confirm the message")).to_be_visible()
     assert MessageDelivery.objects.get().state == DeliveryState.SENT  # opening is not confirming
     # ...Dr Lee confirms first; Dr Hale is told so.
     lee.get_by_role("button", name="Confirm: I have the message").click()

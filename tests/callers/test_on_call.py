@@ -753,3 +753,54 @@ def test_exceptions_alone_are_a_schedule_only_while_one_holds(maya, harbor):
     assert holiday.contacts == [] and holiday.scheduled
     after = on_call_of([harbor], at(2026, 3, 7, 12, 0))[harbor.pk]
     assert not after.scheduled
+
+
+def test_a_business_without_a_rotation_shows_no_gap_where_its_contacts_are_told(world):
+    """Outside its exceptions, a business with no weekly rotation has its urgent messages
+    sent to its contacts in turn (OnCall.scheduled): the page says so, not "nobody on
+    call" in red. An exception naming nobody is a gap all the same, and with no contacts
+    at all every moment is one (a message would go straight to the managers)."""
+    harbor, maya = world["harbor"], world["maya"]
+    p = people(harbor)
+    today = harbor.local_time(datetime.now(UTC)).date()
+    client = _client(maya)
+    url = f"/businesses/{harbor.pk}/on-call/"
+    page = client.get(url).content.decode()
+    assert "data-gap" not in page and "data-gaps" not in page
+    assert page.count("data-unscheduled") == 14
+    assert "No schedule: its contacts in turn (1. Dr Hale" in page
+    assert "With no schedule at all" in page
+    on_call_save(
+        user=maya,
+        business=harbor,
+        today=today,
+        exceptions=[
+            {
+                "starts_on": today + timedelta(days=3),
+                "starts": time(0),
+                "ends_on": today + timedelta(days=4),
+                "ends": time(0),
+                "contacts": [],
+            },
+            {
+                "starts_on": today + timedelta(days=5),
+                "starts": time(0),
+                "ends_on": today + timedelta(days=6),
+                "ends": time(0),
+                "contacts": [p["Dr Lee"]],
+            },
+        ],
+    )
+    page = client.get(url).content.decode()
+    assert page.count("data-gap ") + page.count("data-gap>") == 1  # the holiday only
+    assert "Nobody is on call at times on 1 of these days" in page
+    assert "Without a weekly rotation, outside its exceptions" in page
+    days = coverage(
+        harbor,
+        read_shifts([harbor.pk], today)[harbor.pk],
+        first=today,
+        days=14,
+        has_contacts=False,
+    )
+    # Every day but the one Dr Lee holds all day.
+    assert [day.has_gap for day in days] == [n != 5 for n in range(14)]

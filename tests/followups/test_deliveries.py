@@ -411,10 +411,65 @@ def test_a_confirmation_after_the_escalation_is_recorded_too(
     assert MessageDelivery.objects.get().state == DeliveryState.ESCALATED
     page = Client().get(hale_link).content.decode()
     assert "managers were asked to phone" in page
-    assert Client().post(hale_link).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert Client().post(hale_link).status_code == 200
     delivery = MessageDelivery.objects.get()
     assert delivery.state == DeliveryState.CONFIRMED and delivery.escalated_at is not None
-    assert Escalation.objects.get().is_open  # the managers close it, seeing it confirmed
+    escalation = Escalation.objects.get()
+    assert escalation.is_open  # the managers close it, seeing it confirmed:
+    assert escalation.reason.endswith(
+        "Confirmed after all: Dr Hale confirmed the message by the link in their notice at "
+        "10:20 (America/New_York). The business has it: no need to phone to pass it on."
+    )
+    assert escalation.history.first().history_change_reason == (
+        "The message of the call was confirmed after the escalation"
+    )
+    told = [m.subject for m in mail.outbox if m.to == ["maya@front.test"]]
+    assert told[-1] == f"Escalation #{escalation.pk}: the message was confirmed after all"
+
+
+def test_a_confirmation_after_the_escalation_was_resolved_leaves_it_alone(
+    taken, clock, harbor, django_capture_on_commit_callbacks
+):
+    from calls.services import escalation_resolve
+
+    hale_link = path_of(link_in(urgent_mail()[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=clock.move(minutes=10))
+        deliveries_sweep(now=clock.move(minutes=10))
+    escalation = Escalation.objects.get()
+    escalation_resolve(escalation_id=escalation.pk, user=harbor.maya, resolution="Phoned them")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert Client().post(hale_link).status_code == 200
+    escalation.refresh_from_db()
+    assert escalation.is_resolved and "Confirmed after all" not in escalation.reason
+    assert mail.outbox == []
+    assert MessageDelivery.objects.get().state == DeliveryState.CONFIRMED
+
+
+def test_a_message_a_business_confirms_all_the_same_is_not_called_urgent(
+    harbor, rita, django_capture_on_commit_callbacks
+):
+    Business.objects.filter(pk=harbor.pk).update(always_confirm=True)
+    harbor.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        call = take_message(rita, harbor, urgency="normal")
+    notice = [m for m in mail.outbox if m.to == ["hale@h.test"] and "confirm" in m.subject]
+    assert [m.subject for m in notice] == ["Message for Harbor Vet: please confirm"]
+    assert "urgent" not in notice[0].body.lower().replace("(normal urgency)", "")
+    assert "A message (normal urgency) was taken for Harbor Vet" in notice[0].body
+    page = Client().get(path_of(link_in(notice[0]))).content.decode()
+    assert "A message was taken for" in page and "urgent message" not in page.lower()
+    clara = client_of(harbor, "clara-n")
+    portal = Client()
+    portal.force_login(clara)
+    page = portal.get(f"/portal/calls/{call.pk}/").content.decode()
+    assert "Confirm: we have this message" in page
+    # An emergency still is.
+    with django_capture_on_commit_callbacks(execute=True):
+        take_message(rita, harbor, urgency="emergency", phone="+12125550199")
+    assert urgent_mail()[-1].subject == "URGENT message for Harbor Vet: please confirm"
 
 
 @pytest.mark.parametrize(
@@ -532,6 +587,9 @@ def test_the_portal_shows_the_ladder_and_confirms(taken, harbor, clock):
     assert delivery.confirmed_by == clara and delivery.confirmed_via == "portal"
     page = client.get(url).content.decode()
     assert "data-portal-confirm" not in page and "through the client portal" in page
+    # Confirming it there is reading it: it leaves the unread messages.
+    taken.refresh_from_db()
+    assert taken.message_read_by == clara and taken.message_read_at == clock.at
     assert "Escalation #" not in page  # a staff page's link is not the client's
 
 
@@ -956,10 +1014,10 @@ def test_a_ladder_run_out_on_a_call_escalated_already_tells_the_managers(
     assert "Undelivered: Urgent message for Harbor Vet not confirmed: Dr Hale, Dr Lee" in (
         escalation.reason
     )
-    assert escalation.history.first().history_change_reason.startswith("The urgent message")
+    assert escalation.history.first().history_change_reason.startswith("The message of the call")
     told = [m for m in mail.outbox if m.to == ["maya@front.test"]]
     assert [m.subject for m in told] == [
-        f"Escalation #{escalation.pk}: an urgent message was not delivered"
+        f"Escalation #{escalation.pk}: a message was not delivered"
     ]
 
 
