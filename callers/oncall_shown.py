@@ -13,13 +13,26 @@ from django.utils import timezone
 
 from callers.oncall import OnCall, on_call_of, read_shifts, shifts_since
 
-# [monotonic time read, day read from, {business id: shifts}]
+# [monotonic time read, day read from, {business id: shifts}, whether every shift starts
+# and ends on a whole minute, {(business id, minute): OnCall}]
 _kept: list = []
+
+
+def _on_whole_minutes(shifts: dict) -> bool:
+    return all(
+        not moment.second and not moment.microsecond
+        for own in shifts.values()
+        for shift in own
+        for moment in (shift.starts, shift.ends)
+    )
 
 
 def on_call_shown(businesses, at: datetime | None = None) -> dict[int, OnCall]:
     """on_call_of for these businesses at `at` (now by default), from the kept shifts (read
-    again once kept too long, or for a business or a day they do not hold)."""
+    again once kept too long, or for a business or a day they do not hold). Who is on call
+    changes only where a shift starts or ends: when those are all on whole minutes (as the
+    schedule's form takes them), the answer is kept for the minute (working it out walked
+    every shift of every business, 0.5 ms a call form at 20 businesses)."""
     at = at or timezone.now()
     businesses = list(businesses)
     since = shifts_since(at)
@@ -30,8 +43,19 @@ def on_call_shown(businesses, at: datetime | None = None) -> dict[int, OnCall]:
         or _kept[1] != since
         or any(business.pk not in _kept[2] for business in businesses)
     ):
-        _kept[:] = [now, since, read_shifts([business.pk for business in businesses], since)]
-    return on_call_of(businesses, at, shifts=_kept[2])
+        shifts = read_shifts([business.pk for business in businesses], since)
+        _kept[:] = [now, since, shifts, _on_whole_minutes(shifts), {}]
+    if not _kept[3]:
+        return on_call_of(businesses, at, shifts=_kept[2])
+    minute = at.replace(second=0, microsecond=0)
+    answers = _kept[4]
+    if len(answers) > 10_000:
+        answers.clear()
+    missing = [business for business in businesses if (business.pk, minute) not in answers]
+    if missing:
+        for pk, on_call in on_call_of(missing, at, shifts=_kept[2]).items():
+            answers[pk, minute] = on_call
+    return {business.pk: answers[business.pk, minute] for business in businesses}
 
 
 def forget_on_call() -> None:

@@ -804,3 +804,45 @@ def test_a_business_without_a_rotation_shows_no_gap_where_its_contacts_are_told(
     )
     # Every day but the one Dr Lee holds all day.
     assert [day.has_gap for day in days] == [n != 5 for n in range(14)]
+
+
+def test_who_is_on_call_as_pages_show_it_is_kept_for_the_minute(
+    maya, harbor, monkeypatch, settings
+):
+    """callers.oncall_shown: the answer is worked out once a minute when every shift starts
+    and ends on a whole minute; it is right on both sides of a shift's start; a shift with
+    seconds (a time typed as 08:00:30) turns the keeping off."""
+    from callers import oncall_shown
+
+    settings.BUSINESSES_SECONDS = 60
+    p = people(harbor)
+    on_call_save(
+        user=maya,
+        business=harbor,
+        weekly=[{"weekday": 1, "starts": time(9), "ends": time(17), "contacts": [p["Dr Lee"]]}],
+    )
+    oncall_shown.forget_on_call()
+    worked = []
+    real = oncall_shown.on_call_of
+    monkeypatch.setattr(
+        oncall_shown, "on_call_of", lambda *a, **k: worked.append(a[1]) or real(*a, **k)
+    )
+    before = at(2026, 3, 3, 8, 59, 1)  # a Tuesday, in New York
+    assert oncall_shown.on_call_shown([harbor], before)[harbor.pk].contacts == []
+    later_that_minute = at(2026, 3, 3, 8, 59, 59)
+    assert oncall_shown.on_call_shown([harbor], later_that_minute)[harbor.pk].contacts == []
+    assert worked == [before]
+    nine = at(2026, 3, 3, 9, 0, 0)
+    assert names(oncall_shown.on_call_shown([harbor], nine)[harbor.pk].contacts) == ["Dr Lee"]
+    assert worked == [before, nine]
+    on_call_save(
+        user=maya,
+        business=harbor,
+        weekly=[
+            {"weekday": 1, "starts": time(9, 0, 30), "ends": time(17), "contacts": [p["Dr Lee"]]}
+        ],
+    )
+    oncall_shown.forget_on_call()
+    assert oncall_shown.on_call_shown([harbor], nine)[harbor.pk].contacts == []
+    half_past = at(2026, 3, 3, 9, 0, 30)
+    assert names(oncall_shown.on_call_shown([harbor], half_past)[harbor.pk].contacts) == ["Dr Lee"]
