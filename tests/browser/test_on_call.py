@@ -55,10 +55,14 @@ def test_a_manager_keeps_the_on_call_schedule(harbor, live_server, page, login):
     page.goto(f"{live_server.url}/businesses/")
     page.locator(f"[data-business='{harbor.pk}']").get_by_role("link", name="On call").click()
     expect(page.get_by_role("heading", name="On call: Harbor Vet")).to_be_visible()
-    # No schedule yet: every day is a gap, in red.
+    # No schedule yet: no gap, its contacts are told in turn.
     expect(page.locator("[data-day]")).to_have_count(14)
-    expect(page.locator("[data-gap]")).to_have_count(14)
-    expect(page.locator("[data-gaps]")).to_contain_text("14 of these days")
+    expect(page.locator("[data-gap]")).to_have_count(0)
+    expect(page.locator("[data-gaps]")).to_have_count(0)
+    expect(page.locator("[data-unscheduled]")).to_have_count(14)
+    expect(page.locator("[data-unscheduled]").first).to_contain_text(
+        "No schedule: its contacts in turn (1. Dr Hale · 2. Dr Lee · 3. Owner)"
+    )
     today = harbor.local_time().date()
     # Today, from midnight to midnight: Dr Hale, then Dr Lee, then the owner.
     row = page.locator("[data-weekly-row='0']")
