@@ -41,6 +41,7 @@ from callers.models import (
     InboundNumber,
     NumbersOf,
     OpeningHours,
+    finds_few,
 )
 from callers.oncall import coverage, read_shifts
 from callers.services import (
@@ -75,6 +76,7 @@ def caller_list(request):
     callers = Caller.objects.for_user(request.user)
     # A search that cannot be read finds nobody (and says why), rather than everybody.
     searched = form.is_valid() and bool(form.cleaned_data["q"])
+    few = searched and finds_few(form.cleaned_data["q"])
     shown = callers.only(*Caller.LIST_COLUMNS).annotate(numbers=NumbersOf("pk"))
     callers = callers.search(form.cleaned_data["q"]) if form.is_valid() else callers.none()
     page = keyset_paginate(
@@ -85,7 +87,11 @@ def caller_list(request):
         descending=False,
         size=settings.CALLERS_PAGE_SIZE,
         # A search: the page's ids first (CallerQuerySet.first_by_name), then their rows.
-        ids_first=(lambda found, after, n: callers.first_by_name(after, n)) if searched else False,
+        ids_first=(
+            (lambda found, after, n: callers.first_by_name(after, n, few=few))
+            if searched
+            else False
+        ),
         rows=shown if searched else None,
     )
     context = {"form": form, "page": page}

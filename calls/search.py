@@ -324,13 +324,29 @@ def _callers_numbered(text: str):
     return _callers_found(None, _runs(text))
 
 
-# The ids of the callers a word finds (or, with no text, a number's): _callers_found
+def _caller_ids_found(text: str | None, runs: list[str]):
+    """The ids of _callers_found, as one column: those whose name or organisation contains
+    `text`, together (UNION) with those of the numbers that contain a run, read from the
+    numbers alone. As `pk = ANY(ARRAY(numbers' callers))` OR-ed with the names, PostgreSQL
+    looked each of the numbers' callers up in the callers' index: 3.3 ms of 4.5 for the 900
+    numbers six digits typed find."""
+    parts = []
+    if text is not None:
+        parts.append(Caller.objects.filter(Caller.objects.name_contains(text)).values("pk"))
+    if runs:
+        parts.append(CallerPhone.objects.containing_runs(runs).values("caller_id"))
+    first, *rest = [part.order_by() for part in parts]
+    if rest:
+        return first.union(*rest)
+    # A caller with two numbers that match is one id.
+    return first.distinct() if runs else first
+
+
+# The ids of the callers a word finds (or, with no text, a number's): _caller_ids_found
 # compiled once per number of digit runs (compiling it took most of the 0.8 ms the
 # callers of a word cost).
 CALLERS = Statement(
-    lambda *, text=None, **runs: (
-        _callers_found(text, list(runs.values())).order_by().only("pk")[: MAX_CALLER_IDS + 1]
-    ),
+    lambda *, text=None, **runs: _caller_ids_found(text, list(runs.values()))[: MAX_CALLER_IDS + 1],
     text=str,
     **{f"run_{n}": str for n in range(2)},
 )

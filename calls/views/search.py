@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.views.decorators.http import require_GET
 
 from callers.forms import CallerSearchForm
-from callers.models import Caller, NumbersOf, business_names
+from callers.models import Caller, NumbersOf, business_names, finds_few
 from calls.forms import CallFilter
 from calls.models import Call
 from calls.views.calls import log_page
@@ -34,7 +34,7 @@ def search_everything(request):
     callers, calls, more_calls = [], [], False
     if text:
         found = Caller.objects.for_user(request.user).search(text)
-        ids = found.first_by_name(Q(), SHOWN + 1)
+        ids = found.first_by_name(Q(), SHOWN + 1, few=finds_few(text))
         rows = (
             Caller.objects.filter(pk__in=ids)
             .only(*Caller.LIST_COLUMNS)

@@ -28,12 +28,12 @@ NAMES = [
 ]
 
 
-def pages(found, size: int) -> list[int]:
+def pages(found, size: int, few: bool = False) -> list[int]:
     """Every id first_by_name gives, `size` at a time, following the cursors as a page
     does."""
     seen, after = [], Q()
     while True:
-        ids = found.first_by_name(after, size + 1)
+        ids = found.first_by_name(after, size + 1, few=few)
         seen += ids[:size]
         if len(ids) <= size:
             return seen
@@ -74,3 +74,23 @@ def test_the_callers_list_pages_a_search_through_first_by_name(manager_client, m
         response = manager_client.get("/callers/", {"q": "olivia", "cursor": cursor})
         shown += [c.name for c in response.context["page"].items]
     assert shown == expected and len(shown) == 5
+
+
+def test_a_number_few_callers_have_is_read_at_once_in_the_same_order(monkeypatch):
+    """finds_few (six digits or more of a number): first_by_name sorts the matches at once,
+    page after page, in the plain query's order; fewer digits, or a name, walk the
+    window."""
+    from callers.models import finds_few
+
+    monkeypatch.setattr(callers_models, "NAME_WINDOW", 2)
+    for n, name in enumerate(NAMES):
+        caller = CallerFactory(name=name)
+        caller.phones.create(number=f"+1212555{n:04d}")
+    assert finds_few("(212) 555") and finds_few("212555") and finds_few("+1 212 555 0003")
+    assert not finds_few("212 55") and not finds_few("olivia") and not finds_few("555")
+    for text in ("(212) 555", "555 0003", "212555000"):
+        found = Caller.objects.search(text)
+        expected = list(found.order_by("name", "pk").values_list("pk", flat=True))
+        assert expected, text
+        for size in (1, 3, 50):
+            assert pages(found, size, few=True) == expected, (text, size)
