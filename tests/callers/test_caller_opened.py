@@ -31,6 +31,22 @@ def test_the_service_records_who_opened_whose_record_and_when(people):
     assert opening.viewed_at is not None
 
 
+def test_the_opening_is_one_insert_with_no_transaction_around_it(people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ann = CallerFactory(name="Ann Lee")
+    rita = logged_in(people["rita"])
+    rita.get(f"/callers/{ann.pk}/")
+    with CaptureQueriesContext(connection) as context:
+        assert rita.get(f"/callers/{ann.pk}/").status_code == 200
+    sql = [q["sql"] for q in context.captured_queries]
+    assert sum("INSERT" in q and "callers_callerview" in q for q in sql) == 1
+    # Inside the test's own transaction an atomic block is a savepoint: none.
+    assert not [q for q in sql if q.startswith(("SAVEPOINT", "BEGIN", "RELEASE"))]
+    assert count_queries(rita, f"/callers/{ann.pk}/") == len(sql) == 9
+
+
 def test_opening_the_page_or_the_api_caller_is_recorded_each_time(people):
     ann = CallerFactory(name="Ann Lee")
     CallFactory.create_batch(60, caller=ann)
