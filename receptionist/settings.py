@@ -155,16 +155,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short queries only: PostgreSQL's JIT compiler spends a second compiling a search
     # that runs in milliseconds (its cost estimate counts the rows it will never read).
-    # Every plan is made for the values of its request (force_custom_plan), prepared
-    # statement or not: with a cached generic plan, made for values unknown, a search for a
-    # word with filters walked the whole log (170 ms instead of 12).
+    # plan_cache_mode stays PostgreSQL's own (auto): a prepared statement may keep one
+    # generic plan, which saves planning on every list; the statements whose best plan
+    # depends on their values (a search, a caller's calls) are never prepared, and are
+    # planned for their values each time (receptionist.plans).
     # A page read from an index costs about what a page read in order does
     # (random_page_cost 1.1, the usual value for SSDs and data held in memory): at 4, the
     # planner read all 100,000 callers to find the 900 a partial number matched (31 ms
     # instead of 5).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        "-c jit=off -c plan_cache_mode=force_custom_plan -c random_page_cost=1.1"
-    )
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off -c random_page_cost=1.1"
     # A long list (every choice of a select) is read in one round trip, not through a
     # server-side cursor (DECLARE, FETCH, CLOSE); this also keeps a transaction pooler
     # such as PgBouncer safe to put in front.
