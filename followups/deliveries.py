@@ -333,18 +333,28 @@ def _tell_the_open_escalation(escalation, reason: str):
     message: a note under its reason, in its history, and the managers' e-mail of a new
     escalation, so that nobody reads it as being about something else only."""
     from calls.models import Escalation
-    from calls.tasks import notify_managers_of_escalation
 
     escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
-    note = f"Undelivered: {reason}"
-    room = max(2000 - len(note) - 2, 0)
-    escalation.reason = f"{escalation.reason[:room]}\n\n{note}"[:2000]
-    escalation._change_reason = "The message of the call was not delivered"
-    escalation.save(update_fields=["reason"])
-    transaction.on_commit(
-        lambda pk=escalation.pk: notify_managers_of_escalation.enqueue(pk, "undelivered")
+    _note_under_reason(
+        escalation,
+        f"Undelivered: {reason}",
+        why="The message of the call was not delivered",
+        kind="undelivered",
     )
     return escalation
+
+
+def _note_under_reason(escalation, note: str, *, why: str, kind: str) -> None:
+    """Add `note` under the escalation's reason (its 2,000 characters kept, the note whole),
+    with `why` in its history, and e-mail the managers (calls.tasks, `kind`) after commit.
+    The caller holds the escalation's row lock."""
+    from calls.tasks import notify_managers_of_escalation
+
+    room = max(2000 - len(note) - 2, 0)
+    escalation.reason = f"{escalation.reason[:room]}\n\n{note}"[:2000]
+    escalation._change_reason = why
+    escalation.save(update_fields=["reason"])
+    transaction.on_commit(lambda pk=escalation.pk: notify_managers_of_escalation.enqueue(pk, kind))
 
 
 def _time_is_up(pks: list[int], now) -> dict[str, int]:
@@ -632,7 +642,6 @@ def _tell_the_escalation_it_was_confirmed(delivery: MessageDelivery, via: str) -
     stays theirs. The caller holds the call's and the delivery's row locks (the order
     escalation_resolve never takes the other way round: it locks the escalation alone)."""
     from calls.models import Escalation, EscalationStatus
-    from calls.tasks import notify_managers_of_escalation
 
     escalation = Escalation.objects.select_for_update().get(pk=delivery.escalation_id)
     if escalation.status == EscalationStatus.RESOLVED:
@@ -644,10 +653,9 @@ def _tell_the_escalation_it_was_confirmed(delivery: MessageDelivery, via: str) -
         f"{at:%H:%M} ({delivery.business.time_zone}). The business has it: no need to phone "
         "to pass it on."
     )
-    room = max(2000 - len(note) - 2, 0)
-    escalation.reason = f"{escalation.reason[:room]}\n\n{note}"[:2000]
-    escalation._change_reason = "The message of the call was confirmed after the escalation"
-    escalation.save(update_fields=["reason"])
-    transaction.on_commit(
-        lambda pk=escalation.pk: notify_managers_of_escalation.enqueue(pk, "confirmed")
+    _note_under_reason(
+        escalation,
+        note,
+        why="The message of the call was confirmed after the escalation",
+        kind="confirmed",
     )
