@@ -14,8 +14,10 @@ found: a search (a rare word is read through its index, a common one by walking 
 newest calls), a name or a number typed (LIKE), and one caller's calls (the busiest
 caller has 6,000 calls, the usual one a handful). A generic plan walked the log for the
 search with filters (33 ms instead of 12) and the busiest caller's calls (18 ms instead
-of 9). Those statements are sent unprepared (`prepare=False`): PostgreSQL plans an
-unnamed statement for the values it comes with, every time.
+of 9). Those statements are sent unprepared (psycopg prepares nothing while its
+connection's prepare_threshold is None): PostgreSQL plans an unnamed statement for the
+values it comes with, every time. Other lists whose rows depend much on a value (one
+person's calls, one business's) measured the same either way (README, the benchmark).
 
 `choose_plans` is installed on each new PostgreSQL connection (receptionist.apps). It
 lets the statement through the other wrappers as it is: only whether psycopg prepares it
