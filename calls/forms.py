@@ -403,7 +403,10 @@ class StaffChoiceField(StaffChoices, django_filters.fields.ModelChoiceField):
             return None
         # Only the ids the picker sends: Python's int() also reads "٣" and "0_3" as 3,
         # which would filter by a person while the picker shows "Anyone".
-        if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+        # At most 19 digits (a bigint): Python refuses int() of over 4,300 digits.
+        if not (
+            isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19
+        ):
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         pk = int(value)
         if pk in {person for person, _ in staff_choices(*self.staff_groups)}:

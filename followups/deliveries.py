@@ -64,6 +64,16 @@ class DeliveryAlreadyConfirmed(Exception):
         self.at = delivery.confirmed_at
 
 
+class DeliveryWithdrawn(Exception):
+    """The message no longer needs confirming: an edit stopped its delivery (delivery_stop).
+    Confirming it would mark a message confirmed that nobody is waiting on, and a later
+    edit back up to an urgent one would then start no ladder."""
+
+    def __init__(self, delivery: MessageDelivery):
+        super().__init__(f"Delivery {delivery.pk} was stopped")
+        self.delivery = delivery
+
+
 class LinkInvalid(Exception):
     """A confirmation link this app did not make (or made for something else)."""
 
@@ -567,7 +577,8 @@ def delivery_confirm(
     message read). The ladder stops; a confirmation after the escalation is recorded too,
     and the managers' escalation, still theirs to resolve, says it came. Returns (the
     delivery, whether this confirmed it: False when this same person had already).
-    DeliveryAlreadyConfirmed when someone else did first;
+    DeliveryAlreadyConfirmed when someone else did first; DeliveryWithdrawn when an edit
+    stopped it (the message no longer needs confirming);
     PermissionDenied for a user not of the business; DoesNotExist for no such delivery or
     step.
 
@@ -600,6 +611,8 @@ def delivery_confirm(
         ):
             return delivery, False
         raise DeliveryAlreadyConfirmed(delivery)
+    if delivery.state == DeliveryState.STOPPED:
+        raise DeliveryWithdrawn(delivery)
     now = now or timezone.now()
     late = delivery.state == DeliveryState.ESCALATED
     delivery.state = DeliveryState.CONFIRMED

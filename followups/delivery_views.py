@@ -11,8 +11,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from calls.models import DeliveryState
 from followups.deliveries import (
     DeliveryAlreadyConfirmed,
+    DeliveryWithdrawn,
     LinkExpired,
     LinkInvalid,
     delivery_confirm,
@@ -31,6 +33,7 @@ STATES = {
     "invalid": ("This link does not work", 400),
     "expired": ("This link has expired", 410),
     "gone": ("No such message", 404),
+    "withdrawn": ("No longer needs confirming", 409),
 }
 
 
@@ -59,14 +62,20 @@ def confirm(request, token):
                 delivery, newly = delivery_confirm(delivery_id=delivery.pk, step_id=step.pk)
             except DeliveryAlreadyConfirmed as exc:
                 delivery, state = exc.delivery, "taken"
+            except DeliveryWithdrawn:
+                state = "withdrawn"
             except (MessageDelivery.DoesNotExist, DeliveryStep.DoesNotExist):
                 delivery, state = None, "gone"
             else:
                 state = "confirmed" if newly else "again"
+        elif delivery.state == DeliveryState.STOPPED:
+            state = "withdrawn"
         elif delivery.is_confirmed:
             mine = DeliveryStep.objects.filter(pk=step.pk, result=StepResult.CONFIRMED).exists()
             state = "again" if mine else "already"
     heading, status = STATES[state]
+    if state == "withdrawn" and request.method != "POST":
+        status = 200  # nothing refused: the page says there is nothing to do
     response = render(
         request,
         "followups/delivery_confirm.html",

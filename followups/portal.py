@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from callers.models import Business
 from calls.models import Call, Escalation, Nature, Outcome, Urgency
 from calls.services import message_mark_read
-from followups.deliveries import DeliveryAlreadyConfirmed, delivery_confirm
+from followups.deliveries import DeliveryAlreadyConfirmed, DeliveryWithdrawn, delivery_confirm
 from followups.models import ACTIVE, KEPT_ON_TIME, Callback, CallbackStatus, MessageDelivery
 from receptionist.pagination import keyset_paginate, query_with
 from receptionist.rendering import render
@@ -185,11 +185,15 @@ def call_confirm(request, business, pk):
     try:
         delivery, newly = delivery_confirm(delivery_id=delivery.pk, user=request.user)
     except DeliveryAlreadyConfirmed as exc:
+        # Whoever pressed Confirm has read it, all the same.
+        message_mark_read(call_id=call.pk, user=request.user)
         messages.info(
             request,
             f"{exc.by} confirmed it already, at "
             f"{timezone.localtime(exc.at):%H:%M}: nothing more to do.",
         )
+    except DeliveryWithdrawn:
+        messages.info(request, "This message no longer needs confirming: nothing more to do.")
     else:
         if newly:
             messages.success(request, "Confirmed: nobody else will be told of this message.")

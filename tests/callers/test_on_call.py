@@ -846,3 +846,12 @@ def test_who_is_on_call_as_pages_show_it_is_kept_for_the_minute(
     assert oncall_shown.on_call_shown([harbor], nine)[harbor.pk].contacts == []
     half_past = at(2026, 3, 3, 9, 0, 30)
     assert names(oncall_shown.on_call_shown([harbor], half_past)[harbor.pk].contacts) == ["Dr Lee"]
+
+
+def test_a_business_without_contacts_or_schedule_says_its_messages_go_to_the_managers(world):
+    bare = Business.objects.create(name="Bare Office", time_zone="America/New_York")
+    page = _client(world["maya"]).get(f"/businesses/{bare.pk}/on-call/").content.decode()
+    assert "urgent messages go to the managers straight away" in page
+    assert (
+        "data-unscheduled" not in page and page.count("data-gap ") + page.count("data-gap>") == 14
+    )

@@ -342,8 +342,8 @@ def test_the_command_says_what_it_did(taken, clock, capsys):
     call_command("deliveries_sweep")
     call_command("deliveries_sweep")
     assert capsys.readouterr().out.splitlines() == [
-        "Urgent messages: 1 told to the next person on call, 0 escalated to the managers.",
-        "Urgent messages: 0 told to the next person on call, 0 escalated to the managers.",
+        "Messages to confirm: 1 told to the next person on call, 0 escalated to the managers.",
+        "Messages to confirm: 0 told to the next person on call, 0 escalated to the managers.",
     ]
 
 
@@ -1160,3 +1160,53 @@ def test_a_contact_deleted_between_the_check_and_the_commit_is_skipped_next_swee
     monkeypatch.undo()
     assert deliveries_sweep(now=clock.move(minutes=1)) == {"advanced": 0, "escalated": 1}
     assert [r for _, r in results(harbor_delivery)] == ["timed_out", "removed", "unreachable"]
+
+
+def test_a_message_edited_down_cannot_be_confirmed_and_starts_again_when_edited_up(
+    taken, harbor, rita, django_capture_on_commit_callbacks
+):
+    """A stopped delivery (the message no longer needs confirming) refuses a confirmation,
+    by the old link or the portal: confirmed, the message would start no ladder when it is
+    edited back up to an emergency."""
+    from followups.deliveries import DeliveryWithdrawn
+
+    hale_link = path_of(link_in(urgent_mail()[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        edit(taken, rita, urgency="normal")
+    delivery = MessageDelivery.objects.get()
+    assert delivery.state == DeliveryState.STOPPED
+    page = Client().get(hale_link)
+    assert page.status_code == 200 and b"data-withdrawn" in page.content
+    assert b"data-confirm>" not in page.content
+    refused = Client().post(hale_link)
+    assert refused.status_code == 409 and b"no longer needs confirming" in refused.content
+    step = delivery.steps.order_by("position").first()
+    with pytest.raises(DeliveryWithdrawn):
+        delivery_confirm(delivery_id=delivery.pk, step_id=step.pk)
+    clara = client_of(harbor, "clara-w")
+    portal = Client()
+    portal.force_login(clara)
+    response = portal.post(f"/portal/calls/{taken.pk}/confirm/", follow=True)
+    assert b"no longer needs confirming" in response.content
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.STOPPED and delivery.confirmed_at is None
+    assert Call.objects.get(pk=taken.pk).message_read_at is None
+    # Edited up again: the ladder starts again and someone is told.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        edit(taken, rita, urgency="emergency")
+    assert MessageDelivery.objects.get().state == DeliveryState.SENT
+    assert len(urgent_mail()) == 1
+
+
+def test_the_portal_s_confirm_after_the_link_s_still_marks_the_message_read(taken, harbor):
+    hale_link = path_of(link_in(urgent_mail()[0]))
+    assert Client().post(hale_link).status_code == 200
+    clara = client_of(harbor, "clara-r")
+    portal = Client()
+    portal.force_login(clara)
+    response = portal.post(f"/portal/calls/{taken.pk}/confirm/", follow=True)
+    assert "Dr Hale confirmed it already" in response.content.decode()
+    taken.refresh_from_db()
+    assert taken.message_read_by == clara
+    assert MessageDelivery.objects.get().confirmed_by_name == "Dr Hale"

@@ -23,6 +23,6 @@ class Command(BaseCommand):
             raise CommandError("--limit is from 1 to 10,000.")
         done = deliveries_sweep(limit=limit)
         self.stdout.write(
-            f"Urgent messages: {done['advanced']} told to the next person on call, "
+            f"Messages to confirm: {done['advanced']} told to the next person on call, "
             f"{done['escalated']} escalated to the managers."
         )
